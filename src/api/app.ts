@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { HttpProblem, notFoundProblem, toProblem } from './problem.js';
+import { openApiDocument } from './openapi.js';
+import { type AnyRouteSpec, mountRoutes } from './routing.js';
+import type { ApiServices } from './services.js';
+
+/** The Koa application: problem+json errors, bounded JSON bodies, request logs and metrics, then the routes. */
+export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]): Koa {
+  const app = new Koa({ proxy: false });
+  const router = new Router();
+  const openapi = openApiDocument(routes);
+
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const requestId = ctx.get('x-request-id') || randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw notFoundProblem(`no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 405 || ctx.status === 501) throw new HttpProblem(ctx.status, 'Method Not Allowed', `${ctx.method} is not allowed here`);
+    } catch (error) {
+      const problem = toProblem(error) ?? new HttpProblem(500, 'Internal Server Error', 'an unexpected error occurred');
+      if (problem.status >= 500) services.logger.error({ err: error, requestId }, 'request failed');
+      ctx.status = problem.status;
+      for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
+      ctx.type = 'application/problem+json';
+      ctx.body = JSON.stringify(problem.body);
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (ctx.state.route as string | undefined) ?? 'unmatched';
+      services.metrics.httpRequestDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
+      services.logger.info(
+        { requestId, method: ctx.method, route, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    }
+  });
+
+  app.use(async (ctx, next) => {
+    ctx.request.body = await readJsonBody(ctx, services.config.maxBodyBytes);
+    await next();
+  });
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const checks = await services.readiness();
+    const ready = Object.values(checks).every((value) => value === 'ok');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'not ready', checks };
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = services.metrics.registry.contentType;
+    ctx.body = await services.metrics.registry.metrics();
+  });
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
+  mountRoutes(router, routes, services);
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true, notImplemented: () => new HttpProblem(501, 'Not Implemented', 'method not implemented'), methodNotAllowed: () => new HttpProblem(405, 'Method Not Allowed', 'method not allowed for this resource') }));
+  app.on('error', () => undefined);
+  return app;
+}
+
+async function readJsonBody(ctx: Koa.Context, limit: number): Promise<unknown> {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') return undefined;
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw new HttpProblem(413, 'Content Too Large', `the body must be at most ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpProblem(413, 'Content Too Large', `the body must be at most ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  if (!ctx.is('application/json', 'application/*+json')) {
+    throw new HttpProblem(415, 'Unsupported Media Type', 'send the body as application/json');
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpProblem(400, 'Malformed JSON', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}

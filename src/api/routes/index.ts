@@ -1,0 +1,3 @@
+import type { AnyRouteSpec } from '../routing.js';
+
+export const routes: readonly AnyRouteSpec[] = [];

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { formatPosition, type LogPosition, parsePosition } from '../eventstore/types.js';
+import { badRequest, HttpProblem, toProblem, unauthorized, validationProblem } from './problem.js';
+import type { ApiServices } from './services.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface AuthenticatedUser {
+  id: string;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Where the command's events landed; the response waits until the read models have passed it. */
+  position?: LogPosition | null;
+}
+
+export interface RouteInput<Body, Query, Params, Auth> {
+  body: Body;
+  query: Query;
+  params: Params;
+  user: Auth;
+  headers: Context['headers'];
+  services: ApiServices;
+  ctx: Context;
+}
+
+export interface RouteSpec<Body, Query, Params, AuthMode extends 'user' | 'none'> {
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  tag: string;
+  auth: AuthMode;
+  params?: z.ZodType<Params>;
+  query?: z.ZodType<Query>;
+  body?: z.ZodType<Body>;
+  /** Documented responses: status -> body schema (null: no body). */
+  responses: Record<number, z.ZodType | null>;
+  /** Answers 202 without waiting for read models when the client asks (`Prefer: respond-async`) or always. */
+  async?: 'on-request' | 'always';
+  handler: (
+    input: RouteInput<Body, Query, Params, AuthMode extends 'user' ? AuthenticatedUser : AuthenticatedUser | null>,
+  ) => Promise<RouteResult>;
+}
+
+export type AnyRouteSpec = RouteSpec<any, any, any, 'user' | 'none'>;
+
+export function defineRoute<Body = undefined, Query = undefined, Params = undefined, AuthMode extends 'user' | 'none' = 'user'>(
+  spec: RouteSpec<Body, Query, Params, AuthMode>,
+): AnyRouteSpec {
+  return spec as AnyRouteSpec;
+}
+
+export const POSITION_HEADER = 'x-alertops-position';
+const IDEMPOTENCY_KEY = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], services: ApiServices): void {
+  for (const route of routes) {
+    router[route.method](route.path, async (ctx) => {
+      ctx.state.route = route.path;
+      const user = await authenticate(ctx, services, route.auth);
+      await waitForRequestedPosition(ctx, services);
+      const input = {
+        params: parseOrThrow(route.params, ctx.params, 'path'),
+        query: parseOrThrow(route.query, withoutPosition(ctx.query), 'query'),
+        body: route.body ? parseOrThrow(route.body, ctx.request.body, 'body') : undefined,
+        user,
+        headers: ctx.headers,
+        services,
+        ctx,
+      };
+      const idempotencyKey = ctx.get('idempotency-key');
+      const result =
+        route.method !== 'get' && idempotencyKey
+          ? await withIdempotency(ctx, services, user, idempotencyKey, () => run(route, input, ctx, services))
+          : await run(route, input, ctx, services);
+      ctx.status = result.status;
+      for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
+      if (result.body !== undefined) ctx.body = result.body;
+    });
+  }
+}
+
+async function run(route: AnyRouteSpec, input: RouteInput<any, any, any, any>, ctx: Context, services: ApiServices): Promise<RouteResult> {
+  const result = await route.handler(input);
+  const headers = { ...result.headers };
+  if (result.position) {
+    headers['X-AlertOps-Position'] = formatPosition(result.position);
+    const respondAsync = route.async === 'always' || (route.async === 'on-request' && /respond-async/i.test(ctx.get('prefer')));
+    if (respondAsync) {
+      return { ...result, status: result.status < 300 ? 202 : result.status, headers: { ...headers, 'Preference-Applied': 'respond-async' } };
+    }
+    const visible = await services.progress.waitFor(result.position, services.config.readYourWritesTimeoutMs);
+    if (!visible) headers['X-AlertOps-Consistency'] = 'pending';
+  }
+  return { ...result, headers };
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
+  if (!schema) return undefined as T;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationProblem(parsed.error, where);
+  return parsed.data;
+}
+
+async function authenticate(ctx: Context, services: ApiServices, mode: 'user' | 'none'): Promise<AuthenticatedUser | null> {
+  const header = ctx.get('authorization');
+  if (!header) {
+    if (mode === 'user') throw unauthorized();
+    return null;
+  }
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+  const claims = match ? await services.accessTokens.verify(match[1]!) : null;
+  if (!claims) {
+    if (mode === 'user') throw unauthorized('the access token is invalid or expired');
+    return null;
+  }
+  return { id: claims.userId };
+}
+
+function withoutPosition(query: Context['query']): Record<string, unknown> {
+  const { position: _position, ...rest } = query;
+  return rest;
+}
+
+/** A query given a position waits (bounded) until the read models have passed it. */
+async function waitForRequestedPosition(ctx: Context, services: ApiServices): Promise<void> {
+  const requested = ctx.get(POSITION_HEADER) || (typeof ctx.query.position === 'string' ? ctx.query.position : '');
+  if (!requested) return;
+  const position = parsePosition(requested);
+  if (!position) throw badRequest('position must look like <transaction>-<position>, as returned in X-AlertOps-Position');
+  const visible = await services.progress.waitFor(position, services.config.readYourWritesTimeoutMs);
+  if (!visible) ctx.set('X-AlertOps-Consistency', 'pending');
+}
+
+/** Same key and same request replays the first response; same key with another request is refused. */
+async function withIdempotency(
+  ctx: Context,
+  services: ApiServices,
+  user: AuthenticatedUser | null,
+  rawKey: string,
+  execute: () => Promise<RouteResult>,
+): Promise<RouteResult> {
+  const key = IDEMPOTENCY_KEY.safeParse(rawKey);
+  if (!key.success) throw validationProblem(key.error, 'header');
+  const scope = `${user?.id ?? 'anonymous'} ${ctx.method} ${ctx.path}`;
+  const requestHash = createHash('sha256').update(JSON.stringify(ctx.request.body ?? null)).digest('hex');
+  const reserved = await services.pool.query(
+    `insert into idempotency_keys (scope, idempotency_key, request_hash, status, headers)
+     values ($1, $2, $3, 0, '{}') on conflict do nothing`,
+    [scope, key.data, requestHash],
+  );
+  if (reserved.rowCount === 0) {
+    const { rows } = await services.pool.query<{ request_hash: string; status: number; headers: Record<string, string>; body: unknown }>(
+      'select request_hash, status, headers, body from idempotency_keys where scope = $1 and idempotency_key = $2',
+      [scope, key.data],
+    );
+    const stored = rows[0];
+    if (!stored) throw new HttpProblem(409, 'Conflict', 'a request with this Idempotency-Key is being processed; retry');
+    if (stored.request_hash !== requestHash) {
+      throw new HttpProblem(422, 'Unprocessable Content', 'this Idempotency-Key was used with a different request', {
+        code: 'idempotency_key_reused',
+      });
+    }
+    if (stored.status === 0) throw new HttpProblem(409, 'Conflict', 'a request with this Idempotency-Key is being processed; retry');
+    return { status: stored.status, body: stored.body ?? undefined, headers: { ...stored.headers, 'Idempotent-Replayed': 'true' } };
+  }
+  try {
+    const result = await execute();
+    await services.pool.query(
+      `update idempotency_keys set status = $3, headers = $4, body = $5 where scope = $1 and idempotency_key = $2`,
+      [scope, key.data, result.status, JSON.stringify(result.headers ?? {}), JSON.stringify(result.body ?? null)],
+    );
+    return result;
+  } catch (error) {
+    const problem = toProblem(error);
+    if (problem && problem.status < 500) {
+      await services.pool.query(
+        `update idempotency_keys set status = $3, headers = $4, body = $5 where scope = $1 and idempotency_key = $2`,
+        [scope, key.data, problem.status, JSON.stringify({ 'Content-Type': 'application/problem+json' }), JSON.stringify(problem.body)],
+      );
+    } else {
+      await services.pool.query('delete from idempotency_keys where scope = $1 and idempotency_key = $2', [scope, key.data]);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,23 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { CommandDependencies } from '../commands/handle-command.js';
+import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+import type { Pool } from '../infra/postgres.js';
+import type { ProjectionProgress } from '../projections/progress.js';
+import type { ReadModels } from '../projections/read-models.js';
+import type { AccessTokens } from './auth/access-token.js';
+
+/** Everything a route may use. Built once per process by the runtime. */
+export interface ApiServices extends CommandDependencies {
+  config: Config;
+  logger: Logger;
+  pool: Pool;
+  db: Kysely<ReadModels>;
+  progress: ProjectionProgress;
+  metrics: Metrics;
+  accessTokens: AccessTokens;
+  clock: () => Date;
+  /** Checks the dependencies /readyz reports on; throws with the reason when one is not usable. */
+  readiness: () => Promise<Record<string, 'ok' | string>>;
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Decider, DomainEvent } from '../domain/decider.js';
+import type { EventCatalog } from '../eventstore/catalog.js';
+import {
+  type Actor,
+  type EventStore,
+  type ExpectedVersion,
+  type LogPosition,
+  WrongExpectedVersionError,
+} from '../eventstore/types.js';
+
+export interface CommandContext {
+  actor: Actor;
+  correlationId?: string;
+  causationId?: string | null;
+  teamId: string | null;
+}
+
+export interface CommandDependencies {
+  eventStore: EventStore;
+  catalog: EventCatalog;
+}
+
+export interface CommandResult<State, Event> {
+  /** Events this command appended; empty when the decider decided nothing needed to happen. */
+  events: Event[];
+  /** State after the command. */
+  state: State;
+  /** Stream revision after the command (-1: the stream does not exist). */
+  revision: number;
+  /** Global log position of the last appended event; null when nothing was appended. */
+  position: LogPosition | null;
+}
+
+/** The caller's If-Match named a version that is no longer current. Versions are 1-based: revision + 1. */
+export class StaleVersionError extends Error {
+  override name = 'StaleVersionError';
+  constructor(
+    readonly expectedVersion: number,
+    readonly currentVersion: number,
+  ) {
+    super(`the resource is at version ${currentVersion}, not ${expectedVersion}`);
+  }
+}
+
+export interface HandleOptions {
+  /** The revision the caller last saw (If-Match); a mismatch is a conflict, never retried. */
+  expectedRevision?: number;
+  maxAttempts?: number;
+}
+
+/** Load, fold, decide, append with the revision read as the expected version; re-decide on a lost race. */
+export async function handleCommand<Command, State, Event extends DomainEvent>(
+  dependencies: CommandDependencies,
+  decider: Decider<Command, State, Event>,
+  streamId: string,
+  command: Command,
+  context: CommandContext,
+  options: HandleOptions = {},
+): Promise<CommandResult<State, Event>> {
+  const { eventStore, catalog } = dependencies;
+  const maxAttempts = options.expectedRevision === undefined ? (options.maxAttempts ?? 5) : 1;
+  const correlationId = context.correlationId ?? randomUUID();
+
+  for (let attempt = 1; ; attempt++) {
+    const recorded = await eventStore.readStream(streamId);
+    const revision = recorded.length - 1;
+    if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+      throw new StaleVersionError(options.expectedRevision + 1, revision + 1);
+    }
+    let state = decider.initialState();
+    for (const event of recorded) state = decider.evolve(state, catalog.parse<Event>(event));
+
+    const events = decider.decide(command, state);
+    if (events.length === 0) return { events, state, revision, position: null };
+
+    const expectedVersion: ExpectedVersion = revision === -1 ? 'no_stream' : revision;
+    try {
+      const appended = await eventStore.append(
+        streamId,
+        events.map((event) => ({ type: event.type, data: event.data, schemaVersion: catalog.schemaVersionOf(event.type) })),
+        {
+          expectedVersion,
+          metadata: {
+            actor: context.actor,
+            correlationId,
+            causationId: context.causationId ?? null,
+            teamId: context.teamId,
+          },
+        },
+      );
+      return {
+        events,
+        state: events.reduce(decider.evolve, state),
+        revision: appended.nextExpectedVersion,
+        position: appended.position,
+      };
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        if (options.expectedRevision !== undefined) throw new StaleVersionError(options.expectedRevision + 1, error.actual + 1);
+        if (attempt < maxAttempts) continue;
+      }
+      throw error;
+    }
+  }
+}

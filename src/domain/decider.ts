@@ -1,0 +1,34 @@
+/** An aggregate as three pure functions; time and identity arrive inside commands. */
+export interface Decider<Command, State, Event> {
+  initialState: () => State;
+  evolve: (state: State, event: Event) => State;
+  decide: (command: Command, state: State) => Event[];
+}
+
+/** A rule of the domain refused the command. `kind` picks the HTTP status in one place (the API's error mapper). */
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly kind: 'not_found' | 'forbidden' | 'conflict' | 'invalid' | 'gone',
+    message: string,
+    readonly code: string = kind,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (message: string) => new DomainError('not_found', message);
+export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const conflict = (message: string, code?: string) => new DomainError('conflict', message, code);
+export const invalid = (message: string, code?: string) => new DomainError('invalid', message, code);
+export const gone = (message: string, code?: string) => new DomainError('gone', message, code);
+
+/** A domain event as deciders see it: a type tag and its data. */
+export interface DomainEvent<Type extends string = string, Data = unknown> {
+  type: Type;
+  data: Data;
+}
+
+export function fold<State, Event>(decider: Pick<Decider<unknown, State, Event>, 'initialState' | 'evolve'>, events: readonly Event[]): State {
+  return events.reduce(decider.evolve, decider.initialState());
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Pool } from '../infra/postgres.js';
+import {
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedVersion,
+  type LogPosition,
+  type NewEvent,
+  type RecordedEvent,
+  WrongExpectedVersionError,
+} from './types.js';
+
+const StoredMetadata = z.object({
+  actor: z.string().regex(/^(user|system):.+/) as z.ZodType<EventMetadata['actor']>,
+  correlationId: z.string(),
+  causationId: z.string().nullable(),
+  teamId: z.string().nullable(),
+});
+
+interface EventRow {
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: unknown;
+  recorded_at: Date;
+  prev_hash: string | null;
+  hash: string;
+  transaction_id: string;
+  global_position: string;
+}
+
+const EVENT_COLUMNS = `stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at,
+  prev_hash, hash, transaction_id::text as transaction_id, global_position`;
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    eventId: row.event_id,
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: { ...StoredMetadata.parse(row.metadata), prevHash: row.prev_hash, hash: row.hash },
+    recordedAt: row.recorded_at,
+    position: { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) },
+  };
+}
+
+export class PostgresEventStore implements EventStore {
+  constructor(private readonly pool: Pool) {}
+
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const payload = events.map((event) => ({
+      eventId: event.eventId ?? randomUUID(),
+      eventType: event.type,
+      schemaVersion: event.schemaVersion ?? 1,
+      data: event.data,
+      metadata: options.metadata,
+    }));
+    try {
+      const { rows } = await this.pool.query<{ stream_version: string; transaction_id: string; global_position: string }>(
+        `select stream_version, transaction_id::text as transaction_id, global_position from append_events($1, $2, $3)`,
+        [streamId, String(options.expectedVersion), JSON.stringify(payload)],
+      );
+      const row = rows[0]!;
+      return {
+        nextExpectedVersion: Number(row.stream_version),
+        position: { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) },
+      };
+    } catch (error) {
+      const pgError = error as { code?: string; detail?: string };
+      if (pgError.code === 'AO409') {
+        throw new WrongExpectedVersionError(streamId, options.expectedVersion, Number(pgError.detail));
+      }
+      throw error;
+    }
+  }
+
+  async readStream(streamId: string, options: { fromVersion?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `select ${EVENT_COLUMNS} from events where stream_id = $1 and stream_version >= $2 order by stream_version limit $3`,
+      [streamId, options.fromVersion ?? 0, options.maxCount ?? null],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(options: { after: LogPosition; maxCount: number }): Promise<RecordedEvent[]> {
+    // Only transactions older than every one still in flight are visible, so a late commit can never be
+    // overtaken by a reader's checkpoint (the sequence is taken before commit).
+    const { rows } = await this.pool.query<EventRow>(
+      `select ${EVENT_COLUMNS} from events
+        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          and (transaction_id, global_position) > ($1::xid8, $2::bigint)
+        order by transaction_id, global_position
+        limit $3`,
+      [options.after.transactionId.toString(), options.after.globalPosition.toString(), options.maxCount],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,236 @@
+import pg from 'pg';
+import type { EventCatalog } from '../eventstore/catalog.js';
+import { type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import type { Logger } from '../infra/logger.js';
+import { queryBuilder } from '../infra/kysely.js';
+import type { ProjectedEvent, Projection } from './projection.js';
+
+/** A named consumer of the global log with its own checkpoint: a read model or a reactor. */
+export interface Subscription {
+  name: string;
+  handles: ReadonlySet<string>;
+  /** Called inside the transaction that also moves the checkpoint; throwing rolls both back. */
+  handleBatch(client: pg.ClientBase, events: ProjectedEvent[]): Promise<void>;
+}
+
+export function projectionSubscription(projection: Projection<any, any>): Subscription {
+  const db = queryBuilder<unknown>();
+  return {
+    name: projection.name,
+    handles: projection.handles,
+    async handleBatch(client, events) {
+      for (const event of events) {
+        for (const statement of projection.project(db, event)) {
+          await client.query(statement.sql, statement.parameters as unknown[]);
+        }
+      }
+    },
+  };
+}
+
+export const EVENTS_CHANNEL = 'alertops_events';
+export const CHECKPOINTS_CHANNEL = 'alertops_checkpoints';
+
+export interface RunnerOptions {
+  databaseUrl: string;
+  eventStore: EventStore;
+  catalog: EventCatalog;
+  logger: Logger;
+  batchSize?: number;
+  idlePollMs?: number;
+  standbyPollMs?: number;
+}
+
+export class CheckpointMovedError extends Error {
+  override name = 'CheckpointMovedError';
+}
+
+/**
+ * Runs one subscription: holds its advisory lock (one live instance across processes), reads the log
+ * gap-safely after its checkpoint, and applies each batch and the new checkpoint in one transaction
+ * (compare-and-set on the old checkpoint), so a crash between batches neither loses nor repeats work.
+ */
+export class SubscriptionRunner {
+  private client: pg.Client | null = null;
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private wokenWhileBusy = false;
+  private checkpoint: LogPosition = START_OF_LOG;
+  private active = false;
+  private lastError: string | null = null;
+
+  constructor(
+    readonly subscription: Subscription,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.nudge();
+    await this.loop;
+    this.loop = null;
+  }
+
+  status(): { name: string; active: boolean; checkpoint: LogPosition; lastError: string | null } {
+    return { name: this.subscription.name, active: this.active, checkpoint: this.checkpoint, lastError: this.lastError };
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.connect();
+        if (!(await this.tryLock())) {
+          this.active = false;
+          await this.sleep(this.options.standbyPollMs ?? 1000);
+          continue;
+        }
+        this.active = true;
+        this.checkpoint = await this.loadCheckpoint();
+        failures = 0;
+        this.lastError = null;
+        while (!this.stopping) {
+          const processed = await this.processBatch();
+          if (processed === 0) await this.sleep(this.options.idlePollMs ?? 250);
+        }
+      } catch (error) {
+        failures++;
+        this.lastError = (error as Error).message;
+        this.active = false;
+        if (error instanceof CheckpointMovedError) {
+          this.options.logger.info({ subscription: this.subscription.name }, 'checkpoint moved underneath; reloading');
+        } else {
+          this.options.logger.error({ err: error, subscription: this.subscription.name }, 'subscription failed; retrying');
+        }
+        await this.disconnect();
+        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+    this.active = false;
+    await this.disconnect();
+  }
+
+  private async processBatch(): Promise<number> {
+    const client = this.client!;
+    const recorded = await this.options.eventStore.readAll({ after: this.checkpoint, maxCount: this.options.batchSize ?? 500 });
+    if (recorded.length === 0) return 0;
+    const relevant: ProjectedEvent[] = [];
+    for (const event of recorded) {
+      if (!this.subscription.handles.has(event.type)) continue;
+      const parsed = this.options.catalog.parse(event);
+      relevant.push({
+        type: parsed.type,
+        data: parsed.data,
+        streamId: event.streamId,
+        streamVersion: event.streamVersion,
+        eventId: event.eventId,
+        metadata: event.metadata,
+        recordedAt: event.recordedAt,
+        position: event.position,
+      });
+    }
+    const next = recorded.at(-1)!.position;
+    await client.query('begin');
+    try {
+      if (relevant.length > 0) await this.subscription.handleBatch(client, relevant);
+      const moved = await client.query(
+        `update subscription_checkpoints set transaction_id = $2::xid8, global_position = $3, updated_at = now()
+          where subscription_name = $1 and transaction_id = $4::xid8 and global_position = $5`,
+        [
+          this.subscription.name,
+          next.transactionId.toString(),
+          next.globalPosition.toString(),
+          this.checkpoint.transactionId.toString(),
+          this.checkpoint.globalPosition.toString(),
+        ],
+      );
+      if (moved.rowCount !== 1) throw new CheckpointMovedError(`checkpoint of ${this.subscription.name} moved`);
+      await client.query('select pg_notify($1, $2)', [CHECKPOINTS_CHANNEL, this.subscription.name]);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+    this.checkpoint = next;
+    return recorded.length;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.client) return;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: `alertops:${this.subscription.name}`,
+      connectionTimeoutMillis: 10_000,
+    });
+    client.on('error', (error) => {
+      this.lastError = error.message;
+      this.nudge();
+    });
+    client.on('notification', () => this.nudge());
+    client.on('end', () => {
+      if (this.client === client) this.client = null;
+      this.nudge();
+    });
+    await client.connect();
+    await client.query(`listen ${EVENTS_CHANNEL}`);
+    this.client = client;
+  }
+
+  private async disconnect(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async tryLock(): Promise<boolean> {
+    const { rows } = await this.client!.query<{ locked: boolean }>(
+      `select pg_try_advisory_lock(hashtext('alertops.subscription'), hashtext($1)) as locked`,
+      [this.subscription.name],
+    );
+    return rows[0]!.locked;
+  }
+
+  private async loadCheckpoint(): Promise<LogPosition> {
+    const client = this.client!;
+    await client.query('insert into subscription_checkpoints (subscription_name) values ($1) on conflict do nothing', [
+      this.subscription.name,
+    ]);
+    const { rows } = await client.query<{ transaction_id: string; global_position: string }>(
+      'select transaction_id::text as transaction_id, global_position from subscription_checkpoints where subscription_name = $1',
+      [this.subscription.name],
+    );
+    const row = rows[0]!;
+    return { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) };
+  }
+
+  // A notification that arrives while a batch is being read must not be lost until the next idle poll.
+  private nudge(): void {
+    if (this.wake) this.wake();
+    else this.wokenWhileBusy = true;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wokenWhileBusy || this.stopping) {
+      this.wokenWhileBusy = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}

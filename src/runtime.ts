@@ -1,0 +1,128 @@
+import type { Server } from 'node:http';
+import { AccessTokens } from './api/auth/access-token.js';
+import { createApi } from './api/app.js';
+import { routes } from './api/routes/index.js';
+import type { ApiServices } from './api/services.js';
+import { createCatalog } from './catalog.js';
+import type { Config } from './config.js';
+import { PostgresEventStore } from './eventstore/postgres.js';
+import { BrokerConnection } from './infra/amqp.js';
+import { createKysely } from './infra/kysely.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { createMetrics } from './infra/metrics.js';
+import { assertSchemaCurrent, migrate } from './infra/migrate.js';
+import { createPool, ensureDatabaseExists, redactUrl } from './infra/postgres.js';
+import { readModelProjections } from './projections/index.js';
+import { ProjectionProgress } from './projections/progress.js';
+import { projectionSubscription, SubscriptionRunner } from './projections/runner.js';
+import type { ReadModels } from './projections/read-models.js';
+
+export interface RuntimeOptions {
+  config: Config;
+  /** Serve the HTTP API. */
+  api: boolean;
+  /** Run projections and the escalation workers. */
+  workers: boolean;
+  /** Apply migrations first (npm start does; split roles may leave it to `alertops migrate`). */
+  migrate: boolean;
+  logger?: Logger;
+}
+
+export interface Runtime {
+  services: ApiServices;
+  broker: BrokerConnection;
+  server: Server | null;
+  runners: SubscriptionRunner[];
+  url: string | null;
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/** Builds and starts one AlertOps process. Any broken dependency or configuration fails here, loudly. */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+
+  try {
+    await ensureDatabaseExists(config.databaseUrl);
+  } catch (error) {
+    throw new StartupError(`cannot reach PostgreSQL at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`);
+  }
+  const pool = createPool(config.databaseUrl, { max: 20 });
+  const stops: (() => Promise<unknown>)[] = [() => pool.end()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.warn({ err: error }, 'shutdown step failed'));
+  };
+
+  try {
+    if (options.migrate) {
+      const { applied } = await migrate(pool);
+      if (applied.length) logger.info({ applied }, 'database migrated');
+    } else {
+      await assertSchemaCurrent(pool);
+    }
+
+    const broker = new BrokerConnection(config.amqpUrl, logger);
+    await broker.start();
+    stops.push(() => broker.close());
+
+    const catalog = createCatalog();
+    const eventStore = new PostgresEventStore(pool);
+    const metrics = createMetrics();
+    const progress = new ProjectionProgress(pool, config.databaseUrl, readModelProjections.map((projection) => projection.name));
+    stops.push(() => progress.close());
+
+    const services: ApiServices = {
+      config,
+      logger,
+      pool,
+      db: createKysely<ReadModels>(pool),
+      eventStore,
+      catalog,
+      progress,
+      metrics,
+      accessTokens: new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),
+      clock: () => new Date(),
+      readiness: async () => ({
+        postgres: await pool.query('select 1').then(
+          () => 'ok',
+          (error: Error) => error.message,
+        ),
+        rabbitmq: broker.connected ? 'ok' : 'disconnected',
+      }),
+    };
+
+    const runners: SubscriptionRunner[] = [];
+    if (options.workers) {
+      for (const projection of readModelProjections) {
+        runners.push(new SubscriptionRunner(projectionSubscription(projection), { databaseUrl: config.databaseUrl, eventStore, catalog, logger }));
+      }
+      for (const runner of runners) runner.start();
+      stops.push(() => Promise.all(runners.map((runner) => runner.stop())));
+    }
+
+    let server: Server | null = null;
+    let url: string | null = null;
+    if (options.api) {
+      const app = createApi(services, routes);
+      server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(config.port, '0.0.0.0', () => resolve(listening)).once('error', (error: Error) =>
+          reject(new StartupError(`cannot listen on port ${config.port}: ${error.message}`)),
+        );
+      });
+      const address = server.address();
+      url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : null;
+      const listening = server;
+      stops.push(() => new Promise((resolve) => listening.close(resolve)));
+      logger.info({ url }, 'AlertOps API listening');
+    }
+
+    return { services, broker, server, runners, url, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
