@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import type { EventDefinition } from '../../eventstore/catalog.js';
+import { FlowNode } from '../flow/node.js';
+
+const Timestamp = z.iso.datetime({ offset: true });
+export const Severity = z.enum(['critical', 'error', 'warning', 'info']);
+export type Severity = z.infer<typeof Severity>;
+
+/** A flow node copied into the alert when it was triggered: later flow edits never reach a running alert. */
+export const PinnedStep = FlowNode;
+export type PinnedStep = z.infer<typeof PinnedStep>;
+
+/** Where an alert came from and who acted on it. */
+export const AlertActor = z.string().regex(/^(user|integration|system):.+/);
+
+export const AlertTriggered = z.object({
+  alertId: z.uuid(),
+  teamId: z.uuid(),
+  flowId: z.uuid(),
+  flowVersion: z.int().min(1),
+  summary: z.string(),
+  details: z.unknown().nullable(),
+  severity: Severity,
+  dedupKey: z.string().nullable(),
+  source: z.string().nullable(),
+  steps: z.array(PinnedStep).min(1),
+  repeat: z.int().min(0),
+  triggeredAt: Timestamp,
+});
+
+export const AlertDeduplicated = z.object({
+  alertId: z.uuid(),
+  dedupCount: z.int().min(1),
+  summary: z.string(),
+  severity: Severity,
+  at: Timestamp,
+});
+
+/** The step is due at `dueAt`; a timer for (epoch, loop, step) will wake the engine. */
+export const EscalationStepScheduled = z.object({
+  alertId: z.uuid(),
+  epoch: z.int().min(0),
+  loop: z.int().min(0),
+  step: z.int().min(0),
+  dueAt: Timestamp,
+});
+
+export const EscalationStepFired = z.object({
+  alertId: z.uuid(),
+  epoch: z.int().min(0),
+  loop: z.int().min(0),
+  step: z.int().min(0),
+  nodeId: z.uuid(),
+  dueAt: Timestamp,
+  firedAt: Timestamp,
+  lagMs: z.number(),
+});
+
+export const NotificationRequested = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  loop: z.int().min(0),
+  step: z.int().min(0),
+  nodeId: z.uuid(),
+  target: FlowNode.shape.target,
+  retry: FlowNode.shape.retry,
+  requestedAt: Timestamp,
+});
+
+/** Recorded before the send (persist, then deliver): an attempt without an outcome was cut off mid-flight. */
+export const NotificationAttemptStarted = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  attempt: z.int().min(1),
+  startedAt: Timestamp,
+});
+
+export const NotificationDelivered = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  attempt: z.int().min(1),
+  deliveredAt: Timestamp,
+  detail: z.string().nullable(),
+});
+
+/** A failed attempt; `retryAt` null means the attempts are used up and the notification is abandoned. */
+export const NotificationFailed = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  attempt: z.int().min(1),
+  error: z.string(),
+  failedAt: Timestamp,
+  retryAt: Timestamp.nullable(),
+});
+
+/** A started attempt whose outcome was never recorded (crash mid-send); resolved by the channel's policy. */
+export const NotificationOutcomeUnknown = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  attempt: z.int().min(1),
+  policy: z.enum(['resend']),
+  at: Timestamp,
+});
+
+/** The alert was acknowledged or resolved before this notification was sent. */
+export const NotificationCancelled = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  reason: z.enum(['acknowledged', 'resolved']),
+  at: Timestamp,
+});
+
+export const EscalationExhausted = z.object({
+  alertId: z.uuid(),
+  loops: z.int().min(1),
+  at: Timestamp,
+});
+
+export const AlertAcknowledged = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
+export const AlertResolved = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
+export const AlertEscalatedManually = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
+
+export const alertEventDefinitions = {
+  AlertTriggered: { schema: AlertTriggered, version: 1 },
+  AlertDeduplicated: { schema: AlertDeduplicated, version: 1 },
+  EscalationStepScheduled: { schema: EscalationStepScheduled, version: 1 },
+  EscalationStepFired: { schema: EscalationStepFired, version: 1 },
+  NotificationRequested: { schema: NotificationRequested, version: 1 },
+  NotificationAttemptStarted: { schema: NotificationAttemptStarted, version: 1 },
+  NotificationDelivered: { schema: NotificationDelivered, version: 1 },
+  NotificationFailed: { schema: NotificationFailed, version: 1 },
+  NotificationOutcomeUnknown: { schema: NotificationOutcomeUnknown, version: 1 },
+  NotificationCancelled: { schema: NotificationCancelled, version: 1 },
+  EscalationExhausted: { schema: EscalationExhausted, version: 1 },
+  AlertAcknowledged: { schema: AlertAcknowledged, version: 1 },
+  AlertResolved: { schema: AlertResolved, version: 1 },
+  AlertEscalatedManually: { schema: AlertEscalatedManually, version: 1 },
+} satisfies Record<string, EventDefinition>;
+
+type Defs = typeof alertEventDefinitions;
+export type AlertEvent = { [K in keyof Defs]: { type: K; data: z.infer<Defs[K]['schema']> } }[keyof Defs];
+export type AlertEventOf<T extends AlertEvent['type']> = Extract<AlertEvent, { type: T }>;
