@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+/** A wake-up for the escalation engine: fire (epoch, loop, step) of an alert at `dueAt`. */
+export const EscalationTimer = z.object({
+  kind: z.literal('escalation'),
+  alertId: z.uuid(),
+  epoch: z.int().min(0),
+  loop: z.int().min(0),
+  step: z.int().min(0),
+  dueAt: Timestamp,
+});
+
+/** A wake-up for a notification retry: hand the delivery back to the notifier at `dueAt`. */
+export const DeliveryTimer = z.object({
+  kind: z.literal('delivery'),
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+  dueAt: Timestamp,
+});
+
+export const TimerMessage = z.discriminatedUnion('kind', [EscalationTimer, DeliveryTimer]);
+export type TimerMessage = z.infer<typeof TimerMessage>;
+
+/** Work for the notifier: try to deliver this notification now. */
+export const DeliveryWork = z.object({
+  alertId: z.uuid(),
+  deliveryId: z.uuid(),
+});
+export type DeliveryWork = z.infer<typeof DeliveryWork>;
+
+/** Broker names, all under the configured prefix so processes (and test runs) can share a broker. */
+export function brokerNames(prefix: string) {
+  return {
+    /** Exchange that receives delayed messages; the cascade's levels hang off it. */
+    delayExchange: `${prefix}.delay`,
+    delayLevelExchange: (level: number) => `${prefix}.delay.l${level}`,
+    delayLevelQueue: (level: number) => `${prefix}.delay.q${level}`,
+    /** Where timers land when their delay has passed. */
+    timersDueExchange: `${prefix}.timers.due`,
+    timersDueQueue: `${prefix}.timers.due`,
+    /** The notifier's work queue. */
+    deliveriesQueue: `${prefix}.deliveries`,
+  };
+}
