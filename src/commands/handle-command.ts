@@ -9,11 +9,12 @@ import {
   WrongExpectedVersionError,
 } from '../eventstore/types.js';
 
-export interface CommandContext {
+export interface CommandContext<State = never> {
   actor: Actor;
   correlationId?: string;
   causationId?: string | null;
-  teamId: string | null;
+  /** The team the events belong to; a function when only the stream's state knows it (workers). */
+  teamId: string | null | ((state: State) => string | null);
 }
 
 export interface CommandDependencies {
@@ -55,7 +56,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   decider: Decider<Command, State, Event>,
   streamId: string,
   command: Command,
-  context: CommandContext,
+  context: CommandContext<State>,
   options: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
   const { eventStore, catalog } = dependencies;
@@ -85,7 +86,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
             actor: context.actor,
             correlationId,
             causationId: context.causationId ?? null,
-            teamId: context.teamId,
+            teamId: typeof context.teamId === 'function' ? context.teamId(state) : context.teamId,
           },
         },
       );

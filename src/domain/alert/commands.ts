@@ -1,0 +1,40 @@
+import type { FlowNode } from '../flow/node.js';
+import type { Severity } from './events.js';
+
+/** The flow as it is when the alert is triggered; its steps are pinned into the alert. */
+export interface FlowSnapshot {
+  flowId: string;
+  version: number;
+  repeat: number;
+  nodes: FlowNode[];
+}
+
+export type AlertCommand =
+  | {
+      type: 'TriggerAlert';
+      alertId: string;
+      teamId: string;
+      flow: FlowSnapshot;
+      summary: string;
+      details: unknown;
+      severity: Severity;
+      dedupKey: string | null;
+      source: string | null;
+      now: Date;
+    }
+  | { type: 'FireEscalationStep'; alertId: string; epoch: number; loop: number; step: number; deliveryId: string; now: Date }
+  | { type: 'AcknowledgeAlert'; teamId: string; by: string; now: Date }
+  | { type: 'ResolveAlert'; teamId: string; by: string; now: Date }
+  | { type: 'EscalateAlert'; teamId: string; by: string; now: Date }
+  | { type: 'StartNotificationAttempt'; deliveryId: string; now: Date }
+  | {
+      type: 'RecordNotificationOutcome';
+      deliveryId: string;
+      attempt: number;
+      outcome: NotificationOutcome;
+      now: Date;
+    };
+
+export type NotificationOutcome =
+  | { delivered: true; detail: string | null }
+  | { delivered: false; error: string; permanent: boolean };

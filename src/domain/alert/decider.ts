@@ -1,0 +1,345 @@
+import { conflict, type Decider, invalid, notFound } from '../decider.js';
+import type { NodeTarget, RetryPolicy } from '../flow/node.js';
+import type { AlertCommand } from './commands.js';
+import type { AlertEvent, PinnedStep, Severity } from './events.js';
+
+export type AlertStatus = 'triggered' | 'acknowledged' | 'resolved';
+
+export interface PendingStep {
+  loop: number;
+  step: number;
+  dueAt: string;
+}
+
+export interface NotificationState {
+  deliveryId: string;
+  loop: number;
+  step: number;
+  nodeId: string;
+  target: NodeTarget;
+  retry: RetryPolicy;
+  status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
+  attempts: number;
+  failedAttempts: number;
+  /** An attempt that was started and has no outcome yet. */
+  openAttempt: number | null;
+  nextAttemptAt: string | null;
+}
+
+export type AlertState =
+  | { status: 'none' }
+  | {
+      status: AlertStatus;
+      alertId: string;
+      teamId: string;
+      flowId: string;
+      flowVersion: number;
+      summary: string;
+      details: unknown;
+      severity: Severity;
+      dedupKey: string | null;
+      steps: PinnedStep[];
+      repeat: number;
+      dedupCount: number;
+      /** Bumped by anything that supersedes scheduled timers: a timer of another epoch is stale. */
+      epoch: number;
+      pending: PendingStep | null;
+      exhausted: boolean;
+      notifications: Record<string, NotificationState>;
+    };
+
+export type OpenAlertState = Exclude<AlertState, { status: 'none' }>;
+
+/** Notifications that arrive a little early (clock skew between processes) still count as due. */
+const EARLY_TOLERANCE_MS = 50;
+const MAX_BACKOFF_SECONDS = 3600;
+
+const at = (date: Date) => date.toISOString();
+const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + Math.round(seconds * 1000)).toISOString();
+
+function nextAfter(state: OpenAlertState, loop: number, step: number): { loop: number; step: number } | null {
+  if (step + 1 < state.steps.length) return { loop, step: step + 1 };
+  if (loop < state.repeat) return { loop: loop + 1, step: 0 };
+  return null;
+}
+
+function decideTrigger(command: Extract<AlertCommand, { type: 'TriggerAlert' }>, state: AlertState): AlertEvent[] {
+  if (state.status !== 'none') {
+    if (command.dedupKey === null || state.dedupKey !== command.dedupKey) {
+      throw conflict(`alert ${command.alertId} already exists`, 'alert_exists');
+    }
+    if (state.status === 'resolved') throw conflict('the alert for this dedup key is resolved', 'alert_closed');
+    return [
+      {
+        type: 'AlertDeduplicated',
+        data: {
+          alertId: state.alertId,
+          dedupCount: state.dedupCount + 1,
+          summary: command.summary,
+          severity: command.severity,
+          at: at(command.now),
+        },
+      },
+    ];
+  }
+  const first = command.flow.nodes[0];
+  if (!first) throw invalid('the flow has no steps to escalate through', 'flow_empty');
+  const triggeredAt = at(command.now);
+  return [
+    {
+      type: 'AlertTriggered',
+      data: {
+        alertId: command.alertId,
+        teamId: command.teamId,
+        flowId: command.flow.flowId,
+        flowVersion: command.flow.version,
+        summary: command.summary,
+        details: command.details ?? null,
+        severity: command.severity,
+        dedupKey: command.dedupKey,
+        source: command.source,
+        steps: command.flow.nodes,
+        repeat: command.flow.repeat,
+        triggeredAt,
+      },
+    },
+    {
+      type: 'EscalationStepScheduled',
+      data: { alertId: command.alertId, epoch: 0, loop: 0, step: 0, dueAt: plusSeconds(triggeredAt, first.delaySeconds) },
+    },
+  ];
+}
+
+function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' }>, state: AlertState): AlertEvent[] {
+  // A stale, duplicate or post-acknowledgement timer is a no-op, not an error.
+  if (state.status !== 'triggered' || !state.pending) return [];
+  const { pending } = state;
+  if (state.epoch !== command.epoch || pending.loop !== command.loop || pending.step !== command.step) return [];
+  const node = state.steps[pending.step]!;
+  const firedAt = at(command.now);
+  const events: AlertEvent[] = [
+    {
+      type: 'EscalationStepFired',
+      data: {
+        alertId: state.alertId,
+        epoch: state.epoch,
+        loop: pending.loop,
+        step: pending.step,
+        nodeId: node.id,
+        dueAt: pending.dueAt,
+        firedAt,
+        lagMs: command.now.getTime() - Date.parse(pending.dueAt),
+      },
+    },
+    {
+      type: 'NotificationRequested',
+      data: {
+        alertId: state.alertId,
+        deliveryId: command.deliveryId,
+        loop: pending.loop,
+        step: pending.step,
+        nodeId: node.id,
+        target: node.target,
+        retry: node.retry,
+        requestedAt: firedAt,
+      },
+    },
+  ];
+  const next = nextAfter(state, pending.loop, pending.step);
+  if (next) {
+    // Due times chain from due times, so lag never accumulates along the flow.
+    const dueAt = plusSeconds(pending.dueAt, state.steps[next.step]!.delaySeconds);
+    events.push({ type: 'EscalationStepScheduled', data: { alertId: state.alertId, epoch: state.epoch, ...next, dueAt } });
+  } else {
+    events.push({ type: 'EscalationExhausted', data: { alertId: state.alertId, loops: state.repeat + 1, at: firedAt } });
+  }
+  return events;
+}
+
+function requireTeamAlert(state: AlertState, teamId: string): OpenAlertState {
+  if (state.status === 'none' || state.teamId !== teamId) throw notFound('alert not found');
+  return state;
+}
+
+function decideStartAttempt(command: Extract<AlertCommand, { type: 'StartNotificationAttempt' }>, state: AlertState): AlertEvent[] {
+  if (state.status === 'none') return [];
+  const notification = state.notifications[command.deliveryId];
+  if (!notification || ['delivered', 'abandoned', 'cancelled'].includes(notification.status)) return [];
+  const now = at(command.now);
+  const base = { alertId: state.alertId, deliveryId: notification.deliveryId };
+  if (state.status !== 'triggered') {
+    return [{ type: 'NotificationCancelled', data: { ...base, reason: state.status, at: now } }];
+  }
+  const events: AlertEvent[] = [];
+  if (notification.openAttempt !== null) {
+    // Cut off mid-send: whether it arrived is unknown. Channels carry a stable delivery id, so resending is safe.
+    events.push({ type: 'NotificationOutcomeUnknown', data: { ...base, attempt: notification.openAttempt, policy: 'resend', at: now } });
+  } else if (
+    notification.status === 'retry_scheduled' &&
+    notification.nextAttemptAt !== null &&
+    Date.parse(notification.nextAttemptAt) - EARLY_TOLERANCE_MS > command.now.getTime()
+  ) {
+    return [];
+  }
+  events.push({ type: 'NotificationAttemptStarted', data: { ...base, attempt: notification.attempts + 1, startedAt: now } });
+  return events;
+}
+
+function decideOutcome(command: Extract<AlertCommand, { type: 'RecordNotificationOutcome' }>, state: AlertState): AlertEvent[] {
+  if (state.status === 'none') return [];
+  const notification = state.notifications[command.deliveryId];
+  if (!notification || notification.openAttempt !== command.attempt) return [];
+  const now = at(command.now);
+  const base = { alertId: state.alertId, deliveryId: notification.deliveryId, attempt: command.attempt };
+  if (command.outcome.delivered) {
+    return [{ type: 'NotificationDelivered', data: { ...base, deliveredAt: now, detail: command.outcome.detail } }];
+  }
+  const failedAttempts = notification.failedAttempts + 1;
+  if (!command.outcome.permanent && failedAttempts < notification.retry.maxAttempts) {
+    const backoff = Math.min(MAX_BACKOFF_SECONDS, notification.retry.backoffSeconds * 2 ** (failedAttempts - 1));
+    return [{ type: 'NotificationFailed', data: { ...base, error: command.outcome.error, failedAt: now, retryAt: plusSeconds(now, backoff) } }];
+  }
+  const events: AlertEvent[] = [{ type: 'NotificationFailed', data: { ...base, error: command.outcome.error, failedAt: now, retryAt: null } }];
+  // Nobody was reached at this step: the next step should not wait for its delay.
+  const successor = nextAfter(state, notification.loop, notification.step);
+  const pending = state.pending;
+  if (
+    state.status === 'triggered' &&
+    pending &&
+    successor &&
+    pending.loop === successor.loop &&
+    pending.step === successor.step &&
+    Date.parse(pending.dueAt) > command.now.getTime()
+  ) {
+    events.push({
+      type: 'EscalationStepScheduled',
+      data: { alertId: state.alertId, epoch: state.epoch + 1, loop: pending.loop, step: pending.step, dueAt: now },
+    });
+  }
+  return events;
+}
+
+export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
+  switch (command.type) {
+    case 'TriggerAlert':
+      return decideTrigger(command, state);
+    case 'FireEscalationStep':
+      return decideFire(command, state);
+    case 'AcknowledgeAlert': {
+      const alert = requireTeamAlert(state, command.teamId);
+      if (alert.status !== 'triggered') return [];
+      return [{ type: 'AlertAcknowledged', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } }];
+    }
+    case 'ResolveAlert': {
+      const alert = requireTeamAlert(state, command.teamId);
+      if (alert.status === 'resolved') return [];
+      return [{ type: 'AlertResolved', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } }];
+    }
+    case 'EscalateAlert': {
+      const alert = requireTeamAlert(state, command.teamId);
+      if (alert.status !== 'triggered') throw conflict(`an ${alert.status} alert cannot be escalated`, 'alert_not_triggered');
+      const pending = alert.pending;
+      if (!pending || Date.parse(pending.dueAt) <= command.now.getTime()) return [];
+      const epoch = alert.epoch + 1;
+      const now = at(command.now);
+      return [
+        { type: 'AlertEscalatedManually', data: { alertId: alert.alertId, epoch, by: command.by, at: now } },
+        { type: 'EscalationStepScheduled', data: { alertId: alert.alertId, epoch, loop: pending.loop, step: pending.step, dueAt: now } },
+      ];
+    }
+    case 'StartNotificationAttempt':
+      return decideStartAttempt(command, state);
+    case 'RecordNotificationOutcome':
+      return decideOutcome(command, state);
+  }
+}
+
+function updateNotification(state: OpenAlertState, deliveryId: string, change: Partial<NotificationState>): OpenAlertState {
+  const current = state.notifications[deliveryId];
+  if (!current) return state;
+  return { ...state, notifications: { ...state.notifications, [deliveryId]: { ...current, ...change } } };
+}
+
+export function evolve(state: AlertState, event: AlertEvent): AlertState {
+  if (event.type === 'AlertTriggered') {
+    const e = event.data;
+    return {
+      status: 'triggered',
+      alertId: e.alertId,
+      teamId: e.teamId,
+      flowId: e.flowId,
+      flowVersion: e.flowVersion,
+      summary: e.summary,
+      details: e.details,
+      severity: e.severity,
+      dedupKey: e.dedupKey,
+      steps: e.steps,
+      repeat: e.repeat,
+      dedupCount: 0,
+      epoch: 0,
+      pending: null,
+      exhausted: false,
+      notifications: {},
+    };
+  }
+  if (state.status === 'none') return state;
+  switch (event.type) {
+    case 'AlertDeduplicated':
+      return { ...state, dedupCount: event.data.dedupCount };
+    case 'EscalationStepScheduled':
+      return { ...state, epoch: event.data.epoch, pending: { loop: event.data.loop, step: event.data.step, dueAt: event.data.dueAt } };
+    case 'EscalationStepFired':
+      return { ...state, pending: null };
+    case 'EscalationExhausted':
+      return { ...state, pending: null, exhausted: true };
+    case 'NotificationRequested': {
+      const e = event.data;
+      const notification: NotificationState = {
+        deliveryId: e.deliveryId,
+        loop: e.loop,
+        step: e.step,
+        nodeId: e.nodeId,
+        target: e.target,
+        retry: e.retry,
+        status: 'pending',
+        attempts: 0,
+        failedAttempts: 0,
+        openAttempt: null,
+        nextAttemptAt: null,
+      };
+      return { ...state, notifications: { ...state.notifications, [e.deliveryId]: notification } };
+    }
+    case 'NotificationAttemptStarted':
+      return updateNotification(state, event.data.deliveryId, {
+        status: 'in_flight',
+        attempts: event.data.attempt,
+        openAttempt: event.data.attempt,
+        nextAttemptAt: null,
+      });
+    case 'NotificationOutcomeUnknown':
+      return updateNotification(state, event.data.deliveryId, { openAttempt: null });
+    case 'NotificationDelivered':
+      return updateNotification(state, event.data.deliveryId, { status: 'delivered', openAttempt: null });
+    case 'NotificationFailed': {
+      const failed = state.notifications[event.data.deliveryId]?.failedAttempts ?? 0;
+      return updateNotification(state, event.data.deliveryId, {
+        status: event.data.retryAt ? 'retry_scheduled' : 'abandoned',
+        failedAttempts: failed + 1,
+        openAttempt: null,
+        nextAttemptAt: event.data.retryAt,
+      });
+    }
+    case 'NotificationCancelled':
+      return updateNotification(state, event.data.deliveryId, { status: 'cancelled', openAttempt: null });
+    case 'AlertAcknowledged':
+      return { ...state, status: 'acknowledged', epoch: event.data.epoch, pending: null };
+    case 'AlertResolved':
+      return { ...state, status: 'resolved', epoch: event.data.epoch, pending: null };
+    case 'AlertEscalatedManually':
+      return { ...state, epoch: event.data.epoch };
+  }
+}
+
+export const initialState = (): AlertState => ({ status: 'none' });
+
+export const alertDecider: Decider<AlertCommand, AlertState, AlertEvent> = { initialState, evolve, decide };
