@@ -13,7 +13,7 @@ import {
 } from './types.js';
 
 const StoredMetadata = z.object({
-  actor: z.string().regex(/^(user|system):.+/) as z.ZodType<EventMetadata['actor']>,
+  actor: z.string().regex(/^(user|integration|system):.+/) as z.ZodType<EventMetadata['actor']>,
   correlationId: z.string(),
   causationId: z.string().nullable(),
   teamId: z.string().nullable(),

@@ -25,8 +25,8 @@ export function parsePosition(text: string): LogPosition | null {
   return { transactionId: BigInt(match[1]!), globalPosition: BigInt(match[2]!) };
 }
 
-/** Who caused an event: `user:<id>` or `system:<component>`. */
-export type Actor = `user:${string}` | `system:${string}`;
+/** Who caused an event: `user:<id>`, `integration:<keyId>` or `system:<component>`. */
+export type Actor = `user:${string}` | `integration:${string}` | `system:${string}`;
 
 export interface EventMetadata {
   actor: Actor;

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import type { EventDefinition } from '../../eventstore/catalog.js';
+import type { Decider } from '../decider.js';
+import { uuidV5 } from '../deterministic-id.js';
+
+/**
+ * A dedup key's slot: which generation of alert currently answers to the key. Generation n's alert id is derived
+ * from (team, flow, key, n), so two racing triggers compute the same id and the alert stream's own expected
+ * version decides which one opens it; the other folds into it.
+ */
+export const DedupKeyBound = z.object({ generation: z.int().min(0), alertId: z.uuid() });
+
+export const dedupSlotEventDefinitions = {
+  DedupKeyBound: { schema: DedupKeyBound, version: 1 },
+} satisfies Record<string, EventDefinition>;
+
+export type DedupSlotEvent = { type: 'DedupKeyBound'; data: z.infer<typeof DedupKeyBound> };
+export type DedupSlotCommand = { type: 'BindDedupKey'; generation: number; alertId: string };
+export interface DedupSlotState {
+  generation: number;
+}
+
+const DEDUP_NAMESPACE = '3d0c4f0e-8a57-4d6b-9a39-5b0c2f1f6a11';
+
+export function dedupAlertId(teamId: string, flowId: string, dedupKey: string, generation: number): string {
+  return uuidV5(JSON.stringify([teamId, flowId, dedupKey, generation]), DEDUP_NAMESPACE);
+}
+
+export function dedupSlotStreamId(teamId: string, flowId: string, dedupKey: string): string {
+  return `dedup-${uuidV5(JSON.stringify([teamId, flowId, dedupKey]), DEDUP_NAMESPACE)}`;
+}
+
+export const dedupSlotDecider: Decider<DedupSlotCommand, DedupSlotState, DedupSlotEvent> = {
+  initialState: () => ({ generation: -1 }),
+  evolve: (state, event) => ({ generation: Math.max(state.generation, event.data.generation) }),
+  decide: (command, state) =>
+    command.generation > state.generation
+      ? [{ type: 'DedupKeyBound', data: { generation: command.generation, alertId: command.alertId } }]
+      : [],
+};
