@@ -2,10 +2,8 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import type { DomainEvent } from '../domain/decider.js';
 import type { LogPosition, RecordedMetadata } from '../eventstore/types.js';
 
-/** A parsed, upcast event with where it came from: what projections and reactors receive. */
-export interface ProjectedEvent<Event extends DomainEvent = DomainEvent> {
-  type: Event['type'];
-  data: Event['data'];
+/** Where an event came from. */
+export interface EventEnvelope {
   streamId: string;
   streamVersion: number;
   eventId: string;
@@ -13,6 +11,9 @@ export interface ProjectedEvent<Event extends DomainEvent = DomainEvent> {
   recordedAt: Date;
   position: LogPosition;
 }
+
+/** A parsed, upcast event with its envelope: what projections and reactors receive (a union stays discriminated). */
+export type ProjectedEvent<Event extends DomainEvent = DomainEvent> = Event extends DomainEvent ? Event & EventEnvelope : never;
 
 /**
  * A read model: the events it reads and, for each, the statements that change its rows.

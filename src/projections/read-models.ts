@@ -7,6 +7,68 @@ export interface TeamMembersTable {
   joined_at: Date;
 }
 
+export interface AlertsTable {
+  id: string;
+  team_id: string;
+  flow_id: string;
+  flow_version: number;
+  status: 'triggered' | 'acknowledged' | 'resolved';
+  summary: string;
+  details: unknown;
+  severity: string;
+  dedup_key: string | null;
+  source: string | null;
+  dedup_count: number;
+  step_count: number;
+  repeat: number;
+  epoch: number;
+  current_loop: number | null;
+  current_step: number | null;
+  next_escalation_at: Date | null;
+  exhausted: boolean;
+  triggered_at: Date;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  updated_at: Date;
+}
+
+export interface AlertNotificationsTable {
+  delivery_id: string;
+  alert_id: string;
+  team_id: string | null;
+  loop: number;
+  step: number;
+  node_id: string;
+  target: unknown;
+  status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
+  attempts: number;
+  last_error: string | null;
+  requested_at: Date;
+  delivered_at: Date | null;
+  updated_at: Date;
+}
+
+export interface PendingEscalationsTable {
+  alert_id: string;
+  team_id: string;
+  epoch: number;
+  loop: number;
+  step: number;
+  due_at: Date;
+}
+
+export interface PendingDeliveriesTable {
+  delivery_id: string;
+  alert_id: string;
+  due_at: Date;
+}
+
 export type ReadModels = {
   team_members: TeamMembersTable;
+  alerts: AlertsTable;
+  alert_notifications: AlertNotificationsTable;
+  pending_escalations: PendingEscalationsTable;
+  pending_deliveries: PendingDeliveriesTable;
 };
