@@ -1,3 +1,8 @@
 import type { AnyRouteSpec } from '../routing.js';
+import { alertRoutes } from './alerts.js';
+import { auditRoute } from './audit.js';
 
-export const routes: readonly AnyRouteSpec[] = [];
+export const routes: readonly AnyRouteSpec[] = [
+  ...alertRoutes,
+  auditRoute,
+];

@@ -62,3 +62,6 @@ create table pending_deliveries (
   due_at timestamptz not null
 );
 create index pending_deliveries_by_due on pending_deliveries (due_at);
+
+-- The audit trail of a team is read straight from the log.
+create index events_by_team on events ((metadata->>'teamId'), global_position);

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import { actOnAlert, alertStreamId, type AlertAction } from '../../commands/alerts.js';
+import { formatPosition } from '../../eventstore/types.js';
+import { authorizeTeam } from '../authorization.js';
+import { notFoundProblem } from '../problem.js';
+import { defineRoute } from '../routing.js';
+
+const TeamParams = z.object({ teamId: z.uuid() });
+const AlertParams = z.object({ teamId: z.uuid(), alertId: z.uuid() });
+const AlertStatus = z.enum(['triggered', 'acknowledged', 'resolved']);
+
+const AlertSummary = z.object({
+  id: z.uuid(),
+  status: AlertStatus,
+  flowId: z.uuid(),
+  summary: z.string(),
+  severity: z.string(),
+  dedupKey: z.string().nullable(),
+  dedupCount: z.int(),
+  triggeredAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const Notification = z.object({
+  id: z.uuid(),
+  loop: z.int(),
+  step: z.int(),
+  target: z.unknown(),
+  status: z.string(),
+  attempts: z.int(),
+  lastError: z.string().nullable(),
+});
+
+const AlertDetail = z.object({
+  id: z.uuid(),
+  status: AlertStatus,
+  flowId: z.uuid(),
+  flowVersion: z.int(),
+  summary: z.string(),
+  details: z.unknown(),
+  severity: z.string(),
+  dedupKey: z.string().nullable(),
+  dedupCount: z.int(),
+  currentLoop: z.int().nullable(),
+  currentStep: z.int().nullable(),
+  nextEscalationAt: z.string().nullable(),
+  exhausted: z.boolean(),
+  triggeredAt: z.string(),
+  acknowledgedAt: z.string().nullable(),
+  acknowledgedBy: z.string().nullable(),
+  resolvedAt: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  notifications: z.array(Notification),
+});
+
+const TimelineEntry = z.object({
+  position: z.string(),
+  at: z.string(),
+  type: z.string(),
+  actor: z.string(),
+  data: z.unknown(),
+});
+
+const listAlerts = defineRoute({
+  method: 'get',
+  path: '/teams/:teamId/alerts',
+  summary: "List the team's alerts, newest first",
+  tag: 'alerts',
+  auth: 'user',
+  params: TeamParams,
+  query: z.object({ status: AlertStatus.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+  responses: { 200: z.array(AlertSummary) },
+  async handler({ params, query, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    let select = services.db.selectFrom('alerts').selectAll().where('team_id', '=', params.teamId);
+    if (query.status) select = select.where('status', '=', query.status);
+    const rows = await select.orderBy('triggered_at', 'desc').limit(query.limit).execute();
+    return {
+      status: 200,
+      body: rows.map((row) => ({
+        id: row.id,
+        status: row.status,
+        flowId: row.flow_id,
+        summary: row.summary,
+        severity: row.severity,
+        dedupKey: row.dedup_key,
+        dedupCount: row.dedup_count,
+        triggeredAt: row.triggered_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+      })),
+    };
+  },
+});
+
+const getAlert = defineRoute({
+  method: 'get',
+  path: '/teams/:teamId/alerts/:alertId',
+  summary: 'An alert with its escalation progress and notifications',
+  tag: 'alerts',
+  auth: 'user',
+  params: AlertParams,
+  responses: { 200: AlertDetail },
+  async handler({ params, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const alert = await services.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('id', '=', params.alertId)
+      .where('team_id', '=', params.teamId)
+      .executeTakeFirst();
+    if (!alert) throw notFoundProblem('alert not found');
+    const notifications = await services.db
+      .selectFrom('alert_notifications')
+      .selectAll()
+      .where('alert_id', '=', alert.id)
+      .orderBy('requested_at')
+      .execute();
+    const iso = (date: Date | null) => date?.toISOString() ?? null;
+    return {
+      status: 200,
+      body: {
+        id: alert.id,
+        status: alert.status,
+        flowId: alert.flow_id,
+        flowVersion: alert.flow_version,
+        summary: alert.summary,
+        details: alert.details,
+        severity: alert.severity,
+        dedupKey: alert.dedup_key,
+        dedupCount: alert.dedup_count,
+        currentLoop: alert.current_loop,
+        currentStep: alert.current_step,
+        nextEscalationAt: iso(alert.next_escalation_at),
+        exhausted: alert.exhausted,
+        triggeredAt: alert.triggered_at.toISOString(),
+        acknowledgedAt: iso(alert.acknowledged_at),
+        acknowledgedBy: alert.acknowledged_by,
+        resolvedAt: iso(alert.resolved_at),
+        resolvedBy: alert.resolved_by,
+        notifications: notifications.map((row) => ({
+          id: row.delivery_id,
+          loop: row.loop,
+          step: row.step,
+          target: row.target,
+          status: row.status,
+          attempts: row.attempts,
+          lastError: row.last_error,
+        })),
+      },
+    };
+  },
+});
+
+function alertActionRoute(action: AlertAction, summary: string) {
+  return defineRoute({
+    method: 'post',
+    path: `/teams/:teamId/alerts/:alertId/${action}`,
+    summary,
+    tag: 'alerts',
+    auth: 'user',
+    params: AlertParams,
+    responses: { 200: z.object({ id: z.uuid(), status: AlertStatus, changed: z.boolean() }) },
+    async handler({ params, user, services }) {
+      await authorizeTeam(services, user.id, params.teamId, 'alerts:write');
+      const result = await actOnAlert(services, {
+        teamId: params.teamId,
+        alertId: params.alertId,
+        action,
+        actor: `user:${user.id}`,
+        now: services.clock(),
+      });
+      return { status: 200, body: { id: params.alertId, status: result.status, changed: result.changed }, position: result.position };
+    },
+  });
+}
+
+const alertTimeline = defineRoute({
+  method: 'get',
+  path: '/teams/:teamId/alerts/:alertId/timeline',
+  summary: "Every event of the alert in order, with time, actor and data (due and fire times included)",
+  tag: 'alerts',
+  auth: 'user',
+  params: AlertParams,
+  responses: { 200: z.array(TimelineEntry) },
+  async handler({ params, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const events = await services.eventStore.readStream(alertStreamId(params.alertId));
+    if (events.length === 0 || events[0]!.metadata.teamId !== params.teamId) throw notFoundProblem('alert not found');
+    return {
+      status: 200,
+      body: events.map((event) => ({
+        position: formatPosition(event.position),
+        at: event.recordedAt.toISOString(),
+        type: event.type,
+        actor: event.metadata.actor,
+        data: services.catalog.parse(event).data,
+      })),
+    };
+  },
+});
+
+export const alertRoutes = [
+  listAlerts,
+  getAlert,
+  alertActionRoute('acknowledge', 'Acknowledge: stop escalating (idempotent)'),
+  alertActionRoute('resolve', 'Resolve: close the alert (idempotent)'),
+  alertActionRoute('escalate', 'Escalate now: make the pending step due at once'),
+  alertTimeline,
+];

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { toRecordedEvent } from '../../eventstore/postgres.js';
+import { formatPosition } from '../../eventstore/types.js';
+import { authorizeTeam } from '../authorization.js';
+import { defineRoute } from '../routing.js';
+
+const CONFIGURATION_STREAMS = ['team-%', 'flow-%'];
+const SECRET_FIELD = /secret|hash|password|token/i;
+
+/** Secrets and their hashes stay in the log; the audit trail names the change, not the secret. */
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, SECRET_FIELD.test(key) ? '[redacted]' : withoutSecrets(inner)]),
+    );
+  }
+  return value;
+}
+
+export const auditRoute = defineRoute({
+  method: 'get',
+  path: '/teams/:teamId/audit',
+  summary: "The team's configuration changes (team, members, invites, flows), newest first",
+  tag: 'audit',
+  auth: 'user',
+  params: z.object({ teamId: z.uuid() }),
+  query: z.object({
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+    before: z.coerce.bigint().positive().optional(),
+  }),
+  responses: {
+    200: z.array(
+      z.object({ position: z.string(), at: z.string(), stream: z.string(), type: z.string(), actor: z.string(), data: z.unknown() }),
+    ),
+  },
+  async handler({ params, query, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const { rows } = await services.pool.query(
+      `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash,
+              transaction_id::text as transaction_id, global_position
+         from events
+        where metadata->>'teamId' = $1 and stream_id like any($2) and ($3::bigint is null or global_position < $3)
+        order by global_position desc
+        limit $4`,
+      [params.teamId, CONFIGURATION_STREAMS, query.before?.toString() ?? null, query.limit],
+    );
+    return {
+      status: 200,
+      body: rows.map(toRecordedEvent).map((event) => ({
+        position: formatPosition(event.position),
+        at: event.recordedAt.toISOString(),
+        stream: event.streamId,
+        type: event.type,
+        actor: event.metadata.actor,
+        data: withoutSecrets(services.catalog.parse(event).data),
+      })),
+    };
+  },
+});
