@@ -1,0 +1,27 @@
+import type { FlowNode, FlowNodeInput } from './node.js';
+
+/**
+ * Which users named as targets in the command are current members of the team. The command handler looks them
+ * up in the team's membership because the decider cannot see another aggregate.
+ */
+export type TeamMemberIds = readonly string[];
+
+export type FlowCommand =
+  | {
+      type: 'CreateFlow';
+      flowId: string;
+      teamId: string;
+      name: string;
+      repeat: number;
+      nodes: FlowNode[];
+      teamMemberIds: TeamMemberIds;
+      now: Date;
+    }
+  | { type: 'ChangeFlowSettings'; teamId: string; name?: string; repeat?: number }
+  /** `after` omitted: append at the end; null: make it the first node. */
+  | { type: 'AddFlowNode'; teamId: string; node: FlowNode; after?: string | null; teamMemberIds: TeamMemberIds }
+  | { type: 'UpdateFlowNode'; teamId: string; nodeId: string; changes: Partial<FlowNodeInput>; teamMemberIds: TeamMemberIds }
+  | { type: 'MoveFlowNode'; teamId: string; nodeId: string; after: string | null }
+  | { type: 'RemoveFlowNode'; teamId: string; nodeId: string }
+  | { type: 'CreateIntegrationKey'; teamId: string; keyId: string; keyHash: string; now: Date }
+  | { type: 'RevokeIntegrationKey'; teamId: string; keyId: string; now: Date };
