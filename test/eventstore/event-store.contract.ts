@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  comparePositions,
+  type EventMetadata,
+  type EventStore,
+  type LogPosition,
+  type NewEvent,
+  type RecordedEvent,
+  START_OF_LOG,
+  WrongExpectedVersionError,
+} from '../../src/eventstore/types.js';
+
+export interface ContractSubject {
+  store: EventStore;
+  close(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /**
+   * Whether an event id already in the log is refused. PostgreSQL enforces it with a unique index;
+   * EventStoreDB treats event ids as per-stream idempotency hints and has no log-wide uniqueness.
+   */
+  rejectsDuplicateEventIds: boolean;
+}
+
+const metadata: EventMetadata = {
+  actor: 'user:5f8e1f0c-6c1d-4c8e-9a51-2f0f6a2b9d10',
+  correlationId: 'c0ffee00-0000-4000-8000-000000000001',
+  causationId: 'c0ffee00-0000-4000-8000-000000000002',
+  teamId: '7e3a0b6e-1b3c-4d2e-8f4a-5b6c7d8e9f00',
+};
+
+function streamName(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+function counted(type: string, count: number, stream = ''): NewEvent[] {
+  return Array.from({ length: count }, (_, index) => ({ type, data: { stream, index } }));
+}
+
+async function expectWrongVersion(attempt: Promise<unknown>, expected: { streamId: string; actual: number }): Promise<void> {
+  const error = await attempt.then(
+    () => null,
+    (failure: unknown) => failure,
+  );
+  expect(error, 'the append should have been refused').toBeInstanceOf(WrongExpectedVersionError);
+  const wrongVersion = error as WrongExpectedVersionError;
+  expect(wrongVersion.streamId).toBe(expected.streamId);
+  expect(wrongVersion.actual).toBe(expected.actual);
+}
+
+/** Every event of the log after `after`, paging with `pageSize`; checks each page respects the limit. */
+async function readWholeLog(store: EventStore, after: LogPosition, pageSize: number): Promise<RecordedEvent[][]> {
+  const pages: RecordedEvent[][] = [];
+  let position = after;
+  for (;;) {
+    const page = await store.readAll({ after: position, maxCount: pageSize });
+    if (page.length === 0) return pages;
+    expect(page.length).toBeLessThanOrEqual(pageSize);
+    pages.push(page);
+    position = page.at(-1)!.position;
+  }
+}
+
+/**
+ * The behaviour every EventStore adapter must show. Streams are named uniquely per test, so the suite also
+ * runs against a server that holds other data.
+ */
+export function eventStoreContract(
+  name: string,
+  makeStore: () => Promise<ContractSubject>,
+  options: ContractOptions = { rejectsDuplicateEventIds: true },
+): void {
+  describe(`EventStore contract: ${name}`, () => {
+    let subject: ContractSubject;
+    let store: EventStore;
+
+    beforeAll(async () => {
+      subject = await makeStore();
+      store = subject.store;
+    });
+    afterAll(async () => {
+      await subject?.close();
+    });
+
+    describe('appending and reading a stream', () => {
+      it('reads back appended events in stream order with their data, type and schema version', async () => {
+        const streamId = streamName('order');
+        const first = await store.append(
+          streamId,
+          [
+            { type: 'OrderPlaced', data: { items: [{ sku: 'a-1', quantity: 2 }], note: 'zürich ✓' } },
+            { type: 'OrderPaid', data: { amount: 12.5 }, schemaVersion: 3 },
+          ],
+          { expectedVersion: 'no_stream', metadata },
+        );
+        expect(first.nextExpectedVersion).toBe(1);
+        const second = await store.append(streamId, [{ type: 'OrderShipped', data: { carrier: null } }], {
+          expectedVersion: 1,
+          metadata,
+        });
+        expect(second.nextExpectedVersion).toBe(2);
+
+        const events = await store.readStream(streamId);
+        expect(events.map((event) => [event.streamId, event.streamVersion, event.type, event.schemaVersion, event.data])).toEqual([
+          [streamId, 0, 'OrderPlaced', 1, { items: [{ sku: 'a-1', quantity: 2 }], note: 'zürich ✓' }],
+          [streamId, 1, 'OrderPaid', 3, { amount: 12.5 }],
+          [streamId, 2, 'OrderShipped', 1, { carrier: null }],
+        ]);
+      });
+
+      it('reads a stream from a version, at most maxCount events', async () => {
+        const streamId = streamName('paged');
+        await store.append(streamId, counted('Counted', 6), { expectedVersion: 'no_stream', metadata });
+        const page = await store.readStream(streamId, { fromVersion: 2, maxCount: 3 });
+        expect(page.map((event) => event.streamVersion)).toEqual([2, 3, 4]);
+        expect(await store.readStream(streamId, { fromVersion: 6 })).toEqual([]);
+      });
+
+      it('reads a stream that does not exist as empty', async () => {
+        expect(await store.readStream(streamName('missing'))).toEqual([]);
+      });
+
+      it('keeps the metadata: actor, correlation, causation and team, with a per-stream hash chain', async () => {
+        const streamId = streamName('meta');
+        const before = Date.now();
+        await store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata });
+        const systemMetadata: EventMetadata = { actor: 'system:sweeper', correlationId: randomUUID(), causationId: null, teamId: null };
+        await store.append(streamId, counted('Counted', 1), { expectedVersion: 1, metadata: systemMetadata });
+
+        const [first, second, third] = await store.readStream(streamId);
+        expect(first!.metadata).toMatchObject(metadata);
+        expect(third!.metadata).toMatchObject(systemMetadata);
+        expect(first!.metadata.prevHash).toBeNull();
+        expect(first!.metadata.hash).toMatch(/^[0-9a-f]{64}$/);
+        expect(second!.metadata.prevHash).toBe(first!.metadata.hash);
+        expect(third!.metadata.prevHash).toBe(second!.metadata.hash);
+        expect(new Set([first, second, third].map((event) => event!.metadata.hash)).size).toBe(3);
+        for (const event of [first, second, third]) {
+          expect(event!.recordedAt).toBeInstanceOf(Date);
+          expect(event!.recordedAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
+          expect(event!.recordedAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+        }
+      });
+
+      it('keeps the event ids it is given and makes unique ones otherwise', async () => {
+        const streamId = streamName('ids');
+        const eventId = randomUUID();
+        await store.append(streamId, [{ type: 'Counted', data: {}, eventId }, { type: 'Counted', data: {} }], {
+          expectedVersion: 'any',
+          metadata,
+        });
+        const [given, generated] = await store.readStream(streamId);
+        expect(given!.eventId).toBe(eventId);
+        expect(generated!.eventId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(generated!.eventId).not.toBe(eventId);
+      });
+
+      if (options.rejectsDuplicateEventIds) {
+        it('refuses an event id that is already in the log, writing nothing', async () => {
+          const eventId = randomUUID();
+          const original = streamName('original');
+          await store.append(original, [{ type: 'Counted', data: {}, eventId }], { expectedVersion: 'no_stream', metadata });
+
+          const copy = streamName('copy');
+          await expect(
+            store.append(copy, [{ type: 'Counted', data: {} }, { type: 'Counted', data: {}, eventId }], {
+              expectedVersion: 'any',
+              metadata,
+            }),
+          ).rejects.toThrow();
+          await expect(store.append(original, [{ type: 'Counted', data: {}, eventId }], { expectedVersion: 0, metadata })).rejects.toThrow();
+
+          expect(await store.readStream(copy)).toEqual([]);
+          expect((await store.readStream(original)).map((event) => event.eventId)).toEqual([eventId]);
+        });
+      }
+    });
+
+    describe('expected version', () => {
+      it('no_stream is accepted for a new stream and refused once it exists, with the actual revision', async () => {
+        const streamId = streamName('no-stream');
+        await expect(store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata })).resolves.toMatchObject({
+          nextExpectedVersion: 1,
+        });
+        await expectWrongVersion(store.append(streamId, counted('Counted', 1), { expectedVersion: 'no_stream', metadata }), {
+          streamId,
+          actual: 1,
+        });
+      });
+
+      it('stream_exists is refused for a new stream (actual -1) and accepted once it exists', async () => {
+        const streamId = streamName('exists');
+        await expectWrongVersion(store.append(streamId, counted('Counted', 1), { expectedVersion: 'stream_exists', metadata }), {
+          streamId,
+          actual: -1,
+        });
+        expect(await store.readStream(streamId)).toEqual([]);
+        await store.append(streamId, counted('Counted', 1), { expectedVersion: 'no_stream', metadata });
+        await expect(store.append(streamId, counted('Counted', 1), { expectedVersion: 'stream_exists', metadata })).resolves.toMatchObject({
+          nextExpectedVersion: 1,
+        });
+      });
+
+      it('a revision is accepted when it is the last event and refused otherwise, with the actual revision', async () => {
+        const streamId = streamName('revision');
+        await expectWrongVersion(store.append(streamId, counted('Counted', 1), { expectedVersion: 0, metadata }), {
+          streamId,
+          actual: -1,
+        });
+        await store.append(streamId, counted('Counted', 3), { expectedVersion: 'no_stream', metadata });
+        await expectWrongVersion(store.append(streamId, counted('Counted', 1), { expectedVersion: 1, metadata }), { streamId, actual: 2 });
+        await expectWrongVersion(store.append(streamId, counted('Counted', 1), { expectedVersion: 3, metadata }), { streamId, actual: 2 });
+        await expect(store.append(streamId, counted('Counted', 1), { expectedVersion: 2, metadata })).resolves.toMatchObject({
+          nextExpectedVersion: 3,
+        });
+      });
+
+      it('any is accepted whether or not the stream exists', async () => {
+        const streamId = streamName('any');
+        await expect(store.append(streamId, counted('Counted', 1), { expectedVersion: 'any', metadata })).resolves.toMatchObject({
+          nextExpectedVersion: 0,
+        });
+        await expect(store.append(streamId, counted('Counted', 2), { expectedVersion: 'any', metadata })).resolves.toMatchObject({
+          nextExpectedVersion: 2,
+        });
+      });
+
+      it('a refused append writes nothing and the error names the stream, the expectation and the revision', async () => {
+        const streamId = streamName('refused');
+        await store.append(streamId, counted('Counted', 2, 'kept'), { expectedVersion: 'no_stream', metadata });
+        const error = await store.append(streamId, counted('Lost', 3), { expectedVersion: 0, metadata }).catch((failure: unknown) => failure);
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ streamId, expected: 0, actual: 1 });
+        expect((await store.readStream(streamId)).map((event) => event.type)).toEqual(['Counted', 'Counted']);
+      });
+    });
+
+    describe('concurrent appends', () => {
+      it('of 20 appends expecting the same revision, exactly one wins and the others learn the new revision', async () => {
+        const streamId = streamName('race');
+        await store.append(streamId, counted('Counted', 1), { expectedVersion: 'no_stream', metadata });
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, writer) =>
+            store.append(streamId, [{ type: 'Won', data: { writer } }], { expectedVersion: 0, metadata }),
+          ),
+        );
+        const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+        const losers = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+        expect(winners).toHaveLength(1);
+        expect(losers).toHaveLength(19);
+        for (const loser of losers) {
+          expect(loser).toBeInstanceOf(WrongExpectedVersionError);
+          expect((loser as WrongExpectedVersionError).actual).toBe(1);
+        }
+        const events = await store.readStream(streamId);
+        expect(events.map((event) => event.type)).toEqual(['Counted', 'Won']);
+      });
+
+      it('of 20 appends creating the same stream with no_stream, exactly one wins', async () => {
+        const streamId = streamName('create-race');
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, writer) =>
+            store.append(streamId, [{ type: 'Created', data: { writer } }], { expectedVersion: 'no_stream', metadata }),
+          ),
+        );
+        expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+        for (const outcome of outcomes) {
+          if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(WrongExpectedVersionError);
+        }
+        expect(await store.readStream(streamId)).toHaveLength(1);
+      });
+
+      it('20 concurrent appends with any all land, on consecutive revisions with an unbroken hash chain', async () => {
+        const streamId = streamName('any-race');
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, writer) =>
+            store.append(streamId, [{ type: 'Counted', data: { writer } }], { expectedVersion: 'any', metadata }),
+          ),
+        );
+        expect(results.map((result) => result.nextExpectedVersion).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, revision) => revision),
+        );
+        const events = await store.readStream(streamId);
+        expect(events.map((event) => event.streamVersion)).toEqual(Array.from({ length: 20 }, (_, revision) => revision));
+        expect(new Set(events.map((event) => (event.data as { writer: number }).writer)).size).toBe(20);
+        events.forEach((event, index) => {
+          expect(event.metadata.prevHash).toBe(index === 0 ? null : events[index - 1]!.metadata.hash);
+        });
+      });
+    });
+
+    describe('reading the global log', () => {
+      it('returns every event in append order, page by page with maxCount and after, positions increasing', async () => {
+        const streams = [streamName('log-a'), streamName('log-b')];
+        const written: string[] = [];
+        for (let index = 0; index < 7; index++) {
+          const streamId = streams[index % 2]!;
+          const eventId = randomUUID();
+          await store.append(streamId, [{ type: 'Counted', data: { index }, eventId }], { expectedVersion: 'any', metadata });
+          written.push(eventId);
+        }
+
+        const pages = await readWholeLog(store, START_OF_LOG, 3);
+        const log = pages.flat();
+        const ours = log.filter((event) => streams.includes(event.streamId));
+        expect(ours.map((event) => event.eventId)).toEqual(written);
+        for (let index = 1; index < log.length; index++) {
+          expect(comparePositions(log[index - 1]!.position, log[index]!.position)).toBeLessThan(0);
+        }
+        expect(pages.slice(0, -1).every((page) => page.length === 3)).toBe(true);
+      });
+
+      it('reads after a position exclusively, and an append reports the position of its last event', async () => {
+        const streamId = streamName('position');
+        const first = await store.append(streamId, counted('Counted', 1), { expectedVersion: 'no_stream', metadata });
+        const second = await store.append(streamId, counted('Counted', 3), { expectedVersion: 0, metadata });
+        expect(comparePositions(first.position, second.position)).toBeLessThan(0);
+
+        const after = (await readWholeLog(store, first.position, 100)).flat();
+        const ours = after.filter((event) => event.streamId === streamId);
+        expect(ours.map((event) => event.streamVersion)).toEqual([1, 2, 3]);
+        expect(ours.at(-1)!.position).toEqual(second.position);
+        for (const event of ours) expect(comparePositions(event.position, second.position)).toBeLessThanOrEqual(0);
+        expect(await store.readAll({ after: second.position, maxCount: 100 }).then((events) => events.filter((e) => e.streamId === streamId))).toEqual(
+          [],
+        );
+      });
+
+      it('carries the same event, metadata and position as reading its stream', async () => {
+        const streamId = streamName('same');
+        const appended = await store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata });
+        const fromStream = await store.readStream(streamId);
+        const fromLog = (await readWholeLog(store, START_OF_LOG, 500)).flat().filter((event) => event.streamId === streamId);
+        expect(fromLog).toEqual(fromStream);
+        expect(fromLog.at(-1)!.position).toEqual(appended.position);
+      });
+    });
+  });
+}
