@@ -21,13 +21,22 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
+export interface SmtpSinkOptions {
+  /** Recipients to refuse at RCPT TO with a permanent 550 reply. */
+  rejectRecipient?: (address: string) => boolean;
+}
+
 /** A real SMTP server on loopback (no auth, no TLS) that keeps every message it accepts. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (!options.rejectRecipient?.(address.address)) return callback();
+      callback(Object.assign(new Error(`mailbox ${address.address} unavailable`), { responseCode: 550 }));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
