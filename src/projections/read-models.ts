@@ -1,5 +1,8 @@
 /** Row shapes of every read model, as Kysely sees them. Only projections write these tables. */
 
+import type { ColumnType, Generated } from 'kysely';
+import type { FlowNode } from '../domain/flow/node.js';
+
 export interface TeamMembersTable {
   team_id: string;
   user_id: string;
@@ -65,7 +68,30 @@ export interface PendingDeliveriesTable {
   due_at: Date;
 }
 
+export interface FlowsTable {
+  id: string;
+  team_id: string;
+  name: string;
+  version: number;
+  repeat: number;
+  nodes: ColumnType<FlowNode[], string, string>;
+  node_count: Generated<number>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface IntegrationKeysTable {
+  id: string;
+  key_hash: string;
+  team_id: string;
+  flow_id: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
 export type ReadModels = {
+  flows: FlowsTable;
+  integration_keys: IntegrationKeysTable;
   team_members: TeamMembersTable;
   alerts: AlertsTable;
   alert_notifications: AlertNotificationsTable;
