@@ -1,6 +1,8 @@
 import { alertEventDefinitions } from './domain/alert/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
+import { teamEventDefinitions } from './domain/team/events.js';
+import { userEventDefinitions } from './domain/user/events.js';
 import { EventCatalog } from './eventstore/catalog.js';
 
 /** Every event type the system writes, with its schema and upcasters. */
@@ -8,5 +10,7 @@ export function createCatalog(): EventCatalog {
   return new EventCatalog()
     .register(alertEventDefinitions)
     .register(dedupSlotEventDefinitions)
-    .register(flowEventDefinitions);
+    .register(flowEventDefinitions)
+    .register(userEventDefinitions)
+    .register(teamEventDefinitions);
 }

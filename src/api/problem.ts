@@ -53,6 +53,7 @@ export function validationProblem(error: z.ZodError, where: 'body' | 'query' | '
 }
 
 const domainStatus: Record<DomainError['kind'], { status: number; title: string }> = {
+  unauthenticated: { status: 401, title: 'Unauthorized' },
   not_found: { status: 404, title: 'Not Found' },
   forbidden: { status: 403, title: 'Forbidden' },
   conflict: { status: 409, title: 'Conflict' },

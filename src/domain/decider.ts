@@ -9,7 +9,7 @@ export interface Decider<Command, State, Event> {
 export class DomainError extends Error {
   override name = 'DomainError';
   constructor(
-    readonly kind: 'not_found' | 'forbidden' | 'conflict' | 'invalid' | 'gone',
+    readonly kind: 'unauthenticated' | 'not_found' | 'forbidden' | 'conflict' | 'invalid' | 'gone',
     message: string,
     readonly code: string = kind,
   ) {
@@ -17,6 +17,7 @@ export class DomainError extends Error {
   }
 }
 
+export const unauthenticated = (message: string, code?: string) => new DomainError('unauthenticated', message, code);
 export const notFound = (message: string) => new DomainError('not_found', message);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
 export const conflict = (message: string, code?: string) => new DomainError('conflict', message, code);

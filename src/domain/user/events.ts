@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { EventDefinition } from '../../eventstore/catalog.js';
+
+const Timestamp = z.iso.datetime({ offset: true });
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** The password hash is kept with the registration: the stream is the only place it lives. */
+export const UserRegistered = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  passwordHash: z.string(),
+  registeredAt: Timestamp,
+});
+
+/** A sign-in started a refresh-token family; only the sha256 of the token's secret is kept. */
+export const RefreshTokenIssued = z.object({
+  userId: z.uuid(),
+  familyId: z.uuid(),
+  tokenId: z.uuid(),
+  tokenHash: Sha256Hex,
+  issuedAt: Timestamp,
+  expiresAt: Timestamp,
+});
+
+/** The family's current token was exchanged for a new one; the previous token is spent. */
+export const RefreshTokenRotated = z.object({
+  userId: z.uuid(),
+  familyId: z.uuid(),
+  previousTokenId: z.uuid(),
+  tokenId: z.uuid(),
+  tokenHash: Sha256Hex,
+  rotatedAt: Timestamp,
+  expiresAt: Timestamp,
+});
+
+/** A spent token came back: someone holds a copy, so the whole family is revoked. */
+export const RefreshTokenReuseDetected = z.object({
+  userId: z.uuid(),
+  familyId: z.uuid(),
+  tokenId: z.uuid(),
+  detectedAt: Timestamp,
+});
+
+export const userEventDefinitions = {
+  UserRegistered: { schema: UserRegistered, version: 1 },
+  RefreshTokenIssued: { schema: RefreshTokenIssued, version: 1 },
+  RefreshTokenRotated: { schema: RefreshTokenRotated, version: 1 },
+  RefreshTokenReuseDetected: { schema: RefreshTokenReuseDetected, version: 1 },
+} satisfies Record<string, EventDefinition>;
+
+type Defs = typeof userEventDefinitions;
+export type UserEvent = { [K in keyof Defs]: { type: K; data: z.infer<Defs[K]['schema']> } }[keyof Defs];
+export type UserEventOf<T extends UserEvent['type']> = Extract<UserEvent, { type: T }>;
