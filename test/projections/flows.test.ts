@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError, fold } from '../src/domain/decider.js';
-import type { FlowCommand } from '../src/domain/flow/commands.js';
-import { flowDecider } from '../src/domain/flow/decider.js';
-import type { FlowEvent } from '../src/domain/flow/events.js';
-import { DEFAULT_RETRY, type FlowNode } from '../src/domain/flow/node.js';
-import { flowsProjection } from '../src/projections/flows.js';
-import type { ProjectedEvent } from '../src/projections/projection.js';
-import { projectionSubscription } from '../src/projections/runner.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { DomainError, fold } from '../../src/domain/decider.js';
+import type { FlowCommand } from '../../src/domain/flow/commands.js';
+import { flowDecider } from '../../src/domain/flow/decider.js';
+import type { FlowEvent } from '../../src/domain/flow/events.js';
+import { DEFAULT_RETRY, type FlowNode } from '../../src/domain/flow/node.js';
+import { flowsProjection } from '../../src/projections/flows.js';
+import type { ProjectedEvent } from '../../src/projections/projection.js';
+import { projectionSubscription } from '../../src/projections/runner.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const teamId = '00000000-0000-4000-8000-000000000001';
 const t0 = new Date('2026-01-01T00:00:00.000Z');
