@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import type amqp from 'amqplib';
+import type { brokerNames, DeliveryWork, TimerMessage } from '../workers/messages.js';
+import type { AmqpConnection } from './amqp.js';
+import type { Logger } from './logger.js';
+
+export type BrokerNames = ReturnType<typeof brokerNames>;
+export type ConfirmChannel = amqp.ConfirmChannel;
+
+/** Levels 0..19 hold a message for 2^level seconds; together they cover up to 2^20 - 1 s (about 12 days). */
+export const DELAY_LEVELS = 20;
+export const MAX_DELAY_SECONDS = 2 ** DELAY_LEVELS - 1;
+
+/**
+ * How much earlier than `dueAt` a timer aims to leave the cascade. Each set bit costs one TTL expiry and one
+ * at-least-once dead-letter hop, a few milliseconds each; arriving early is free (the consumer waits the rest),
+ * arriving late is lag.
+ */
+export const ARRIVAL_MARGIN_MS = 300;
+
+const MINIMUM_RABBITMQ_VERSION = [3, 10] as const;
+
+/** The broker cannot provide the topology the escalation engine relies on. Startup must stop here. */
+export class TopologyError extends Error {
+  override name = 'TopologyError';
+}
+
+/** A mandatory message the broker could not route to any queue (basic.return), or one it refused (nack). */
+export class PublishRefusedError extends Error {
+  override name = 'PublishRefusedError';
+}
+
+const quorum = { 'x-queue-type': 'quorum' } as const;
+
+/** Arguments of a cascade level: hold for 2^level s, then dead-letter (at-least-once) to the next level down. */
+export function delayLevelArguments(names: BrokerNames, level: number): Record<string, unknown> {
+  return {
+    ...quorum,
+    'x-message-ttl': 2 ** level * 1000,
+    'x-dead-letter-exchange': level === 0 ? names.timersDueExchange : names.delayLevelExchange(level - 1),
+    'x-dead-letter-strategy': 'at-least-once',
+    // at-least-once dead-lettering is only honoured with reject-publish; with drop-head it silently degrades.
+    'x-overflow': 'reject-publish',
+  };
+}
+
+/** The deliveries work queue, for anyone who consumes or publishes it: durable and quorum, like the cascade. */
+export async function declareDeliveriesQueue(channel: amqp.Channel, names: BrokerNames): Promise<void> {
+  await channel.assertQueue(names.deliveriesQueue, { durable: true, arguments: { ...quorum } });
+}
+
+/**
+ * Declares (idempotently) and verifies the delay cascade, the timers-due queue and the deliveries queue.
+ * Meant to run on every (re)connect. Throws TopologyError when the broker cannot provide them.
+ *
+ * Routing follows the NServiceBus / Kombu scheme: a timer's routing key spells its delay in binary, most
+ * significant level first ("0.0.….1.0.1"). The exchange of level k sends a key with digit k set to the level-k
+ * queue and passes any other key straight on to level k - 1; the level-k queue holds it for 2^k s and then
+ * dead-letters it, with its routing key, to the exchange of level k - 1. Level 0 ends in the timers-due exchange.
+ */
+export async function declareDelayCascade(connection: AmqpConnection, names: BrokerNames): Promise<void> {
+  assertBrokerVersion(connection);
+  await assertStreamQueuesEnabled(connection, names);
+
+  const channel = await connection.createChannel();
+  let closedBy: Error | null = null;
+  channel.on('error', (error: Error) => {
+    closedBy = error;
+  });
+  const step = async <T>(what: string, action: () => Promise<T>): Promise<T> => {
+    try {
+      return await action();
+    } catch (error) {
+      throw new TopologyError(
+        `RabbitMQ refused the escalation topology: ${what}: ${describeBrokerError(closedBy ?? (error as Error))}. ` +
+          'An existing queue or exchange with other arguments must be deleted (or the prefix changed) before AlertOps can start.',
+      );
+    }
+  };
+
+  try {
+    await step(`exchange '${names.timersDueExchange}'`, () => channel.assertExchange(names.timersDueExchange, 'fanout', { durable: true }));
+    await step(`queue '${names.timersDueQueue}'`, () => channel.assertQueue(names.timersDueQueue, { durable: true, arguments: { ...quorum } }));
+    await step(`binding of '${names.timersDueQueue}'`, () => channel.bindQueue(names.timersDueQueue, names.timersDueExchange, ''));
+
+    for (let level = 0; level < DELAY_LEVELS; level++) {
+      const exchange = names.delayLevelExchange(level);
+      const queue = names.delayLevelQueue(level);
+      const digitsAbove = '*.'.repeat(DELAY_LEVELS - 1 - level);
+      await step(`exchange '${exchange}'`, () => channel.assertExchange(exchange, 'topic', { durable: true }));
+      await step(`queue '${queue}'`, () => channel.assertQueue(queue, { durable: true, arguments: delayLevelArguments(names, level) }));
+      await step(`binding of '${queue}'`, () => channel.bindQueue(queue, exchange, `${digitsAbove}1.#`));
+      const below = level === 0 ? names.timersDueExchange : names.delayLevelExchange(level - 1);
+      await step(`binding of '${below}'`, () => channel.bindExchange(below, exchange, `${digitsAbove}0.#`));
+    }
+
+    const top = names.delayLevelExchange(DELAY_LEVELS - 1);
+    await step(`exchange '${names.delayExchange}'`, () => channel.assertExchange(names.delayExchange, 'topic', { durable: true }));
+    await step(`binding of '${top}'`, () => channel.bindExchange(top, names.delayExchange, '#'));
+
+    await step(`queue '${names.deliveriesQueue}'`, () => declareDeliveriesQueue(channel, names));
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** Deletes everything declareDelayCascade declared (tests and teardown of a prefix). */
+export async function deleteDelayCascade(connection: AmqpConnection, names: BrokerNames): Promise<void> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    for (let level = 0; level < DELAY_LEVELS; level++) {
+      await channel.deleteQueue(names.delayLevelQueue(level));
+      await channel.deleteExchange(names.delayLevelExchange(level));
+    }
+    await channel.deleteExchange(names.delayExchange);
+    await channel.deleteQueue(names.timersDueQueue);
+    await channel.deleteExchange(names.timersDueExchange);
+    await channel.deleteQueue(names.deliveriesQueue);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+function assertBrokerVersion(connection: AmqpConnection): void {
+  const { product, version } = connection.connection.serverProperties;
+  const [major = 0, minor = 0] = String(version ?? '').split('.').map((part) => Number.parseInt(part, 10));
+  const [needMajor, needMinor] = MINIMUM_RABBITMQ_VERSION;
+  const recentEnough = major > needMajor || (major === needMajor && minor >= needMinor);
+  if (product !== 'RabbitMQ' || !recentEnough) {
+    throw new TopologyError(
+      `the escalation delay cascade needs RabbitMQ ${needMajor}.${needMinor} or newer (quorum queues with message TTL and ` +
+        `at-least-once dead-lettering); the broker is ${String(product ?? 'unknown')} ${String(version ?? '')}`,
+    );
+  }
+}
+
+/**
+ * RabbitMQ 3.10 silently falls back to at-most-once dead-lettering (a lost timer on any hiccup) when the
+ * stream_queue feature flag is disabled, and no AMQP reply reveals the fallback. Declaring a stream fails
+ * exactly when that flag is off, so a throwaway stream is the probe.
+ */
+async function assertStreamQueuesEnabled(connection: AmqpConnection, names: BrokerNames): Promise<void> {
+  const probe = `${names.delayExchange}.capability-probe`;
+  const channel = await connection.createChannel();
+  let closedBy: Error | null = null;
+  channel.on('error', (error: Error) => {
+    closedBy = error;
+  });
+  try {
+    await channel.assertQueue(probe, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+    await channel.deleteQueue(probe);
+  } catch (error) {
+    throw new TopologyError(
+      'RabbitMQ cannot dead-letter at-least-once, so delayed escalations could be lost: enable the stream_queue ' +
+        `feature flag (rabbitmqctl enable_feature_flag stream_queue). Probe failed with: ${describeBrokerError(closedBy ?? (error as Error))}`,
+    );
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+function describeBrokerError(error: Error): string {
+  return error.message.replace(/^Channel closed by server: /, '');
+}
+
+/** The routing key that spells `delaySeconds` in binary, most significant level first. */
+export function delayRoutingKey(delaySeconds: number): string {
+  const digits: string[] = [];
+  for (let level = DELAY_LEVELS - 1; level >= 0; level--) digits.push(Math.floor(delaySeconds / 2 ** level) % 2 === 1 ? '1' : '0');
+  return digits.join('.');
+}
+
+/** Whole seconds the cascade should hold a timer so it arrives just before `dueAt`; the consumer waits the rest. */
+export function cascadeDelaySeconds(dueAt: Date, now: Date): number {
+  const seconds = Math.floor((dueAt.getTime() - now.getTime() - ARRIVAL_MARGIN_MS) / 1000);
+  return Math.min(MAX_DELAY_SECONDS, Math.max(0, seconds));
+}
+
+/**
+ * Sends a timer into the cascade: persistent, mandatory, and only resolved once the broker confirmed it.
+ * An unroutable timer (a missing exchange or queue) is an error, never a silent drop.
+ */
+export async function publishTimer(channel: ConfirmChannel, names: BrokerNames, message: TimerMessage, now = new Date()): Promise<void> {
+  const delaySeconds = cascadeDelaySeconds(new Date(message.dueAt), now);
+  await publishConfirmed(channel, names.delayExchange, delayRoutingKey(delaySeconds), message, message.kind);
+}
+
+/** Hands a delivery to the notifier now, confirmed. */
+export async function publishDeliveryWork(channel: ConfirmChannel, names: BrokerNames, work: DeliveryWork): Promise<void> {
+  await publishConfirmed(channel, '', names.deliveriesQueue, work, 'delivery-work');
+}
+
+// messageId -> why the broker returned it; filled by basic.return, which RabbitMQ sends before the confirm.
+const returnedMessages = new WeakMap<ConfirmChannel, Map<string, string | null>>();
+
+function returnsOf(channel: ConfirmChannel): Map<string, string | null> {
+  let returns = returnedMessages.get(channel);
+  if (!returns) {
+    const tracked = new Map<string, string | null>();
+    channel.on('return', (message: amqp.Message) => {
+      const id = message.properties.messageId as string | undefined;
+      // basic.return carries the reply code and text in its fields; amqplib's types only know delivery fields.
+      const reply = message.fields as amqp.MessageFields & { replyCode?: number; replyText?: string };
+      if (id !== undefined && tracked.has(id)) tracked.set(id, `${reply.replyCode ?? ''} ${reply.replyText ?? 'returned'}`.trim());
+    });
+    returnedMessages.set(channel, tracked);
+    returns = tracked;
+  }
+  return returns;
+}
+
+async function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, body: unknown, type: string): Promise<void> {
+  const messageId = randomUUID();
+  const returns = returnsOf(channel);
+  returns.set(messageId, null);
+  let returned: string | null = null;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      channel.publish(
+        exchange,
+        routingKey,
+        Buffer.from(JSON.stringify(body)),
+        { persistent: true, mandatory: true, contentType: 'application/json', messageId, type, timestamp: Math.floor(Date.now() / 1000) },
+        (error: unknown) => (error ? reject(new PublishRefusedError(`the broker refused a ${type} message (${String(error)})`)) : resolve()),
+      );
+    });
+  } finally {
+    returned = returns.get(messageId) ?? null;
+    returns.delete(messageId);
+  }
+  if (returned !== null) {
+    throw new PublishRefusedError(`the broker could not route a ${type} message to '${exchange || routingKey}': ${returned}`);
+  }
+}
+
+/** A confirm channel reopened after every reconnect, for publishing timers and delivery work. */
+export class EscalationPublisher {
+  private channel: ConfirmChannel | null = null;
+  private closed = false;
+
+  constructor(
+    readonly names: BrokerNames,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A BrokerConnection setup: opens this connection's confirm channel. */
+  readonly attach = async (connection: AmqpConnection): Promise<void> => {
+    if (this.closed) return;
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'publishing channel failed'));
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = null;
+    });
+    this.channel = channel;
+  };
+
+  private current(): ConfirmChannel {
+    if (!this.channel) throw new Error('not connected to the message broker');
+    return this.channel;
+  }
+
+  async publishTimer(message: TimerMessage, now = new Date()): Promise<void> {
+    await publishTimer(this.current(), this.names, message, now);
+  }
+
+  async publishDeliveryWork(work: DeliveryWork): Promise<void> {
+    await publishDeliveryWork(this.current(), this.names, work);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const channel = this.channel;
+    this.channel = null;
+    await channel?.close().catch(() => undefined);
+  }
+}
