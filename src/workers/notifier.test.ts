@@ -1,0 +1,345 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import type amqp from 'amqplib';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCatalog } from '../catalog.js';
+import { fireEscalationStep, type NotificationAttemptPlan, triggerAlert } from '../commands/alerts.js';
+import type { NotificationOutcome } from '../domain/alert/commands.js';
+import { PostgresEventStore } from '../eventstore/postgres.js';
+import { BrokerConnection } from '../infra/amqp.js';
+import { type BrokerNames, declareDeliveriesQueue, publishDeliveryWork } from '../infra/delay-cascade.js';
+import { createLogger } from '../infra/logger.js';
+import { createMailer, type Mailer } from '../infra/mailer.js';
+import { createMetrics, type Metrics } from '../infra/metrics.js';
+import { createTestDatabase, type TestDatabase, uniqueName } from '../../test/support/database.js';
+import { type SmtpSink, startSmtpSink } from '../../test/support/smtp-sink.js';
+import { waitFor } from '../../test/support/wait.js';
+import { alwaysOk, failFirst, hangFirst, startWebhookReceiver, type WebhookReceiver } from '../../test/support/webhook-receiver.js';
+import type { RecipientDirectory } from './channels/channel.js';
+import { createNotificationChannels } from './channels/index.js';
+import { brokerNames, type DeliveryWork } from './messages.js';
+import { eventSourcedAttempts, type NotificationAttempts, type Notifier, startNotifier } from './notifier.js';
+
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+const teamSecret = 'notifier-test-team-secret';
+const directory: RecipientDirectory = {
+  emailOfUser: async () => null,
+  webhookSecretOf: async () => teamSecret,
+};
+
+interface StartCall {
+  alertId: string;
+  deliveryId: string;
+  now: Date;
+}
+interface RecordCall extends StartCall {
+  attempt: number;
+  outcome: NotificationOutcome;
+}
+
+/**
+ * Attempts kept in memory with the decider's essential rules: a delivery with a recorded success has
+ * nothing left to send, and each start is the next attempt number.
+ */
+class RecordingAttempts implements NotificationAttempts {
+  readonly started: StartCall[] = [];
+  readonly recorded: RecordCall[] = [];
+  failStarts = 0;
+  private readonly attemptsSoFar = new Map<string, number>();
+
+  constructor(private readonly plans: Map<string, NotificationAttemptPlan>) {}
+
+  async start(input: StartCall) {
+    this.started.push(input);
+    if (this.failStarts > 0) {
+      this.failStarts--;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    }
+    const plan = this.plans.get(input.deliveryId);
+    const done = this.recorded.some((call) => call.deliveryId === input.deliveryId && call.outcome.delivered);
+    if (!plan || done) return null;
+    const attempt = (this.attemptsSoFar.get(input.deliveryId) ?? 0) + 1;
+    this.attemptsSoFar.set(input.deliveryId, attempt);
+    return { ...plan, attempt };
+  }
+
+  async record(input: RecordCall) {
+    this.recorded.push(input);
+  }
+}
+
+function planFor(target: NotificationAttemptPlan['target']): NotificationAttemptPlan {
+  const alertId = randomUUID();
+  return {
+    alertId,
+    teamId: randomUUID(),
+    deliveryId: randomUUID(),
+    attempt: 1,
+    loop: 0,
+    step: 0,
+    target,
+    alert: { id: alertId, summary: 'payments API returning 503', details: { region: 'eu' }, severity: 'critical', status: 'triggered' },
+  };
+}
+
+const workOf = (plan: NotificationAttemptPlan): DeliveryWork => ({ alertId: plan.alertId, deliveryId: plan.deliveryId });
+
+describe('notifier', () => {
+  let broker: BrokerConnection;
+  let publisher: amqp.ConfirmChannel;
+  let receiver: WebhookReceiver;
+  let sink: SmtpSink;
+  let mailer: Mailer;
+  let names: BrokerNames;
+  let metrics: Metrics;
+  let notifier: Notifier | null = null;
+
+  beforeAll(async () => {
+    broker = new BrokerConnection(inject('amqpUrl'), logger);
+    await broker.start();
+    publisher = await broker.current().createConfirmChannel();
+    receiver = await startWebhookReceiver();
+    sink = await startSmtpSink();
+    mailer = createMailer({ smtpUrl: sink.url, smtpFrom: 'AlertOps <pager@alertops.test>' })!;
+  });
+
+  afterEach(async () => {
+    await notifier?.stop();
+    notifier = null;
+    await publisher.deleteQueue(names.deliveriesQueue);
+  });
+
+  afterAll(async () => {
+    mailer?.close();
+    await publisher?.close().catch(() => undefined);
+    await broker?.close();
+    await receiver?.stop();
+    await sink?.stop();
+  });
+
+  async function start(attempts: NotificationAttempts, change: { timeoutMs?: number } = {}) {
+    names = brokerNames(uniqueName('notifier_test').toLowerCase());
+    metrics = createMetrics();
+    receiver.requests.length = 0;
+    receiver.respondWith(alwaysOk);
+    await declareDeliveriesQueue(publisher, names);
+    notifier = await startNotifier({
+      broker,
+      names,
+      attempts,
+      channels: createNotificationChannels({ webhookTimeoutMs: change.timeoutMs ?? 2000, webhookAllowPrivate: true }, directory, mailer),
+      logger,
+      metrics,
+      infrastructureBackoffMs: { initial: 50, max: 200 },
+    });
+  }
+
+  const publish = (work: unknown) => publishDeliveryWork(publisher, names, work as DeliveryWork);
+
+  /** Stops the notifier and reports the messages left in the queue: unacked ones return to it on close. */
+  async function stopAndCountLeftovers(): Promise<number> {
+    await notifier?.stop();
+    notifier = null;
+    return (await publisher.checkQueue(names.deliveriesQueue)).messageCount;
+  }
+
+  async function counted(channel: string, outcome: string): Promise<number> {
+    const { values } = await metrics.notificationsDelivered.get();
+    return values.find((value) => value.labels.channel === channel && value.labels.outcome === outcome)?.value ?? 0;
+  }
+
+  it('starts the attempt, sends it to the webhook, records the outcome, and only then acks', async () => {
+    const plan = planFor({ type: 'webhook', url: `${receiver.url}/pager` });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts);
+
+    await publish(workOf(plan));
+
+    await waitFor('the outcome to be recorded', () => attempts.recorded.length === 1);
+    expect(attempts.started).toMatchObject([{ alertId: plan.alertId, deliveryId: plan.deliveryId }]);
+    expect(attempts.recorded).toMatchObject([
+      { alertId: plan.alertId, deliveryId: plan.deliveryId, attempt: 1, outcome: { delivered: true, detail: 'HTTP 200' } },
+    ]);
+    expect(receiver.requests).toHaveLength(1);
+    const [request] = receiver.requests;
+    expect(request!.headers['x-alertops-delivery']).toBe(plan.deliveryId);
+    expect(request!.headers['x-alertops-signature']).toBe(`sha256=${createHmac('sha256', teamSecret).update(request!.rawBody).digest('hex')}`);
+    expect(await counted('webhook', 'delivered')).toBe(1);
+    expect(await stopAndCountLeftovers()).toBe(0);
+  });
+
+  it('pages an e-mail target through SMTP under the delivery id', async () => {
+    const plan = planFor({ type: 'email', email: 'sre@example.com' });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts);
+
+    await publish(workOf(plan));
+
+    const mail = await waitFor('the page at the SMTP sink', () => sink.messages.find((m) => m.messageId === `<${plan.deliveryId}@alertops>`));
+    expect(mail.to).toEqual(['sre@example.com']);
+    expect(mail.subject).toBe('[AlertOps CRITICAL] payments API returning 503');
+    await waitFor('the outcome to be recorded', () => attempts.recorded.length === 1);
+    expect(attempts.recorded[0]!.outcome).toMatchObject({ delivered: true });
+    expect(await counted('email', 'delivered')).toBe(1);
+  });
+
+  it('a redelivered message whose attempt was already recorded sends nothing', async () => {
+    const plan = planFor({ type: 'webhook', url: receiver.url });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts);
+
+    await publish(workOf(plan));
+    await waitFor('the first outcome to be recorded', () => attempts.recorded.length === 1);
+    await publish(workOf(plan));
+    await waitFor('the redelivery to be considered', () => attempts.started.length === 2);
+
+    expect(await stopAndCountLeftovers()).toBe(0);
+    expect(receiver.requests).toHaveLength(1);
+    expect(attempts.recorded).toHaveLength(1);
+  });
+
+  it('records a failed attempt with the error the channel gave', async () => {
+    const plan = planFor({ type: 'webhook', url: receiver.url });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts);
+    receiver.respondWith(failFirst(1, 503));
+
+    await publish(workOf(plan));
+
+    await waitFor('the outcome to be recorded', () => attempts.recorded.length === 1);
+    expect(attempts.recorded[0]!.outcome).toEqual({ delivered: false, error: 'HTTP 503: planned failure 1 of 1', permanent: false });
+    expect(await counted('webhook', 'failed')).toBe(1);
+    expect(await stopAndCountLeftovers()).toBe(0);
+  });
+
+  it('a duplicate message for a delivery it is still sending starts no second attempt', async () => {
+    const plan = planFor({ type: 'webhook', url: receiver.url });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts, { timeoutMs: 1500 });
+    receiver.respondWith(hangFirst(1));
+
+    await publish(workOf(plan));
+    await waitFor('the first send to be in flight', () => receiver.requests.length === 1);
+    await publish(workOf(plan));
+    await waitFor('the timed-out attempt to be recorded', () => attempts.recorded.length === 1);
+
+    expect(await stopAndCountLeftovers()).toBe(0);
+    expect(attempts.started).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+    expect(attempts.recorded[0]!.outcome).toEqual({ delivered: false, error: 'timed out after 1500 ms', permanent: false });
+  });
+
+  it('drops malformed messages without attempting anything, and keeps consuming', async () => {
+    const plan = planFor({ type: 'webhook', url: receiver.url });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts);
+
+    await publisher.sendToQueue(names.deliveriesQueue, Buffer.from('{"alertId": not json'), { persistent: true });
+    await publish({ alertId: 'not-a-uuid', deliveryId: randomUUID() });
+    await publish({ deliveryId: randomUUID() });
+    await publisher.waitForConfirms();
+    await publish(workOf(plan));
+
+    await waitFor('the well-formed message to be delivered', () => attempts.recorded.length === 1);
+    expect(attempts.started.map((call) => call.deliveryId)).toEqual([plan.deliveryId]);
+    expect(await stopAndCountLeftovers()).toBe(0);
+  });
+
+  it('hands the message back after an infrastructure error and delivers it once the store answers again', async () => {
+    const plan = planFor({ type: 'webhook', url: receiver.url });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    attempts.failStarts = 2;
+    await start(attempts);
+
+    await publish(workOf(plan));
+
+    await waitFor('the delivery to be recorded', () => attempts.recorded.length === 1);
+    expect(attempts.started).toHaveLength(3);
+    expect(receiver.requests).toHaveLength(1);
+    expect(attempts.recorded[0]!.outcome).toMatchObject({ delivered: true });
+    expect(await stopAndCountLeftovers()).toBe(0);
+  });
+
+  it('hands back, rather than loses, a message it was waiting to retry when it stops', async () => {
+    const plan = planFor({ type: 'webhook', url: receiver.url });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    attempts.failStarts = 1_000;
+    await start(attempts);
+
+    await publish(workOf(plan));
+    await waitFor('the first failing start', () => attempts.started.length >= 1);
+
+    expect(await stopAndCountLeftovers()).toBe(1);
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  describe('with the event-sourced alert', () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase();
+    });
+    afterAll(async () => {
+      await database?.drop();
+    });
+
+    it('delivers a requested notification and records it in the alert stream; a redelivery sends nothing', async () => {
+      const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog() };
+      const teamId = randomUUID();
+      const now = new Date();
+      const { alertId } = await triggerAlert(deps, {
+        teamId,
+        flow: {
+          flowId: randomUUID(),
+          version: 1,
+          repeat: 0,
+          nodes: [
+            {
+              id: randomUUID(),
+              name: 'ops webhook',
+              delaySeconds: 0,
+              target: { type: 'webhook', url: `${receiver.url}/ops` },
+              retry: { maxAttempts: 3, backoffSeconds: 1 },
+            },
+          ],
+        },
+        summary: 'queue depth above 10k',
+        details: { queue: 'orders' },
+        severity: 'warning',
+        dedupKey: null,
+        source: null,
+        actor: 'system:test',
+        now,
+      });
+      await fireEscalationStep(deps, { alertId, epoch: 0, loop: 0, step: 0, now });
+      const requested = (await deps.eventStore.readStream(`alert-${alertId}`)).find((event) => event.type === 'NotificationRequested');
+      const deliveryId = (requested!.data as { deliveryId: string }).deliveryId;
+      await start(eventSourcedAttempts(deps));
+
+      await publish({ alertId, deliveryId });
+
+      const delivered = await waitFor('NotificationDelivered in the alert stream', async () =>
+        (await deps.eventStore.readStream(`alert-${alertId}`)).find((event) => event.type === 'NotificationDelivered'),
+      );
+      expect(delivered.data).toMatchObject({ alertId, deliveryId, attempt: 1, detail: 'HTTP 200' });
+      expect(receiver.requests).toHaveLength(1);
+      expect(receiver.requests[0]!.json).toEqual({
+        deliveryId,
+        alert: { id: alertId, summary: 'queue depth above 10k', details: { queue: 'orders' }, severity: 'warning', status: 'triggered' },
+        step: 0,
+        attempt: 1,
+        teamId,
+      });
+
+      await publish({ alertId, deliveryId });
+      expect(await stopAndCountLeftoversAfterDrain()).toBe(0);
+      expect(receiver.requests).toHaveLength(1);
+      const types = (await deps.eventStore.readStream(`alert-${alertId}`)).map((event) => event.type);
+      expect(types.filter((type) => type === 'NotificationAttemptStarted')).toHaveLength(1);
+    });
+
+    /** Waits until the queue has handed out everything, then stops and counts what came back unacked. */
+    async function stopAndCountLeftoversAfterDrain(): Promise<number> {
+      await waitFor('the queue to be drained', async () => (await publisher.checkQueue(names.deliveriesQueue)).messageCount === 0);
+      return stopAndCountLeftovers();
+    }
+  });
+});
