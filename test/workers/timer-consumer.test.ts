@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { createMetrics } from '../../src/infra/metrics.js';
+import type { TimerMessage } from '../../src/workers/messages.js';
+import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
+import { waitFor } from '../support/wait.js';
+import { type BrokerHarness, collectQueue, deliveries, type FiredStep, recordingFire, startBrokerHarness } from './broker-harness.js';
+
+describe('timer consumer', () => {
+  let harness: BrokerHarness;
+  let consumer: TimerConsumer | undefined;
+  const metrics = createMetrics();
+  const logged: { msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+  const recorder = recordingFire((call, calls) => {
+    if (call.step === 7 && calls.filter((earlier) => earlier.alertId === call.alertId).length === 1) {
+      throw new Error('the event store is unavailable');
+    }
+    return call.step === 9 ? { fired: false, lagMs: null } : { fired: true, lagMs: 40 };
+  });
+  const callsFor = (alertId: string) => recorder.calls.filter((call) => call.alertId === alertId);
+  const escalationTimer = (step: number, dueInMs = 100): TimerMessage => ({
+    kind: 'escalation', alertId: randomUUID(), epoch: 3, loop: 1, step, dueAt: new Date(Date.now() + dueInMs).toISOString(),
+  });
+
+  beforeAll(async () => {
+    harness = await startBrokerHarness();
+    consumer = await startTimerConsumer({
+      broker: harness.broker, names: harness.names, publisher: harness.publisher, fire: recorder.fire, logger,
+      escalationLag: metrics.escalationLag, retryDelayMs: 300,
+    });
+  });
+  afterAll(async () => {
+    await consumer?.stop();
+    await harness?.cleanup();
+  });
+
+  it('a timer delivered twice reaches the engine twice, and both copies are acked (the engine decides)', async () => {
+    const timer = escalationTimer(0);
+    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimer(timer);
+    await waitFor('both copies to reach the engine', () => callsFor(timer.alertId).length === 2);
+    for (const call of callsFor(timer.alertId)) {
+      expect(call).toMatchObject({ epoch: 3, loop: 1, step: 0 });
+      expect(call.calledAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
+    }
+  });
+
+  it('a timer whose action failed goes back to the queue and fires on redelivery', async () => {
+    const timer = escalationTimer(7);
+    await harness.publisher.publishTimer(timer);
+    const [failed, retried] = await waitFor('the retry to reach the engine', () => callsFor(timer.alertId).length === 2 && callsFor(timer.alertId));
+    expect(retried!.calledAt - failed!.calledAt).toBeGreaterThanOrEqual(300);
+  });
+
+  it('observes escalation lag only for steps that actually fired', async () => {
+    const lagCount = async () => (await metrics.escalationLag.get()).values.find((value) => value.metricName === 'alertops_escalation_lag_seconds_count')?.value ?? 0;
+    const before = await lagCount();
+    const stale = escalationTimer(9);
+    await harness.publisher.publishTimer(stale);
+    await waitFor('the stale timer to reach the engine', () => callsFor(stale.alertId).length === 1);
+    const live = escalationTimer(1);
+    await harness.publisher.publishTimer(live);
+    await waitFor('the live timer to reach the engine', () => callsFor(live.alertId).length === 1);
+    await waitFor('one more lag observation', async () => (await lagCount()) === before + 1);
+    const sum = (await metrics.escalationLag.get()).values.find((value) => value.metricName === 'alertops_escalation_lag_seconds_sum')!.value;
+    expect(sum).toBeGreaterThanOrEqual(0.04);
+  });
+
+  it('drops a malformed message and keeps consuming', async () => {
+    const channel = await harness.channel();
+    channel.sendToQueue(harness.names.timersDueQueue, Buffer.from('{"kind":"escalation","alertId":"not-a-uuid"}'));
+    channel.sendToQueue(harness.names.timersDueQueue, Buffer.from('not json at all'));
+    const timer = escalationTimer(2);
+    await harness.publisher.publishTimer(timer);
+    await waitFor('the valid timer behind them to fire', () => callsFor(timer.alertId).length === 1);
+    expect(logged.filter((line) => line.msg === 'malformed timer message dropped')).toHaveLength(2);
+    expect(recorder.calls.every((call: FiredStep) => call.alertId !== 'not-a-uuid')).toBe(true);
+  });
+
+  it('hands a due delivery timer back to the notifier as delivery work', async () => {
+    const channel = await harness.channel();
+    const work = await collectQueue(channel, harness.names.deliveriesQueue);
+    const timer: TimerMessage = { kind: 'delivery', alertId: randomUUID(), deliveryId: randomUUID(), dueAt: new Date(Date.now() + 1500).toISOString() };
+    await harness.publisher.publishTimer(timer);
+    const [arrived] = await waitFor('the delivery work', () => work.received.length === 1 && work.received, { timeoutMs: 5000 });
+    await work.stop();
+    expect(deliveries([arrived!])).toEqual([{ alertId: timer.alertId, deliveryId: timer.deliveryId }]);
+    expect(arrived!.receivedAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
+  });
+
+  it('sends a timer due beyond the cascade remainder round again instead of holding it in memory', async () => {
+    const channel = await harness.channel();
+    // Straight into the due queue, as a timer beyond the cascade's range (or a clock jump) would arrive.
+    const timer = escalationTimer(4, 6500);
+    channel.sendToQueue(harness.names.timersDueQueue, Buffer.from(JSON.stringify(timer)));
+    await waitFor('the early timer to be parked in the cascade', async () => (await channel.checkQueue(harness.names.delayLevelQueue(2))).messageCount === 1);
+    expect(callsFor(timer.alertId)).toHaveLength(0);
+    await waitFor('the timer to fire once due', () => callsFor(timer.alertId).length === 1, { timeoutMs: 10_000 });
+    expect(callsFor(timer.alertId)[0]!.calledAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
+  });
+
+  it('leaves nothing unacked behind: once it stops, the due queue holds nothing to redeliver', async () => {
+    const channel = await harness.channel();
+    await consumer!.stop();
+    consumer = undefined;
+    expect((await channel.checkQueue(harness.names.timersDueQueue)).messageCount).toBe(0);
+  });
+});
