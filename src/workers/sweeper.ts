@@ -1,0 +1,125 @@
+import type { Kysely } from 'kysely';
+import type { Histogram } from 'prom-client';
+import type { Logger } from '../infra/logger.js';
+import type { ReadModels } from '../projections/read-models.js';
+import type { DeliveryWork } from './messages.js';
+import type { FireEscalationStep } from './timer-consumer.js';
+
+export interface SweeperOptions {
+  db: Kysely<Pick<ReadModels, 'pending_escalations' | 'pending_deliveries'>>;
+  fire: FireEscalationStep;
+  publisher: { publishDeliveryWork(work: DeliveryWork): Promise<void> };
+  logger: Logger;
+  intervalMs: number;
+  /** Only work overdue by more than this is the sweeper's: the timers normally get there first. */
+  graceMs: number;
+  escalationLag?: Histogram;
+  clock?: () => Date;
+  batchSize?: number;
+}
+
+export interface SweepReport {
+  stepsFired: number;
+  stepsNotFired: number;
+  deliveriesRedriven: number;
+  failures: number;
+}
+
+export interface Sweeper {
+  /** One pass now (the loop runs these on its own; exposed for operators and tests). */
+  sweep(): Promise<SweepReport>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The safety net under the broker: re-drives whatever the in-flight read model says is overdue beyond the
+ * grace period. Steps go through the same fenced fire path as timers (a step the timer already fired is a
+ * no-op), deliveries go back to the notifier's queue. A purged queue or a lost message only delays work.
+ */
+export function startSweeper(options: SweeperOptions): Sweeper {
+  const { db, fire, publisher, logger, graceMs } = options;
+  const clock = options.clock ?? (() => new Date());
+  const batchSize = options.batchSize ?? 500;
+  // A delivery just handed back gets a grace period of its own to be picked up before it is handed back again.
+  const redrivenAt = new Map<string, number>();
+
+  async function sweep(): Promise<SweepReport> {
+    const report: SweepReport = { stepsFired: 0, stepsNotFired: 0, deliveriesRedriven: 0, failures: 0 };
+    const cutoff = new Date(clock().getTime() - graceMs);
+
+    const overdueSteps = await db
+      .selectFrom('pending_escalations')
+      .select(['alert_id', 'epoch', 'loop', 'step', 'due_at'])
+      .where('due_at', '<', cutoff)
+      .orderBy('due_at')
+      .limit(batchSize)
+      .execute();
+    for (const pending of overdueSteps) {
+      const step = { alertId: pending.alert_id, epoch: pending.epoch, loop: pending.loop, step: pending.step };
+      try {
+        const result = await fire({ ...step, now: clock() });
+        if (result.fired) {
+          report.stepsFired++;
+          if (result.lagMs !== null) options.escalationLag?.observe(result.lagMs / 1000);
+          logger.warn({ ...step, dueAt: pending.due_at, lagMs: result.lagMs }, 'sweeper fired an overdue escalation step (its timer was late or lost)');
+        } else {
+          report.stepsNotFired++;
+        }
+      } catch (error) {
+        report.failures++;
+        logger.error({ err: error, ...step }, 'sweeper could not fire an overdue escalation step');
+      }
+    }
+
+    const overdueDeliveries = await db
+      .selectFrom('pending_deliveries')
+      .select(['delivery_id', 'alert_id', 'due_at'])
+      .where('due_at', '<', cutoff)
+      .orderBy('due_at')
+      .limit(batchSize)
+      .execute();
+    const now = clock().getTime();
+    const stillOverdue = new Set<string>();
+    for (const pending of overdueDeliveries) {
+      stillOverdue.add(pending.delivery_id);
+      const last = redrivenAt.get(pending.delivery_id);
+      if (last !== undefined && now - last < graceMs) continue;
+      try {
+        await publisher.publishDeliveryWork({ alertId: pending.alert_id, deliveryId: pending.delivery_id });
+        redrivenAt.set(pending.delivery_id, now);
+        report.deliveriesRedriven++;
+        logger.warn({ deliveryId: pending.delivery_id, alertId: pending.alert_id, dueAt: pending.due_at }, 'sweeper handed an overdue delivery back to the notifier');
+      } catch (error) {
+        report.failures++;
+        logger.error({ err: error, deliveryId: pending.delivery_id }, 'sweeper could not re-drive an overdue delivery');
+      }
+    }
+    for (const deliveryId of redrivenAt.keys()) if (!stillOverdue.has(deliveryId)) redrivenAt.delete(deliveryId);
+    return report;
+  }
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = sweep()
+        .catch((error: unknown) => logger.error({ err: error }, 'sweep failed'))
+        .finally(() => {
+          running = null;
+          schedule();
+        });
+    }, options.intervalMs);
+  };
+  schedule();
+
+  return {
+    sweep,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
