@@ -9,6 +9,7 @@ import { PostgresEventStore } from './eventstore/postgres.js';
 import { BrokerConnection } from './infra/amqp.js';
 import { createKysely } from './infra/kysely.js';
 import { createLogger, type Logger } from './infra/logger.js';
+import { createMailer } from './infra/mailer.js';
 import { createMetrics } from './infra/metrics.js';
 import { assertSchemaCurrent, migrate } from './infra/migrate.js';
 import { createPool, ensureDatabaseExists, redactUrl } from './infra/postgres.js';
@@ -74,6 +75,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const metrics = createMetrics();
     const progress = new ProjectionProgress(pool, config.databaseUrl, readModelProjections.map((projection) => projection.name));
     stops.push(() => progress.close());
+    const mailer = createMailer(config);
+    if (mailer) stops.push(async () => mailer.close());
 
     const services: ApiServices = {
       config,
@@ -85,6 +88,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       progress,
       metrics,
       accessTokens: new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),
+      mailer,
       clock: () => new Date(),
       readiness: async () => ({
         postgres: await pool.query('select 1').then(

@@ -43,6 +43,11 @@ export interface RouteSpec<Body, Query, Params, AuthMode extends 'user' | 'none'
   responses: Record<number, z.ZodType | null>;
   /** Answers 202 without waiting for read models when the client asks (`Prefer: respond-async`) or always. */
   async?: 'on-request' | 'always';
+  /**
+   * False for responses that carry a secret shown once (tokens): Idempotency-Key is ignored rather than the secret
+   * being kept in plain text for replays.
+   */
+  replayable?: false;
   handler: (
     input: RouteInput<Body, Query, Params, AuthMode extends 'user' ? AuthenticatedUser : AuthenticatedUser | null>,
   ) => Promise<RouteResult>;
@@ -76,7 +81,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
       };
       const idempotencyKey = ctx.get('idempotency-key');
       const result =
-        route.method !== 'get' && idempotencyKey
+        route.method !== 'get' && route.replayable !== false && idempotencyKey
           ? await withIdempotency(ctx, services, user, idempotencyKey, () => run(route, input, ctx, services))
           : await run(route, input, ctx, services);
       ctx.status = result.status;

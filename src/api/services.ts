@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { CommandDependencies } from '../commands/handle-command.js';
 import type { Logger } from '../infra/logger.js';
+import type { Mailer } from '../infra/mailer.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { Pool } from '../infra/postgres.js';
 import type { ProjectionProgress } from '../projections/progress.js';
@@ -17,6 +18,8 @@ export interface ApiServices extends CommandDependencies {
   progress: ProjectionProgress;
   metrics: Metrics;
   accessTokens: AccessTokens;
+  /** SMTP when SMTP_URL is set; null means e-mail is disabled. */
+  mailer: Mailer | null;
   clock: () => Date;
   /** Checks the dependencies /readyz reports on; throws with the reason when one is not usable. */
   readiness: () => Promise<Record<string, 'ok' | string>>;

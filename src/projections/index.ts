@@ -1,6 +1,16 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
 import { flowsProjection } from './flows.js';
+import { invitesProjection } from './invites.js';
 import type { Projection } from './projection.js';
+import { teamsProjection } from './teams.js';
+import { usersProjection } from './users.js';
 
 /** The read models; a command's response waits until all of them have passed its position. */
-export const readModelProjections: readonly Projection<any, any>[] = [alertsProjection, inFlightProjection, flowsProjection];
+export const readModelProjections: readonly Projection<any, any>[] = [
+  alertsProjection,
+  inFlightProjection,
+  flowsProjection,
+  usersProjection,
+  teamsProjection,
+  invitesProjection,
+];

@@ -3,11 +3,43 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { FlowNode } from '../domain/flow/node.js';
 
+export interface UsersTable {
+  id: string;
+  /** Normalized: trimmed, lowercased. */
+  email: string;
+  name: string;
+  registered_at: Date;
+}
+
+export interface RefreshTokensTable {
+  token_id: string;
+  user_id: string;
+  family_id: string;
+  expires_at: Date;
+}
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  webhook_secret: string;
+  created_at: Date;
+}
+
 export interface TeamMembersTable {
   team_id: string;
   user_id: string;
   role: 'owner' | 'admin' | 'member' | 'viewer';
   joined_at: Date;
+}
+
+export interface InvitesTable {
+  id: string;
+  team_id: string;
+  email: string;
+  role: 'owner' | 'admin' | 'member' | 'viewer';
+  status: 'pending' | 'accepted' | 'revoked';
+  expires_at: Date;
+  created_at: Date;
 }
 
 export interface AlertsTable {
@@ -92,7 +124,11 @@ export interface IntegrationKeysTable {
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  teams: TeamsTable;
   team_members: TeamMembersTable;
+  invites: InvitesTable;
   alerts: AlertsTable;
   alert_notifications: AlertNotificationsTable;
   pending_escalations: PendingEscalationsTable;

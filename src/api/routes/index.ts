@@ -1,10 +1,18 @@
 import type { AnyRouteSpec } from '../routing.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoute } from './audit.js';
+import { authRoutes } from './auth.js';
 import { flowRoutes } from './flows.js';
+import { inviteRoutes } from './invites.js';
+import { meRoute } from './me.js';
+import { teamRoutes } from './teams.js';
 
 export const routes: readonly AnyRouteSpec[] = [
   ...alertRoutes,
   auditRoute,
   ...flowRoutes,
+  ...authRoutes,
+  meRoute,
+  ...teamRoutes,
+  ...inviteRoutes,
 ];

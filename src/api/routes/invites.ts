@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { acceptInvite, inviteTokenId, issueInvite, revokeInvite } from '../../commands/teams.js';
+import { TeamRole } from '../../domain/team/roles.js';
+import { EmailAddress } from '../../domain/user/identity.js';
+import { authorizeTeam } from '../authorization.js';
+import { notFoundProblem } from '../problem.js';
+import { defineRoute } from '../routing.js';
+import type { ApiServices } from '../services.js';
+
+const TeamParams = z.object({ teamId: z.uuid() });
+const InviteParams = z.object({ teamId: z.uuid(), inviteId: z.uuid() });
+const InviteToken = z.string().min(1).max(300);
+const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
+
+/** The team an invite token belongs to (its id part finds the invite); 404 when there is none. */
+export async function inviteTeamId(services: Pick<ApiServices, 'db'>, token: string): Promise<string> {
+  const inviteId = inviteTokenId(token);
+  const invite = inviteId
+    ? await services.db.selectFrom('invites').select('team_id').where('id', '=', inviteId).executeTakeFirst()
+    : undefined;
+  if (!invite) throw notFoundProblem('invite not found');
+  return invite.team_id;
+}
+
+/** Best effort, after the invite is recorded: the token was also returned to the inviter, who can pass it on. */
+function mailInvite(services: ApiServices, invite: { inviteId: string; email: string; token: string; teamName: string; role: TeamRole; expiresAt: Date }) {
+  const mailer = services.mailer;
+  if (!mailer) return;
+  const text = [
+    `You have been invited to join the team "${invite.teamName}" on AlertOps as ${invite.role}.`,
+    '',
+    `Your invite token: ${invite.token}`,
+    '',
+    'Register with it (POST /auth/register with inviteToken), or accept it while signed in with this address',
+    `(POST /invites/accept). It can be used once and expires at ${invite.expiresAt.toISOString()}.`,
+  ].join('\n');
+  mailer
+    .send({ to: invite.email, subject: `Invitation to ${invite.teamName} on AlertOps`, text, messageId: `invite-${invite.inviteId}@alertops` })
+    .catch((error: unknown) => services.logger.warn({ err: error, inviteId: invite.inviteId }, 'invite e-mail could not be sent'));
+}
+
+const issue = defineRoute({
+  method: 'post',
+  path: '/teams/:teamId/invites',
+  summary: 'Invite an email address with a role; the token is returned once (and e-mailed when SMTP is configured)',
+  tag: 'invites',
+  auth: 'user',
+  replayable: false,
+  params: TeamParams,
+  body: z.strictObject({ email: EmailAddress, role: TeamRole, ttlMinutes: z.int().min(1).max(30 * 24 * 60).optional() }),
+  responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: z.string() }) },
+  async handler({ params, body, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'invites:manage');
+    const now = services.clock();
+    const expiresAt = new Date(now.getTime() + (body.ttlMinutes ?? DEFAULT_TTL_MINUTES) * 60_000);
+    const invite = await issueInvite(services, { teamId: params.teamId, actorId: user.id, email: body.email, role: body.role, expiresAt, now });
+    const team = await services.db.selectFrom('teams').select('name').where('id', '=', params.teamId).executeTakeFirst();
+    mailInvite(services, { ...invite, email: body.email, role: body.role, teamName: team?.name ?? 'a team' });
+    return {
+      status: 201,
+      body: { id: invite.inviteId, token: invite.token, expiresAt: invite.expiresAt.toISOString() },
+      position: invite.position,
+    };
+  },
+});
+
+const list = defineRoute({
+  method: 'get',
+  path: '/teams/:teamId/invites',
+  summary: "The team's invites, newest first; a pending invite past its expiry is reported as expired",
+  tag: 'invites',
+  auth: 'user',
+  params: TeamParams,
+  responses: {
+    200: z.array(
+      z.object({ id: z.uuid(), email: z.string(), role: TeamRole, status: z.enum(['pending', 'accepted', 'revoked', 'expired']), expiresAt: z.string() }),
+    ),
+  },
+  async handler({ params, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'invites:manage');
+    const invites = await services.db
+      .selectFrom('invites')
+      .selectAll()
+      .where('team_id', '=', params.teamId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute();
+    const now = services.clock().getTime();
+    return {
+      status: 200,
+      body: invites.map((invite) => ({
+        id: invite.id,
+        email: invite.email,
+        role: invite.role,
+        status: invite.status === 'pending' && invite.expires_at.getTime() <= now ? 'expired' : invite.status,
+        expiresAt: invite.expires_at.toISOString(),
+      })),
+    };
+  },
+});
+
+const revoke = defineRoute({
+  method: 'delete',
+  path: '/teams/:teamId/invites/:inviteId',
+  summary: 'Revoke an invite that has not been used',
+  tag: 'invites',
+  auth: 'user',
+  params: InviteParams,
+  responses: { 204: null },
+  async handler({ params, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'invites:manage');
+    const change = await revokeInvite(services, { ...params, actorId: user.id, now: services.clock() });
+    return { status: 204, position: change.position };
+  },
+});
+
+const accept = defineRoute({
+  method: 'post',
+  path: '/invites/accept',
+  summary: 'Join the team of an invite sent to the signed-in email address',
+  tag: 'invites',
+  auth: 'user',
+  body: z.strictObject({ token: InviteToken }),
+  responses: { 200: z.object({ teamId: z.uuid(), role: TeamRole }) },
+  async handler({ body, user, services }) {
+    const teamId = await inviteTeamId(services, body.token);
+    const joined = await acceptInvite(services, { teamId, token: body.token, userId: user.id, now: services.clock() });
+    return { status: 200, body: { teamId: joined.teamId, role: joined.role }, position: joined.position };
+  },
+});
+
+export const inviteRoutes = [issue, list, revoke, accept];

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { TeamRole } from '../../domain/team/roles.js';
+import { notFoundProblem } from '../problem.js';
+import { defineRoute } from '../routing.js';
+import { teamsOf } from './teams.js';
+
+export const meRoute = defineRoute({
+  method: 'get',
+  path: '/me',
+  summary: 'The signed-in user and the teams they belong to, with their role in each',
+  tag: 'auth',
+  auth: 'user',
+  responses: {
+    200: z.object({
+      id: z.uuid(),
+      email: z.string(),
+      name: z.string(),
+      teams: z.array(z.object({ id: z.uuid(), name: z.string(), role: TeamRole })),
+    }),
+  },
+  async handler({ user, services }) {
+    const profile = await services.db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', user.id).executeTakeFirst();
+    if (!profile) throw notFoundProblem('user not found');
+    return { status: 200, body: { ...profile, teams: await teamsOf(services, user.id) } };
+  },
+});

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { changeMemberRole, createTeam, removeMember } from '../../commands/teams.js';
+import { can, TeamRole } from '../../domain/team/roles.js';
+import { authorizeTeam } from '../authorization.js';
+import { notFoundProblem } from '../problem.js';
+import { defineRoute } from '../routing.js';
+import type { ApiServices } from '../services.js';
+
+const TeamParams = z.object({ teamId: z.uuid() });
+const MemberParams = z.object({ teamId: z.uuid(), userId: z.uuid() });
+const TeamSummary = z.object({ id: z.uuid(), name: z.string(), role: TeamRole });
+const Member = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: TeamRole });
+
+/** The teams a user belongs to now, with their role in each. */
+export function teamsOf(services: Pick<ApiServices, 'db'>, userId: string): Promise<z.infer<typeof TeamSummary>[]> {
+  return services.db
+    .selectFrom('team_members')
+    .innerJoin('teams', 'teams.id', 'team_members.team_id')
+    .select(['teams.id', 'teams.name', 'team_members.role'])
+    .where('team_members.user_id', '=', userId)
+    .orderBy('teams.name')
+    .orderBy('teams.id')
+    .execute();
+}
+
+const create = defineRoute({
+  method: 'post',
+  path: '/teams',
+  summary: 'Create a team; its creator becomes its owner',
+  tag: 'teams',
+  auth: 'user',
+  body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+  responses: { 201: z.object({ id: z.uuid(), name: z.string() }) },
+  async handler({ body, user, services }) {
+    const team = await createTeam(services, { name: body.name, ownerId: user.id, now: services.clock() });
+    return { status: 201, body: { id: team.teamId, name: team.name }, position: team.position };
+  },
+});
+
+const list = defineRoute({
+  method: 'get',
+  path: '/teams',
+  summary: "The signed-in user's teams with their role in each",
+  tag: 'teams',
+  auth: 'user',
+  responses: { 200: z.array(TeamSummary) },
+  async handler({ user, services }) {
+    return { status: 200, body: await teamsOf(services, user.id) };
+  },
+});
+
+const get = defineRoute({
+  method: 'get',
+  path: '/teams/:teamId',
+  summary: 'A team and its members; owners and admins also see the webhook signing secret',
+  tag: 'teams',
+  auth: 'user',
+  params: TeamParams,
+  responses: { 200: z.object({ id: z.uuid(), name: z.string(), members: z.array(Member), webhookSecret: z.string().optional() }) },
+  async handler({ params, user, services }) {
+    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const team = await services.db.selectFrom('teams').selectAll().where('id', '=', params.teamId).executeTakeFirst();
+    if (!team) throw notFoundProblem('team not found');
+    const members = await services.db
+      .selectFrom('team_members')
+      .innerJoin('users', 'users.id', 'team_members.user_id')
+      .select(['team_members.user_id as userId', 'users.email', 'users.name', 'team_members.role'])
+      .where('team_members.team_id', '=', params.teamId)
+      .orderBy('team_members.joined_at')
+      .orderBy('team_members.user_id')
+      .execute();
+    return {
+      status: 200,
+      body: {
+        id: team.id,
+        name: team.name,
+        members,
+        ...(can(role, 'integrations:manage') ? { webhookSecret: team.webhook_secret } : {}),
+      },
+    };
+  },
+});
+
+const changeRole = defineRoute({
+  method: 'patch',
+  path: '/teams/:teamId/members/:userId',
+  summary: "Change a member's role (owners manage owners; a team keeps at least one owner)",
+  tag: 'teams',
+  auth: 'user',
+  params: MemberParams,
+  body: z.strictObject({ role: TeamRole }),
+  responses: { 200: z.object({ userId: z.uuid(), role: TeamRole }) },
+  async handler({ params, body, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'members:manage');
+    const change = await changeMemberRole(services, { ...params, actorId: user.id, role: body.role, now: services.clock() });
+    return { status: 200, body: { userId: params.userId, role: body.role }, position: change.position };
+  },
+});
+
+const remove = defineRoute({
+  method: 'delete',
+  path: '/teams/:teamId/members/:userId',
+  summary: 'Remove a member; they lose access at once',
+  tag: 'teams',
+  auth: 'user',
+  params: MemberParams,
+  responses: { 204: null },
+  async handler({ params, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'members:manage');
+    const change = await removeMember(services, { ...params, actorId: user.id, now: services.clock() });
+    return { status: 204, position: change.position };
+  },
+});
+
+export const teamRoutes = [create, list, get, changeRole, remove];

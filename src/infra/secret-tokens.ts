@@ -1,0 +1,25 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+/** An opaque `<id>.<secret>` token: the id finds the record, the secret proves possession and is stored only hashed. */
+export interface SecretToken {
+  id: string;
+  token: string;
+  hash: string;
+}
+
+export function sha256Hex(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export function newSecretToken(id: string = randomUUID()): SecretToken {
+  const secret = randomBytes(32).toString('base64url');
+  return { id, token: `${id}.${secret}`, hash: sha256Hex(secret) };
+}
+
+const TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{16,128})$/;
+
+/** The id and the hash of the secret of a presented token; null when it is not shaped like one of ours. */
+export function readSecretToken(token: string): { id: string; hash: string } | null {
+  const match = TOKEN.exec(token);
+  return match ? { id: match[1]!, hash: sha256Hex(match[2]!) } : null;
+}
