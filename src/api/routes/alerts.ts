@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { actOnAlert, alertStreamId, type AlertAction } from '../../commands/alerts.js';
+import { actOnAlert, alertStreamId, type AlertAction, triggerAlert } from '../../commands/alerts.js';
+import { loadFlow } from '../../commands/flows.js';
+import { Severity } from '../../domain/alert/events.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { authorizeTeam } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
@@ -59,6 +61,49 @@ const TimelineEntry = z.object({
   type: z.string(),
   actor: z.string(),
   data: z.unknown(),
+});
+
+const TriggerAlertBody = z.strictObject({
+  flowId: z.uuid(),
+  summary: z.string().trim().min(1).max(1024),
+  details: z.unknown().optional(),
+  severity: Severity.default('error'),
+  dedupKey: z.string().min(1).max(255).optional(),
+});
+
+const TriggerAlertResponse = z.object({ id: z.uuid(), status: AlertStatus, deduplicated: z.boolean() });
+
+const triggerAlertRoute = defineRoute({
+  method: 'post',
+  path: '/teams/:teamId/alerts',
+  summary: 'Trigger an alert on a flow; a trigger whose dedup key matches an open alert is folded into it',
+  tag: 'alerts',
+  auth: 'user',
+  async: 'on-request',
+  params: TeamParams,
+  body: TriggerAlertBody,
+  responses: { 201: TriggerAlertResponse, 200: TriggerAlertResponse },
+  async handler({ params, body, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'alerts:write');
+    const flow = await loadFlow(services, body.flowId);
+    if (!flow || flow.teamId !== params.teamId) throw notFoundProblem('flow not found');
+    const result = await triggerAlert(services, {
+      teamId: params.teamId,
+      flow,
+      summary: body.summary,
+      details: body.details ?? null,
+      severity: body.severity,
+      dedupKey: body.dedupKey ?? null,
+      source: 'api',
+      actor: `user:${user.id}`,
+      now: services.clock(),
+    });
+    return {
+      status: result.deduplicated ? 200 : 201,
+      body: { id: result.alertId, status: result.status, deduplicated: result.deduplicated },
+      position: result.position,
+    };
+  },
 });
 
 const listAlerts = defineRoute({
@@ -200,6 +245,7 @@ const alertTimeline = defineRoute({
 });
 
 export const alertRoutes = [
+  triggerAlertRoute,
   listAlerts,
   getAlert,
   alertActionRoute('acknowledge', 'Acknowledge: stop escalating (idempotent)'),

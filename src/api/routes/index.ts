@@ -3,6 +3,7 @@ import { alertRoutes } from './alerts.js';
 import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
 import { flowRoutes } from './flows.js';
+import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
 import { meRoute } from './me.js';
 import { teamRoutes } from './teams.js';
@@ -11,6 +12,7 @@ export const routes: readonly AnyRouteSpec[] = [
   ...alertRoutes,
   auditRoute,
   ...flowRoutes,
+  ...integrationRoutes,
   ...authRoutes,
   meRoute,
   ...teamRoutes,

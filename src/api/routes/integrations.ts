@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { actOnAlert, findAlertByDedupKey, triggerAlert } from '../../commands/alerts.js';
+import { hashIntegrationKey, loadFlow } from '../../commands/flows.js';
+import { Severity } from '../../domain/alert/events.js';
+import { notFoundProblem, validationProblem } from '../problem.js';
+import { defineRoute } from '../routing.js';
+import type { ApiServices } from '../services.js';
+
+const KeyParams = z.object({ key: z.string().min(8).max(200) });
+
+/** The flow an integration key belongs to; an unknown or revoked key is a 404, whatever it looks like. */
+async function integrationFor(services: ApiServices, key: string) {
+  const integration = await services.db
+    .selectFrom('integration_keys')
+    .select(['id', 'team_id', 'flow_id'])
+    .where('key_hash', '=', hashIntegrationKey(key))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (!integration) throw notFoundProblem('unknown integration key');
+  const flow = await loadFlow(services, integration.flow_id);
+  if (!flow || flow.teamId !== integration.team_id) throw notFoundProblem('unknown integration key');
+  return { keyId: integration.id, teamId: integration.team_id, flow };
+}
+
+const EventsBody = z.object({
+  event_action: z.enum(['trigger', 'acknowledge', 'resolve']),
+  dedup_key: z.string().min(1).max(255).optional(),
+  payload: z
+    .object({
+      summary: z.string().trim().min(1).max(1024),
+      severity: Severity.default('error'),
+      source: z.string().max(255).optional(),
+      custom_details: z.unknown().optional(),
+    })
+    .optional(),
+});
+
+const eventsIntegration = defineRoute({
+  method: 'post',
+  path: '/integrations/events/:key',
+  summary: 'Events API for monitoring tools: trigger, acknowledge or resolve by dedup key',
+  tag: 'integrations',
+  auth: 'none',
+  async: 'always',
+  params: KeyParams,
+  body: EventsBody,
+  responses: { 202: z.object({ dedup_key: z.string(), alertId: z.uuid() }) },
+  async handler({ params, body, services }) {
+    const { keyId, teamId, flow } = await integrationFor(services, params.key);
+    const actor = `integration:${keyId}` as const;
+    const now = services.clock();
+    if (body.event_action === 'trigger') {
+      if (!body.payload) {
+        throw validationProblem(new z.ZodError([{ code: 'custom', path: ['payload'], message: 'payload is required to trigger', input: undefined }]), 'body');
+      }
+      const dedupKey = body.dedup_key ?? randomUUID();
+      const result = await triggerAlert(services, {
+        teamId,
+        flow,
+        summary: body.payload.summary,
+        details: body.payload.custom_details ?? null,
+        severity: body.payload.severity,
+        dedupKey,
+        source: body.payload.source ?? null,
+        actor,
+        now,
+      });
+      return { status: 202, body: { dedup_key: dedupKey, alertId: result.alertId }, position: result.position };
+    }
+    if (!body.dedup_key) {
+      throw validationProblem(new z.ZodError([{ code: 'custom', path: ['dedup_key'], message: `dedup_key is required to ${body.event_action}`, input: undefined }]), 'body');
+    }
+    const alertId = await findAlertByDedupKey(services, teamId, flow.flowId, body.dedup_key);
+    if (!alertId) throw notFoundProblem('no alert has this dedup key');
+    const result = await actOnAlert(services, { teamId, alertId, action: body.event_action, actor, now });
+    return { status: 202, body: { dedup_key: body.dedup_key, alertId }, position: result.position };
+  },
+});
+
+const AlertmanagerAlert = z.object({
+  status: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), z.string()).default({}),
+  annotations: z.record(z.string(), z.string()).default({}),
+  startsAt: z.string().optional(),
+  endsAt: z.string().optional(),
+  generatorURL: z.string().optional(),
+  fingerprint: z.string().min(1).max(255),
+});
+
+const AlertmanagerBody = z.object({
+  version: z.literal('4'),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string().optional(),
+  groupKey: z.string().optional(),
+  externalURL: z.string().optional(),
+  alerts: z.array(AlertmanagerAlert).min(1).max(1000),
+});
+
+const alertmanagerSeverity = (label: string | undefined): Severity => {
+  const parsed = Severity.safeParse(label?.toLowerCase());
+  if (parsed.success) return parsed.data;
+  return label?.toLowerCase() === 'page' ? 'critical' : 'error';
+};
+
+const alertmanagerIntegration = defineRoute({
+  method: 'post',
+  path: '/integrations/alertmanager/:key',
+  summary: "Prometheus Alertmanager webhook (version 4): each alert's fingerprint is its dedup key",
+  tag: 'integrations',
+  auth: 'none',
+  async: 'always',
+  params: KeyParams,
+  body: AlertmanagerBody,
+  responses: {
+    202: z.object({ alerts: z.array(z.object({ fingerprint: z.string(), alertId: z.uuid().nullable(), action: z.string() })) }),
+  },
+  async handler({ params, body, services }) {
+    const { keyId, teamId, flow } = await integrationFor(services, params.key);
+    const actor = `integration:${keyId}` as const;
+    const outcomes: { fingerprint: string; alertId: string | null; action: string }[] = [];
+    let position = null;
+    for (const alert of body.alerts) {
+      const now = services.clock();
+      if (alert.status === 'firing') {
+        const result = await triggerAlert(services, {
+          teamId,
+          flow,
+          summary: alert.annotations.summary ?? alert.labels.alertname ?? 'Alertmanager alert',
+          details: { labels: alert.labels, annotations: alert.annotations, startsAt: alert.startsAt, generatorURL: alert.generatorURL },
+          severity: alertmanagerSeverity(alert.labels.severity),
+          dedupKey: alert.fingerprint,
+          source: body.externalURL ?? 'alertmanager',
+          actor,
+          now,
+        });
+        position = result.position ?? position;
+        outcomes.push({ fingerprint: alert.fingerprint, alertId: result.alertId, action: result.deduplicated ? 'deduplicated' : 'triggered' });
+      } else {
+        const alertId = await findAlertByDedupKey(services, teamId, flow.flowId, alert.fingerprint);
+        if (!alertId) {
+          outcomes.push({ fingerprint: alert.fingerprint, alertId: null, action: 'ignored' });
+          continue;
+        }
+        const result = await actOnAlert(services, { teamId, alertId, action: 'resolve', actor, now });
+        position = result.position ?? position;
+        outcomes.push({ fingerprint: alert.fingerprint, alertId, action: 'resolved' });
+      }
+    }
+    return { status: 202, body: { alerts: outcomes }, position };
+  },
+});
+
+export const integrationRoutes = [eventsIntegration, alertmanagerIntegration];
