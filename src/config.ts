@@ -18,7 +18,8 @@ const EnvSchema = z.object({
   SMTP_FROM: z.string().min(3).default('AlertOps <alertops@localhost>'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   WEBHOOK_ALLOW_PRIVATE: booleanFlag.optional(),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  // Must stay well below the notification attempt lease (30 s).
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),

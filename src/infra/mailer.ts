@@ -17,7 +17,13 @@ export interface Mailer {
 /** The SMTP client configured by SMTP_URL / SMTP_FROM; null when SMTP_URL is unset (e-mail disabled). */
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'smtpFrom'>): Mailer | null {
   if (!config.smtpUrl) return null;
-  const transport = nodemailer.createTransport(config.smtpUrl);
+  // Bounded well inside the notification attempt lease, so a hung server never outlives the attempt it serves.
+  const transport = nodemailer.createTransport({
+    url: config.smtpUrl,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 15_000,
+  } as Parameters<typeof nodemailer.createTransport>[0]);
   return {
     async send(mail) {
       const info = await transport.sendMail({

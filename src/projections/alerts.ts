@@ -1,10 +1,10 @@
+import { ATTEMPT_LEASE_MS } from '../domain/alert/decider.js';
 import type { AlertEvent } from '../domain/alert/events.js';
 import { defineProjection } from './projection.js';
 import type { AlertNotificationsTable, AlertsTable, PendingDeliveriesTable, PendingEscalationsTable } from './read-models.js';
 
 const json = (value: unknown) => JSON.stringify(value ?? null);
-/** An attempt without an outcome after this long was cut off; the sweeper hands it back to the notifier. */
-const UNANSWERED_ATTEMPT_MS = 60_000;
+
 
 /** Alert list and detail: status, escalation progress, dedup count, and each notification with its attempts. */
 export const alertsProjection = defineProjection<{ alerts: AlertsTable; alert_notifications: AlertNotificationsTable }, AlertEvent>({
@@ -146,9 +146,9 @@ export const inFlightProjection = defineProjection<{ pending_escalations: Pendin
       case 'NotificationRequested':
         return [deliveryDue(event.data.deliveryId, event.data.alertId, new Date(event.data.requestedAt))];
       case 'NotificationAttemptStarted':
-        // If no outcome is ever recorded (crash mid-send), the attempt becomes due again to be resolved by policy.
+        // If no outcome is recorded within the lease (crash mid-send), the sweeper hands the delivery back.
         return [
-          deliveryDue(event.data.deliveryId, event.data.alertId, new Date(Date.parse(event.data.startedAt) + UNANSWERED_ATTEMPT_MS)),
+          deliveryDue(event.data.deliveryId, event.data.alertId, new Date(Date.parse(event.data.startedAt) + ATTEMPT_LEASE_MS)),
         ];
       case 'NotificationFailed':
         return [event.data.retryAt ? deliveryDue(event.data.deliveryId, event.data.alertId, new Date(event.data.retryAt)) : deliveryDone(event.data.deliveryId)];

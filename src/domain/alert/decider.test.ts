@@ -209,11 +209,14 @@ describe('alert decider', () => {
         .when(start(2))
         .thenNothingHappens());
 
-    it('an attempt cut off mid-send is recorded as unknown and resent under the same delivery id', () =>
-      spec.given([...firstStepFired, started(1, 1)]).when(start(30)).then([
-        { type: 'NotificationOutcomeUnknown', data: { alertId, deliveryId: delivery1, attempt: 1, policy: 'resend', at: iso(30) } },
-        started(2, 30),
+    it('an attempt cut off mid-send is recorded as unknown and resent under the same delivery id once its lease ran out', () =>
+      spec.given([...firstStepFired, started(1, 1)]).when(start(31)).then([
+        { type: 'NotificationOutcomeUnknown', data: { alertId, deliveryId: delivery1, attempt: 1, policy: 'resend', at: iso(31) } },
+        started(2, 31),
       ]));
+
+    it('an attempt still within its lease is not started again (another sender has it)', () =>
+      spec.given([...firstStepFired, started(1, 1)]).when(start(30)).thenNothingHappens());
 
     it('a notification of an acknowledged alert is cancelled instead of sent', () =>
       spec.given([...firstStepFired, acknowledged]).when(start(6)).then([

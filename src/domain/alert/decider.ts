@@ -21,8 +21,9 @@ export interface NotificationState {
   status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
   attempts: number;
   failedAttempts: number;
-  /** An attempt that was started and has no outcome yet. */
+  /** An attempt that was started and has no outcome yet, and when it started. */
   openAttempt: number | null;
+  openAttemptStartedAt: string | null;
   nextAttemptAt: string | null;
 }
 
@@ -53,6 +54,12 @@ export type OpenAlertState = Exclude<AlertState, { status: 'none' }>;
 /** Notifications that arrive a little early (clock skew between processes) still count as due. */
 const EARLY_TOLERANCE_MS = 50;
 const MAX_BACKOFF_SECONDS = 3600;
+/**
+ * How long a started attempt belongs to whoever started it. Within the lease a second start (a duplicate work
+ * message, another notifier process) must not resend; after it, the sender is presumed dead and the in-flight
+ * read model hands the delivery back to be resolved by the channel policy. Longer than any channel's send timeout.
+ */
+export const ATTEMPT_LEASE_MS = 30_000;
 
 const at = (date: Date) => date.toISOString();
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + Math.round(seconds * 1000)).toISOString();
@@ -172,6 +179,8 @@ function decideStartAttempt(command: Extract<AlertCommand, { type: 'StartNotific
   }
   const events: AlertEvent[] = [];
   if (notification.openAttempt !== null) {
+    const startedAt = Date.parse(notification.openAttemptStartedAt ?? now);
+    if (command.now.getTime() - startedAt < ATTEMPT_LEASE_MS) return [];
     // Cut off mid-send: whether it arrived is unknown. Channels carry a stable delivery id, so resending is safe.
     events.push({ type: 'NotificationOutcomeUnknown', data: { ...base, attempt: notification.openAttempt, policy: 'resend', at: now } });
   } else if (
@@ -305,6 +314,7 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
         attempts: 0,
         failedAttempts: 0,
         openAttempt: null,
+        openAttemptStartedAt: null,
         nextAttemptAt: null,
       };
       return { ...state, notifications: { ...state.notifications, [e.deliveryId]: notification } };
@@ -314,6 +324,7 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
         status: 'in_flight',
         attempts: event.data.attempt,
         openAttempt: event.data.attempt,
+        openAttemptStartedAt: event.data.startedAt,
         nextAttemptAt: null,
       });
     case 'NotificationOutcomeUnknown':
