@@ -35,3 +35,11 @@ export async function signUpWithTeam(http: HttpClient, teamName = 'Team'): Promi
   expect(team.status, JSON.stringify(team.body)).toBe(201);
   return { ...user, teamId: team.body.id };
 }
+
+/** Registers a fresh user who joins the owner's team with `role`, through an invite. */
+export async function addMember(http: HttpClient, owner: TeamOwner, role: 'owner' | 'admin' | 'member' | 'viewer'): Promise<SignedUpUser> {
+  const email = `member-${randomBytes(6).toString('hex')}@example.com`;
+  const invite = await http.post(`/teams/${owner.teamId}/invites`, { email, role }, { token: owner.token });
+  expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+  return signUp(http, { email, inviteToken: invite.body.token });
+}
