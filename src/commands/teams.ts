@@ -77,11 +77,6 @@ export function revokeInvite(
   return runTeamCommand(deps, teamId, actorId, { type: 'RevokeInvite', actorId, inviteId, now });
 }
 
-/** The invite id of a presented invite token, to find its team; null when it is not shaped like one. */
-export function inviteTokenId(token: string): string | null {
-  return readSecretToken(token)?.id ?? null;
-}
-
 function acceptCommand(input: { token: string; userId: string; email: string; now: Date }): TeamCommand {
   const presented = readSecretToken(input.token);
   if (!presented) throw notFound('invite not found');

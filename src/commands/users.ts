@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NewRefreshToken } from '../domain/user/commands.js';
-import { type RegisteredUserState, userDecider } from '../domain/user/decider.js';
 import { fold, unauthenticated } from '../domain/decider.js';
+import { type RegisteredUserState, userDecider } from '../domain/user/decider.js';
 import type { UserEvent } from '../domain/user/events.js';
 import { normalizeEmail, userIdForEmail, userStreamId } from '../domain/user/identity.js';
 import type { LogPosition } from '../eventstore/types.js';
@@ -38,12 +38,21 @@ export async function registerUser(
 ): Promise<Session & { email: string; name: string }> {
   const email = normalizeEmail(input.email);
   const userId = userIdForEmail(email);
+  const passwordHash = await hashPassword(input.password);
   const refresh = newRefreshToken(input.now, input.refreshTokenTtlDays);
   const result = await handleCommand(
     deps,
     userDecider,
     userStreamId(userId),
-    { type: 'RegisterUser', userId, email, name: input.name, passwordHash: await hashPassword(input.password), refreshToken: { familyId: randomUUID(), ...refresh.next }, now: input.now },
+    {
+      type: 'RegisterUser',
+      userId,
+      email,
+      name: input.name,
+      passwordHash,
+      refreshToken: { familyId: randomUUID(), ...refresh.next },
+      now: input.now,
+    },
     { actor: `user:${userId}`, teamId: null },
   );
   return { userId, email, name: input.name, refreshToken: refresh.token, position: result.position };
@@ -66,11 +75,6 @@ export async function logIn(
     { actor: `user:${user.userId}`, teamId: null },
   );
   return { userId: user.userId, refreshToken: refresh.token, position: result.position };
-}
-
-/** The token id of a presented refresh token, to find its owner; null when it is not shaped like one. */
-export function refreshTokenId(refreshToken: string): string | null {
-  return readSecretToken(refreshToken)?.id ?? null;
 }
 
 /**

@@ -23,3 +23,8 @@ export function readSecretToken(token: string): { id: string; hash: string } | n
   const match = TOKEN.exec(token);
   return match ? { id: match[1]!, hash: sha256Hex(match[2]!) } : null;
 }
+
+/** The id part of a presented token, to find what it belongs to; null when it is not shaped like one of ours. */
+export function secretTokenId(token: string): string | null {
+  return TOKEN.exec(token)?.[1] ?? null;
+}

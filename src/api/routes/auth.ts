@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { registerWithInvite } from '../../commands/teams.js';
-import { logIn, refreshTokenId, registerUser, rotateRefreshToken } from '../../commands/users.js';
+import { logIn, registerUser, rotateRefreshToken } from '../../commands/users.js';
 import { EmailAddress } from '../../domain/user/identity.js';
+import { secretTokenId } from '../../infra/secret-tokens.js';
 import { clearLoginFailures, loginRetryAfterSeconds, recordLoginFailure } from '../auth/login-throttle.js';
 import { HttpProblem, unauthorized } from '../problem.js';
 import { defineRoute } from '../routing.js';
-import { inviteTeamId } from './invites.js';
+import { InviteToken, inviteTeamId } from './invites.js';
 
 const Password = z.string().min(8, 'at least 8 characters').max(200, 'at most 200 characters');
-const Token = z.string().min(1).max(300);
 const Tokens = z.object({ accessToken: z.string(), refreshToken: z.string() });
 
 const register = defineRoute({
@@ -18,7 +18,7 @@ const register = defineRoute({
   tag: 'auth',
   auth: 'none',
   replayable: false,
-  body: z.strictObject({ email: EmailAddress, password: Password, name: z.string().trim().min(1).max(100), inviteToken: Token.optional() }),
+  body: z.strictObject({ email: EmailAddress, password: Password, name: z.string().trim().min(1).max(100), inviteToken: InviteToken.optional() }),
   responses: { 201: z.object({ user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }), ...Tokens.shape }) },
   async handler({ body, services }) {
     const registration = { email: body.email, password: body.password, name: body.name, now: services.clock(), refreshTokenTtlDays: services.config.refreshTokenTtlDays };
@@ -73,10 +73,10 @@ const refresh = defineRoute({
   tag: 'auth',
   auth: 'none',
   replayable: false,
-  body: z.strictObject({ refreshToken: Token }),
+  body: z.strictObject({ refreshToken: z.string().min(1).max(300) }),
   responses: { 200: Tokens },
   async handler({ body, services }) {
-    const tokenId = refreshTokenId(body.refreshToken);
+    const tokenId = secretTokenId(body.refreshToken);
     const owner = tokenId
       ? await services.db.selectFrom('refresh_tokens').select('user_id').where('token_id', '=', tokenId).executeTakeFirst()
       : undefined;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { acceptInvite, inviteTokenId, issueInvite, revokeInvite } from '../../commands/teams.js';
+import { acceptInvite, issueInvite, revokeInvite } from '../../commands/teams.js';
 import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
+import { secretTokenId } from '../../infra/secret-tokens.js';
 import { authorizeTeam } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
@@ -9,12 +10,12 @@ import type { ApiServices } from '../services.js';
 
 const TeamParams = z.object({ teamId: z.uuid() });
 const InviteParams = z.object({ teamId: z.uuid(), inviteId: z.uuid() });
-const InviteToken = z.string().min(1).max(300);
+export const InviteToken = z.string().min(1).max(300);
 const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
 
 /** The team an invite token belongs to (its id part finds the invite); 404 when there is none. */
 export async function inviteTeamId(services: Pick<ApiServices, 'db'>, token: string): Promise<string> {
-  const inviteId = inviteTokenId(token);
+  const inviteId = secretTokenId(token);
   const invite = inviteId
     ? await services.db.selectFrom('invites').select('team_id').where('id', '=', inviteId).executeTakeFirst()
     : undefined;
