@@ -14,6 +14,11 @@ import { createMetrics } from './infra/metrics.js';
 import { assertSchemaCurrent, migrate } from './infra/migrate.js';
 import { createPool, ensureDatabaseExists, redactUrl } from './infra/postgres.js';
 import { readModelProjections } from './projections/index.js';
+import { readModelDirectory } from './workers/channels/directory.js';
+import { createNotificationChannels } from './workers/channels/index.js';
+import { startEscalationWorkers } from './workers/index.js';
+import { brokerNames } from './workers/messages.js';
+import { eventSourcedAttempts, startNotifier } from './workers/notifier.js';
 import { ProjectionProgress } from './projections/progress.js';
 import { projectionSubscription, SubscriptionRunner } from './projections/runner.js';
 import type { ReadModels } from './projections/read-models.js';
@@ -106,6 +111,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       for (const runner of runners) runner.start();
       stops.push(() => Promise.all(runners.map((runner) => runner.stop())));
+
+      const escalation = await startEscalationWorkers(services, broker);
+      stops.push(() => escalation.stop());
+      const notifier = await startNotifier({
+        broker,
+        names: brokerNames(config.amqpPrefix),
+        attempts: eventSourcedAttempts(services),
+        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer),
+        logger,
+        metrics,
+        clock: services.clock,
+      });
+      stops.push(() => notifier.stop());
     }
 
     let server: Server | null = null;

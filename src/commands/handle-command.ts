@@ -60,7 +60,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   options: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
   const { eventStore, catalog } = dependencies;
-  const maxAttempts = options.expectedRevision === undefined ? (options.maxAttempts ?? 5) : 1;
+  const maxAttempts = options.expectedRevision === undefined ? (options.maxAttempts ?? 12) : 1;
   const correlationId = context.correlationId ?? randomUUID();
 
   for (let attempt = 1; ; attempt++) {
@@ -99,7 +99,11 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         if (options.expectedRevision !== undefined) throw new StaleVersionError(options.expectedRevision + 1, error.actual + 1);
-        if (attempt < maxAttempts) continue;
+        if (attempt < maxAttempts) {
+          // Writers that collided would collide again in lockstep; a little jitter lets one through per round.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+          continue;
+        }
       }
       throw error;
     }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { EventCatalog } from '../eventstore/catalog.js';
-import { type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import { comparePositions, type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
 import type { Logger } from '../infra/logger.js';
 import { queryBuilder } from '../infra/kysely.js';
 import type { ProjectedEvent, Projection } from './projection.js';
@@ -29,6 +29,8 @@ export function projectionSubscription(projection: Projection<any, any>): Subscr
 }
 
 export const EVENTS_CHANNEL = 'alertops_events';
+const EAGER_POLL_MS = 10;
+const EAGER_POLLS_AFTER_NOTIFICATION = 10;
 export const CHECKPOINTS_CHANNEL = 'alertops_checkpoints';
 
 export interface RunnerOptions {
@@ -56,6 +58,8 @@ export class SubscriptionRunner {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
+  /** Quick re-reads left after a notification that found nothing visible yet. */
+  private eagerPolls = 0;
   private checkpoint: LogPosition = START_OF_LOG;
   private active = false;
   private lastError: string | null = null;
@@ -98,7 +102,13 @@ export class SubscriptionRunner {
         this.lastError = null;
         while (!this.stopping) {
           const processed = await this.processBatch();
-          if (processed === 0) await this.sleep(this.options.idlePollMs ?? 250);
+          if (processed > 0) continue;
+          if (this.eagerPolls > 0) {
+            this.eagerPolls--;
+            await this.sleep(EAGER_POLL_MS);
+          } else {
+            await this.sleep(this.options.idlePollMs ?? 250);
+          }
         }
       } catch (error) {
         failures++;
@@ -120,7 +130,14 @@ export class SubscriptionRunner {
   private async processBatch(): Promise<number> {
     const client = this.client!;
     const recorded = await this.options.eventStore.readAll({ after: this.checkpoint, maxCount: this.options.batchSize ?? 500 });
-    if (recorded.length === 0) return 0;
+    if (recorded.length === 0) {
+      // A rebuild moves the checkpoint back while this runner idles at the head; having nothing to write,
+      // it would never fail the compare-and-set that tells it so.
+      const stored = await this.storedCheckpoint();
+      if (comparePositions(stored, this.checkpoint) === 0) return 0;
+      this.checkpoint = stored;
+      return 1;
+    }
     const relevant: ProjectedEvent[] = [];
     for (const event of recorded) {
       if (!this.subscription.handles.has(event.type)) continue;
@@ -173,7 +190,12 @@ export class SubscriptionRunner {
       this.lastError = error.message;
       this.nudge();
     });
-    client.on('notification', () => this.nudge());
+    client.on('notification', () => {
+      // The new event may sit behind an older transaction still open (beyond the snapshot's xmin), and that
+      // transaction's commit sends no notification: look again shortly rather than at the next idle poll.
+      this.eagerPolls = EAGER_POLLS_AFTER_NOTIFICATION;
+      this.nudge();
+    });
     client.on('end', () => {
       if (this.client === client) this.client = null;
       this.nudge();
@@ -198,11 +220,14 @@ export class SubscriptionRunner {
   }
 
   private async loadCheckpoint(): Promise<LogPosition> {
-    const client = this.client!;
-    await client.query('insert into subscription_checkpoints (subscription_name) values ($1) on conflict do nothing', [
+    await this.client!.query('insert into subscription_checkpoints (subscription_name) values ($1) on conflict do nothing', [
       this.subscription.name,
     ]);
-    const { rows } = await client.query<{ transaction_id: string; global_position: string }>(
+    return this.storedCheckpoint();
+  }
+
+  private async storedCheckpoint(): Promise<LogPosition> {
+    const { rows } = await this.client!.query<{ transaction_id: string; global_position: string }>(
       'select transaction_id::text as transaction_id, global_position from subscription_checkpoints where subscription_name = $1',
       [this.subscription.name],
     );
