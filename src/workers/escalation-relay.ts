@@ -20,7 +20,8 @@ export const ESCALATION_RELAY = 'escalation-relay';
 export function escalationRelay(publisher: RelayPublisher): Subscription {
   return {
     name: ESCALATION_RELAY,
-    handles: new Set<AlertEvent['type']>(['EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed', 'NotificationOutcomeUnknown']),
+    // NotificationOutcomeUnknown needs no message: the start that records it starts the resend in the same command.
+    handles: new Set<AlertEvent['type']>(['EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed']),
     async handleBatch(_client, events) {
       const publishes: Promise<void>[] = [];
       for (const event of events as ProjectedEvent<AlertEvent>[]) {
@@ -46,7 +47,6 @@ function messageFor(event: ProjectedEvent<AlertEvent>, publisher: RelayPublisher
       return retryAt === null ? null : publisher.publishTimer({ kind: 'delivery', alertId, deliveryId, dueAt: retryAt });
     }
     case 'NotificationRequested':
-    case 'NotificationOutcomeUnknown':
       return publisher.publishDeliveryWork({ alertId: event.data.alertId, deliveryId: event.data.deliveryId });
     default:
       return null;
