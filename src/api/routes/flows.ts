@@ -248,6 +248,8 @@ const createKeyRoute = defineRoute({
   summary: 'Create an integration key for the flow; the key is in this response only and stored as a hash',
   tag: 'flows',
   auth: 'user',
+  // The response carries the key itself: it must not be kept for Idempotency-Key replays.
+  replayable: false,
   params: FlowParams,
   responses: { 201: z.object({ id: z.uuid(), key: z.string() }) },
   async handler({ params, user, services, ctx }) {
