@@ -10,6 +10,7 @@ import {
   START_OF_LOG,
   WrongExpectedVersionError,
 } from '../../src/eventstore/types.js';
+import { waitFor } from '../support/wait.js';
 
 export interface ContractSubject {
   store: EventStore;
@@ -48,6 +49,18 @@ async function expectWrongVersion(attempt: Promise<unknown>, expected: { streamI
   const wrongVersion = error as WrongExpectedVersionError;
   expect(wrongVersion.streamId).toBe(expected.streamId);
   expect(wrongVersion.actual).toBe(expected.actual);
+}
+
+/**
+ * The log after `after` once it holds `count` events of `streams`. A gap-safe log may show a commit a moment
+ * late (PostgreSQL: until every older transaction of the cluster has ended), never out of order.
+ */
+async function readUntilVisible(store: EventStore, after: LogPosition, pageSize: number, streams: readonly string[], count: number) {
+  return waitFor(`${count} events of ${streams.join(', ')} in the log`, async () => {
+    const pages = await readWholeLog(store, after, pageSize);
+    const ours = pages.flat().filter((event) => streams.includes(event.streamId));
+    return ours.length >= count ? { pages, log: pages.flat(), ours } : false;
+  });
 }
 
 /** Every event of the log after `after`, paging with `pageSize`; checks each page respects the limit. */
@@ -302,9 +315,7 @@ export function eventStoreContract(
           written.push(eventId);
         }
 
-        const pages = await readWholeLog(store, START_OF_LOG, 3);
-        const log = pages.flat();
-        const ours = log.filter((event) => streams.includes(event.streamId));
+        const { pages, log, ours } = await readUntilVisible(store, START_OF_LOG, 3, streams, written.length);
         expect(ours.map((event) => event.eventId)).toEqual(written);
         for (let index = 1; index < log.length; index++) {
           expect(comparePositions(log[index - 1]!.position, log[index]!.position)).toBeLessThan(0);
@@ -318,8 +329,7 @@ export function eventStoreContract(
         const second = await store.append(streamId, counted('Counted', 3), { expectedVersion: 0, metadata });
         expect(comparePositions(first.position, second.position)).toBeLessThan(0);
 
-        const after = (await readWholeLog(store, first.position, 100)).flat();
-        const ours = after.filter((event) => event.streamId === streamId);
+        const { ours } = await readUntilVisible(store, first.position, 100, [streamId], 3);
         expect(ours.map((event) => event.streamVersion)).toEqual([1, 2, 3]);
         expect(ours.at(-1)!.position).toEqual(second.position);
         for (const event of ours) expect(comparePositions(event.position, second.position)).toBeLessThanOrEqual(0);
@@ -332,7 +342,7 @@ export function eventStoreContract(
         const streamId = streamName('same');
         const appended = await store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata });
         const fromStream = await store.readStream(streamId);
-        const fromLog = (await readWholeLog(store, START_OF_LOG, 500)).flat().filter((event) => event.streamId === streamId);
+        const { ours: fromLog } = await readUntilVisible(store, START_OF_LOG, 500, [streamId], 2);
         expect(fromLog).toEqual(fromStream);
         expect(fromLog.at(-1)!.position).toEqual(appended.position);
       });

@@ -7,6 +7,7 @@ import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { type EventMetadata, START_OF_LOG } from '../../src/eventstore/types.js';
 import { verifyHashChains } from '../../src/eventstore/verify.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
 import { eventStoreContract } from './event-store.contract.js';
 
 eventStoreContract('PostgreSQL', async () => {
@@ -31,6 +32,8 @@ describe('PostgreSQL event store', () => {
   describe('gap safety', () => {
     it('a reader never passes an event that commits late below a position it has already seen', async () => {
       const seeded = await store.append(`seed-${randomUUID()}`, [{ type: 'Seeded', data: {} }], { expectedVersion: 'any', metadata });
+      // Other databases' transactions hold the cluster-wide horizon back for a moment; let the seed through first.
+      await waitFor('the seed event to be visible', async () => (await store.readAll({ after: START_OF_LOG, maxCount: 100 })).length === 1);
 
       const slowWriter = new pg.Client({ connectionString: database.url });
       await slowWriter.connect();
@@ -55,7 +58,10 @@ describe('PostgreSQL event store', () => {
 
         await slowWriter.query('commit');
 
-        const afterCommit = await store.readAll({ after: checkpoint, maxCount: 100 });
+        const afterCommit = await waitFor('both events once the slow one committed', async () => {
+          const events = await store.readAll({ after: checkpoint, maxCount: 100 });
+          return events.length === 2 && events;
+        });
         expect(afterCommit.map((event) => event.streamId)).toEqual([slowStream, fastStream]);
         expect(afterCommit[0]!.position.globalPosition).toBe(BigInt(slow.rows[0]!.global_position));
         expect(afterCommit[1]!.position).toEqual(fast.position);
@@ -66,8 +72,11 @@ describe('PostgreSQL event store', () => {
     });
 
     it('a rolled-back append leaves no trace and does not hold readers back once it is gone', async () => {
-      const before = await store.readAll({ after: START_OF_LOG, maxCount: 10_000 });
-      const head = before.at(-1)?.position ?? START_OF_LOG;
+      const { rows } = await database.pool.query<{ count: string }>('select count(*) from events');
+      const head = await waitFor('every committed event to be visible', async () => {
+        const before = await store.readAll({ after: START_OF_LOG, maxCount: 10_000 });
+        return before.length === Number(rows[0]!.count) && (before.at(-1)?.position ?? START_OF_LOG);
+      });
       const abandoned = new pg.Client({ connectionString: database.url });
       await abandoned.connect();
       try {
@@ -80,7 +89,10 @@ describe('PostgreSQL event store', () => {
         expect(await store.readAll({ after: head, maxCount: 100 })).toEqual([]);
 
         await abandoned.query('rollback');
-        const visible = await store.readAll({ after: head, maxCount: 100 });
+        const visible = await waitFor('the kept event', async () => {
+          const events = await store.readAll({ after: head, maxCount: 100 });
+          return events.length > 0 && events;
+        });
         expect(visible.map((event) => event.type)).toEqual(['Kept']);
         expect(visible[0]!.position).toEqual(committed.position);
       } finally {

@@ -1,0 +1,137 @@
+import type { EventCatalog } from '../eventstore/catalog.js';
+import { toRecordedEvent } from '../eventstore/postgres.js';
+import { type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import { queryBuilder } from '../infra/kysely.js';
+import { type Pool, type PoolClient, quoteIdentifier } from '../infra/postgres.js';
+import type { ProjectedEvent, Projection } from './projection.js';
+
+export interface TableDifference {
+  table: string;
+  /** Rows a fresh replay produces that the live read model lacks (or holds with other values). */
+  missing: number;
+  /** Rows the live read model holds that a fresh replay does not produce. */
+  unexpected: number;
+  examples: { missing: unknown[]; unexpected: unknown[] };
+}
+
+export interface ReadModelReport {
+  projection: string;
+  /** The checkpoint the live read model had reached and the replay stopped at; null if it never ran. */
+  checkpoint: LogPosition | null;
+  replayedEvents: number;
+  differences: TableDifference[];
+}
+
+const EXAMPLES = 3;
+
+/**
+ * Replays the log up to the projection's checkpoint into temporary copies of its tables and compares them
+ * row by row with the live read model. Temporary tables shadow the real ones for unqualified names in this
+ * session only, so the projection's own statements run unchanged and nobody else sees the replay. One
+ * repeatable-read snapshot: the runner commits rows and checkpoint together, so the pair is consistent and
+ * the live runner keeps running meanwhile.
+ */
+export async function verifyReadModel(
+  pool: Pool,
+  catalog: EventCatalog,
+  projection: Projection<any, any>,
+  options: { batchSize?: number } = {},
+): Promise<ReadModelReport> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin isolation level repeatable read');
+    const checkpoint = await readCheckpoint(client, projection.name);
+    const liveTables = new Map<string, string>();
+    for (const table of projection.tables) {
+      const { rows } = await client.query<{ qualified: string | null }>(
+        `select format('%I.%I', n.nspname, c.relname) as qualified
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass($1)`,
+        [quoteIdentifier(table)],
+      );
+      const qualified = rows[0]?.qualified;
+      if (!qualified) throw new Error(`table ${table} of projection ${projection.name} does not exist`);
+      liveTables.set(table, qualified);
+    }
+    for (const [table, qualified] of liveTables) {
+      await client.query(`create temporary table ${quoteIdentifier(table)} (like ${qualified} including all) on commit drop`);
+    }
+
+    const replayedEvents = await replay(client, catalog, projection, checkpoint ?? START_OF_LOG, options.batchSize ?? 1000);
+
+    const differences: TableDifference[] = [];
+    for (const [table, qualified] of liveTables) {
+      const replayed = `pg_temp.${quoteIdentifier(table)}`;
+      const { rows } = await client.query<{ missing: string; unexpected: string; missing_examples: unknown[]; unexpected_examples: unknown[] }>(
+        `with replayed as (select to_jsonb(r) as row from ${replayed} r),
+              live as (select to_jsonb(l) as row from ${qualified} l),
+              missing as (select row from replayed except all select row from live),
+              unexpected as (select row from live except all select row from replayed)
+         select (select count(*) from missing) as missing,
+                (select count(*) from unexpected) as unexpected,
+                coalesce((select jsonb_agg(row) from (select row from missing limit $1) sample), '[]') as missing_examples,
+                coalesce((select jsonb_agg(row) from (select row from unexpected limit $1) sample), '[]') as unexpected_examples`,
+        [EXAMPLES],
+      );
+      const row = rows[0]!;
+      if (Number(row.missing) > 0 || Number(row.unexpected) > 0) {
+        differences.push({
+          table,
+          missing: Number(row.missing),
+          unexpected: Number(row.unexpected),
+          examples: { missing: row.missing_examples, unexpected: row.unexpected_examples },
+        });
+      }
+    }
+    return { projection: projection.name, checkpoint, replayedEvents, differences };
+  } finally {
+    // Nothing of the replay may survive: the temporary tables go with the transaction.
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+  }
+}
+
+async function readCheckpoint(client: PoolClient, name: string): Promise<LogPosition | null> {
+  const { rows } = await client.query<{ transaction_id: string; global_position: string }>(
+    'select transaction_id::text as transaction_id, global_position from subscription_checkpoints where subscription_name = $1',
+    [name],
+  );
+  const row = rows[0];
+  return row ? { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) } : null;
+}
+
+async function replay(
+  client: PoolClient,
+  catalog: EventCatalog,
+  projection: Projection<any, any>,
+  until: LogPosition,
+  batchSize: number,
+): Promise<number> {
+  const db = queryBuilder<unknown>();
+  let after = START_OF_LOG;
+  let replayed = 0;
+  for (;;) {
+    // Every event up to a checkpoint a runner reached had committed before it got there, so no
+    // visibility horizon is needed below it.
+    const { rows } = await client.query<Parameters<typeof toRecordedEvent>[0]>(
+      `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at,
+              prev_hash, hash, transaction_id::text as transaction_id, global_position
+         from events
+        where (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          and (transaction_id, global_position) <= ($3::xid8, $4::bigint)
+        order by transaction_id, global_position
+        limit $5`,
+      [after.transactionId.toString(), after.globalPosition.toString(), until.transactionId.toString(), until.globalPosition.toString(), batchSize],
+    );
+    if (rows.length === 0) return replayed;
+    for (const recorded of rows.map(toRecordedEvent)) {
+      after = recorded.position;
+      if (!projection.handles.has(recorded.type)) continue;
+      const parsed = catalog.parse(recorded);
+      const event = { ...recorded, type: parsed.type, data: parsed.data } as ProjectedEvent;
+      for (const statement of projection.project(db, event)) {
+        await client.query(statement.sql, statement.parameters as unknown[]);
+      }
+      replayed++;
+    }
+  }
+}

@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../../src/domain/decider.js';
+import { EventCatalog } from '../../src/eventstore/catalog.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { type AppendResult, comparePositions, type EventMetadata, formatPosition, type NewEvent, START_OF_LOG } from '../../src/eventstore/types.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { defineProjection } from '../../src/projections/projection.js';
+import { ProjectionProgress } from '../../src/projections/progress.js';
+import { rebuildProjection } from '../../src/projections/rebuild.js';
+import { projectionSubscription, type Subscription, SubscriptionRunner } from '../../src/projections/runner.js';
+import { projectionStatus } from '../../src/projections/status.js';
+import { verifyReadModel } from '../../src/projections/verify.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
+
+interface LedgerTables {
+  ledger_balances: { account_id: string; balance: string; deposits: number; last_position: string };
+  ledger_entries: { event_id: string; account_id: string; amount: number; recorded_at: Date };
+}
+
+type LedgerEvent = DomainEvent<'Deposited', { accountId: string; amount: number }>;
+
+const catalog = new EventCatalog().register({
+  Deposited: { schema: z.object({ accountId: z.string(), amount: z.number().int() }), version: 1 },
+  Ignored: { schema: z.object({}), version: 1 },
+});
+
+/** Deliberately not idempotent (balance += amount): applying a batch twice shows up in the sums. */
+const ledgerProjection = defineProjection<LedgerTables, LedgerEvent>({
+  name: 'ledger',
+  tables: ['ledger_balances', 'ledger_entries'],
+  handles: new Set(['Deposited']),
+  project(db, event) {
+    return [
+          db
+            .insertInto('ledger_balances')
+            .values({ account_id: event.data.accountId, balance: String(event.data.amount), deposits: 1, last_position: formatPosition(event.position) })
+            .onConflict((conflict) =>
+              conflict.column('account_id').doUpdateSet({
+                balance: sql`ledger_balances.balance + excluded.balance`,
+                deposits: sql`ledger_balances.deposits + 1`,
+                last_position: sql`excluded.last_position`,
+              }),
+            )
+            .compile(),
+          db
+            .insertInto('ledger_entries')
+            .values({ event_id: event.eventId, account_id: event.data.accountId, amount: event.data.amount, recorded_at: event.recordedAt })
+            .compile(),
+        ];
+  },
+});
+
+const metadata: EventMetadata = { actor: 'system:test', correlationId: randomUUID(), causationId: null, teamId: null };
+const logger = createLogger('silent');
+
+describe('subscription runner', () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  let progress: ProjectionProgress;
+  const runners: SubscriptionRunner[] = [];
+  let expectedTotal = 0;
+  let expectedEntries = 0;
+  let head: AppendResult['position'] = START_OF_LOG;
+
+  function runner(subscription: Subscription = projectionSubscription(ledgerProjection), batchSize = 25): SubscriptionRunner {
+    const created = new SubscriptionRunner(subscription, {
+      databaseUrl: database.url,
+      eventStore: store,
+      catalog,
+      logger,
+      batchSize,
+      idlePollMs: 50,
+      standbyPollMs: 50,
+    });
+    runners.push(created);
+    return created;
+  }
+
+  async function deposit(count: number): Promise<void> {
+    for (let index = 0; index < count; index++) {
+      const accountId = `account-${index % 7}`;
+      const amount = 1 + ((index * 37) % 101);
+      const events: NewEvent[] = [{ type: 'Deposited', data: { accountId, amount } }];
+      // Events the projection does not handle still move its checkpoint.
+      if (index % 10 === 0) events.push({ type: 'Ignored', data: {} });
+      const appended = await store.append(`ledger-${accountId}`, events, { expectedVersion: 'any', metadata });
+      head = appended.position;
+      expectedTotal += amount;
+      expectedEntries++;
+    }
+  }
+
+  async function ledger() {
+    const balances = await database.pool.query('select account_id, balance, deposits, last_position from ledger_balances order by account_id');
+    const entries = await database.pool.query('select event_id, account_id, amount, recorded_at from ledger_entries order by event_id');
+    return { balances: balances.rows, entries: entries.rows };
+  }
+
+  async function totals(): Promise<{ total: number; deposits: number; entries: number; entryTotal: number }> {
+    const { rows } = await database.pool.query<{ total: string | null; deposits: string | null; entries: string; entry_total: string | null }>(
+      `select (select sum(balance) from ledger_balances) as total, (select sum(deposits) from ledger_balances) as deposits,
+              (select count(*) from ledger_entries) as entries, (select sum(amount) from ledger_entries) as entry_total`,
+    );
+    const row = rows[0]!;
+    return { total: Number(row.total ?? 0), deposits: Number(row.deposits ?? 0), entries: Number(row.entries), entryTotal: Number(row.entry_total ?? 0) };
+  }
+
+  async function caughtUp(): Promise<void> {
+    await waitFor(
+      `ledger to reach ${formatPosition(head)}`,
+      async () => {
+        const [status] = await projectionStatus(database.pool, ['ledger']);
+        return status && comparePositions(status.checkpoint, head) >= 0;
+      },
+      { timeoutMs: 20_000 },
+    );
+  }
+
+  async function expectExactlyOnce(): Promise<void> {
+    expect(await totals()).toEqual({ total: expectedTotal, deposits: expectedEntries, entries: expectedEntries, entryTotal: expectedTotal });
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = new PostgresEventStore(database.pool);
+    await database.pool.query(`
+      create table ledger_balances (account_id text primary key, balance bigint not null, deposits integer not null, last_position text not null);
+      create table ledger_entries (event_id uuid primary key, account_id text not null, amount integer not null, recorded_at timestamptz not null);
+    `);
+    progress = new ProjectionProgress(database.pool, database.url, ['ledger'], 20);
+  });
+
+  beforeEach(async () => {
+    await rebuildProjection(database.pool, ledgerProjection);
+  });
+
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((running) => running.stop()));
+  });
+
+  afterAll(async () => {
+    await progress?.close();
+    await database?.drop();
+  });
+
+  it('replaying the same events after a rebuild yields an identical read model', async () => {
+    await deposit(120);
+    runner().start();
+    await caughtUp();
+    const first = await ledger();
+    expect(first.entries).toHaveLength(expectedEntries);
+    await expectExactlyOnce();
+    await Promise.all(runners.splice(0).map((running) => running.stop()));
+
+    await rebuildProjection(database.pool, ledgerProjection);
+    expect(await ledger()).toEqual({ balances: [], entries: [] });
+    const [reset] = await projectionStatus(database.pool, ['ledger']);
+    expect(reset!.checkpoint).toEqual(START_OF_LOG);
+    expect(reset!.lag).toBeGreaterThanOrEqual(expectedEntries);
+
+    runner(projectionSubscription(ledgerProjection), 7).start();
+    await caughtUp();
+    expect(await ledger()).toEqual(first);
+  });
+
+  it('a rebuild under a live runner makes it start over and replay to the same read model', async () => {
+    await deposit(40);
+    const live = runner();
+    live.start();
+    await caughtUp();
+    const before = await ledger();
+
+    await rebuildProjection(database.pool, ledgerProjection);
+    await caughtUp();
+    expect(await ledger()).toEqual(before);
+    await expectExactlyOnce();
+  });
+
+  it('a batch that fails part-way is rolled back with its checkpoint and redone once: nothing lost, nothing doubled', async () => {
+    await deposit(100);
+    const inner = projectionSubscription(ledgerProjection);
+    let batches = 0;
+    let failed = 0;
+    const crashing: Subscription = {
+      ...inner,
+      async handleBatch(client, events) {
+        batches++;
+        await inner.handleBatch(client, events);
+        // The statements above ran; the crash lands before the checkpoint moves.
+        if (batches === 3 || batches === 5) {
+          failed++;
+          throw new Error(`crash in batch ${batches}`);
+        }
+      },
+    };
+    const crashingRunner = runner(crashing, 10);
+    crashingRunner.start();
+    await caughtUp();
+    expect(failed).toBe(2);
+    await expectExactlyOnce();
+    expect(crashingRunner.status().lastError).toBeNull();
+  });
+
+  it('a runner whose connection is killed mid-batch reconnects and resumes from its checkpoint', async () => {
+    await deposit(100);
+    const inner = projectionSubscription(ledgerProjection);
+    let batches = 0;
+    let killed = 0;
+    const killedOnce: Subscription = {
+      ...inner,
+      async handleBatch(client, events) {
+        batches++;
+        await inner.handleBatch(client, events);
+        if (batches === 4) {
+          killed++;
+          const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+          await database.pool.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+          await client.query('select 1');
+        }
+      },
+    };
+    runner(killedOnce, 10).start();
+    await caughtUp();
+    expect(killed).toBe(1);
+    expect(batches).toBeGreaterThan(4);
+    await expectExactlyOnce();
+  });
+
+  it('two runners of one subscription: one is active, the other takes over when it stops', async () => {
+    await deposit(30);
+    const first = runner();
+    first.start();
+    await waitFor('the first runner to hold the subscription', () => first.status().active);
+    const second = runner();
+    second.start();
+    await caughtUp();
+    // Long enough for the standby to have tried the lock many times (standbyPollMs is 50).
+    await waitFor('the second runner to have stayed on standby', async () => {
+      const { rows } = await database.pool.query<{ count: string }>(
+        `select count(*) from pg_stat_activity where application_name = 'alertops:ledger' and datname = current_database()`,
+      );
+      return Number(rows[0]!.count) === 2 && !second.status().active;
+    });
+    expect(first.status().active).toBe(true);
+    expect(second.status().active).toBe(false);
+
+    await first.stop();
+    await waitFor('the second runner to take over', () => second.status().active);
+    expect(first.status().active).toBe(false);
+    await deposit(30);
+    await caughtUp();
+    await expectExactlyOnce();
+  });
+
+  it('ProjectionProgress.waitFor resolves once the checkpoint passes a position and reports false at its deadline', async () => {
+    await deposit(5);
+    const target = head;
+    const started = Date.now();
+    expect(await progress.waitFor(target, 300)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+
+    const waiting = progress.waitFor(target, 15_000);
+    runner().start();
+    expect(await waiting).toBe(true);
+    const [status] = await projectionStatus(database.pool, ['ledger']);
+    expect(comparePositions(status!.checkpoint, target)).toBeGreaterThanOrEqual(0);
+    expect(await progress.waitFor(target, 5000)).toBe(true);
+  });
+
+  it('projectionStatus reports each checkpoint and its lag behind the head of the log', async () => {
+    await deposit(12);
+    const { rows } = await database.pool.query<{ count: string }>('select count(*) from events');
+    // Lag counts what readers can see: a commit shows once every older transaction of the cluster has ended.
+    const [behind, neverRun] = await waitFor('the whole log to be visible', async () => {
+      const statuses = await projectionStatus(database.pool, ['ledger', 'never-run']);
+      return statuses[0]!.lag === Number(rows[0]!.count) && statuses;
+    });
+    expect(behind).toMatchObject({ name: 'ledger', checkpoint: START_OF_LOG });
+    expect(neverRun).toMatchObject({ name: 'never-run', checkpoint: START_OF_LOG, updatedAt: null, lag: Number(rows[0]!.count) });
+
+    runner().start();
+    await caughtUp();
+    const [current] = await projectionStatus(database.pool, ['ledger']);
+    expect(current!.lag).toBe(0);
+    expect(current!.checkpoint).toEqual(head);
+    expect(current!.updatedAt).toBeInstanceOf(Date);
+  });
+
+  it('verifyReadModel finds the live read model equal to a fresh replay, and reports a row edited behind its back', async () => {
+    await deposit(20);
+    runner().start();
+    await caughtUp();
+    const clean = await verifyReadModel(database.pool, catalog, ledgerProjection, { batchSize: 9 });
+    expect(clean.differences).toEqual([]);
+    expect(clean.replayedEvents).toBe(expectedEntries);
+    expect(clean.checkpoint).toEqual(head);
+
+    await Promise.all(runners.splice(0).map((running) => running.stop()));
+    await database.pool.query(`update ledger_balances set balance = balance + 1 where account_id = 'account-3'`);
+    await database.pool.query(`delete from ledger_entries where event_id = (select event_id from ledger_entries order by event_id limit 1)`);
+    const tampered = await verifyReadModel(database.pool, catalog, ledgerProjection);
+    expect(tampered.differences.map(({ table, missing, unexpected }) => ({ table, missing, unexpected }))).toEqual([
+      { table: 'ledger_balances', missing: 1, unexpected: 1 },
+      { table: 'ledger_entries', missing: 1, unexpected: 0 },
+    ]);
+    expect(tampered.differences[0]!.examples.unexpected).toEqual([expect.objectContaining({ account_id: 'account-3' })]);
+    // The replay ran in temporary tables: the live read model is as it was left.
+    const { rows } = await database.pool.query<{ count: string }>('select count(*) from ledger_entries');
+    expect(Number(rows[0]!.count)).toBe(expectedEntries - 1);
+  });
+});
