@@ -191,29 +191,38 @@ export async function publishDeliveryWork(channel: ConfirmChannel, names: Broker
   await publishConfirmed(channel, '', names.deliveriesQueue, work, 'delivery-work');
 }
 
-// messageId -> why the broker returned it; filled by basic.return, which RabbitMQ sends before the confirm.
-const returnedMessages = new WeakMap<ConfirmChannel, Map<string, string | null>>();
+interface PublishTracking {
+  /** messageId -> why the broker returned it; filled by basic.return, which RabbitMQ sends before the confirm. */
+  returns: Map<string, string | null>;
+  /** Why the broker closed the channel: amqplib only tells pending confirms "channel closed". */
+  closedBy: Error | null;
+}
 
-function returnsOf(channel: ConfirmChannel): Map<string, string | null> {
-  let returns = returnedMessages.get(channel);
-  if (!returns) {
-    const tracked = new Map<string, string | null>();
+const publishTracking = new WeakMap<ConfirmChannel, PublishTracking>();
+
+function trackingOf(channel: ConfirmChannel): PublishTracking {
+  let tracking = publishTracking.get(channel);
+  if (!tracking) {
+    const tracked: PublishTracking = { returns: new Map(), closedBy: null };
     channel.on('return', (message: amqp.Message) => {
       const id = message.properties.messageId as string | undefined;
       // basic.return carries the reply code and text in its fields; amqplib's types only know delivery fields.
       const reply = message.fields as amqp.MessageFields & { replyCode?: number; replyText?: string };
-      if (id !== undefined && tracked.has(id)) tracked.set(id, `${reply.replyCode ?? ''} ${reply.replyText ?? 'returned'}`.trim());
+      if (id !== undefined && tracked.returns.has(id)) tracked.returns.set(id, `${reply.replyCode ?? ''} ${reply.replyText ?? 'returned'}`.trim());
     });
-    returnedMessages.set(channel, tracked);
-    returns = tracked;
+    channel.on('error', (error: Error) => {
+      tracked.closedBy = error;
+    });
+    publishTracking.set(channel, tracked);
+    tracking = tracked;
   }
-  return returns;
+  return tracking;
 }
 
 async function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, body: unknown, type: string): Promise<void> {
   const messageId = randomUUID();
-  const returns = returnsOf(channel);
-  returns.set(messageId, null);
+  const tracking = trackingOf(channel);
+  tracking.returns.set(messageId, null);
   let returned: string | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -222,21 +231,30 @@ async function publishConfirmed(channel: ConfirmChannel, exchange: string, routi
         routingKey,
         Buffer.from(JSON.stringify(body)),
         { persistent: true, mandatory: true, contentType: 'application/json', messageId, type, timestamp: Math.floor(Date.now() / 1000) },
-        (error: unknown) => (error ? reject(new PublishRefusedError(`the broker refused a ${type} message (${String(error)})`)) : resolve()),
+        (error: unknown) => {
+          if (!error) return resolve();
+          const reason = tracking.closedBy ? describeBrokerError(tracking.closedBy) : String(error);
+          reject(new PublishRefusedError(`the broker did not take a ${type} message: ${reason}`));
+        },
       );
     });
   } finally {
-    returned = returns.get(messageId) ?? null;
-    returns.delete(messageId);
+    returned = tracking.returns.get(messageId) ?? null;
+    tracking.returns.delete(messageId);
   }
   if (returned !== null) {
     throw new PublishRefusedError(`the broker could not route a ${type} message to '${exchange || routingKey}': ${returned}`);
   }
 }
 
-/** A confirm channel reopened after every reconnect, for publishing timers and delivery work. */
+/**
+ * A confirm channel for publishing timers and delivery work: opened on every (re)connect, and reopened on
+ * demand when the broker closed just the channel (a channel-level error must not silence publishing until the
+ * next reconnect).
+ */
 export class EscalationPublisher {
-  private channel: ConfirmChannel | null = null;
+  private connection: AmqpConnection | null = null;
+  private channel: Promise<ConfirmChannel> | null = null;
   private closed = false;
 
   constructor(
@@ -244,34 +262,47 @@ export class EscalationPublisher {
     private readonly logger: Logger,
   ) {}
 
-  /** A BrokerConnection setup: opens this connection's confirm channel. */
+  /** A BrokerConnection setup: this connection's confirm channel. */
   readonly attach = async (connection: AmqpConnection): Promise<void> => {
     if (this.closed) return;
-    const channel = await connection.createConfirmChannel();
-    channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'publishing channel failed'));
-    channel.on('close', () => {
-      if (this.channel === channel) this.channel = null;
-    });
-    this.channel = channel;
+    this.connection = connection;
+    this.channel = null;
+    await this.current();
   };
 
-  private current(): ConfirmChannel {
-    if (!this.channel) throw new Error('not connected to the message broker');
+  private current(): Promise<ConfirmChannel> {
+    if (this.closed) return Promise.reject(new Error('the escalation publisher is closed'));
+    if (!this.channel) {
+      const connection = this.connection;
+      if (!connection) return Promise.reject(new Error('not connected to the message broker'));
+      const opening = connection.createConfirmChannel().then((channel) => {
+        channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'publishing channel failed'));
+        channel.on('close', () => {
+          if (this.channel === opening) this.channel = null;
+        });
+        return channel;
+      });
+      opening.catch(() => {
+        if (this.channel === opening) this.channel = null;
+      });
+      this.channel = opening;
+    }
     return this.channel;
   }
 
   async publishTimer(message: TimerMessage, now = new Date()): Promise<void> {
-    await publishTimer(this.current(), this.names, message, now);
+    await publishTimer(await this.current(), this.names, message, now);
   }
 
   async publishDeliveryWork(work: DeliveryWork): Promise<void> {
-    await publishDeliveryWork(this.current(), this.names, work);
+    await publishDeliveryWork(await this.current(), this.names, work);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const channel = this.channel;
     this.channel = null;
-    await channel?.close().catch(() => undefined);
+    this.connection = null;
+    await channel?.then((open) => open.close()).catch(() => undefined);
   }
 }

@@ -58,10 +58,19 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
 
   let stopped = false;
   let session: { channel: amqp.Channel; consumerTag: string; closed: AbortController } | null = null;
+  let opening: Promise<void> = Promise.resolve();
+  let resubscribing = false;
   const handling = new Set<Promise<void>>();
+  const sessionAlive = () => session !== null && !session.closed.signal.aborted;
 
-  async function openSession(connection: AmqpConnection): Promise<void> {
-    if (stopped) return;
+  // Serialised: a reconnect and a resubscription racing each other must not leave two consumers behind.
+  function openSession(connection: AmqpConnection): Promise<void> {
+    const opened = opening.then(() => (stopped || sessionAlive() ? undefined : subscribe(connection)));
+    opening = opened.catch(() => undefined);
+    return opened;
+  }
+
+  async function subscribe(connection: AmqpConnection): Promise<void> {
     const channel = await connection.createChannel();
     const closed = new AbortController();
     channel.on('error', (error: Error) => logger.warn({ err: error }, 'timer consumer channel failed'));
@@ -71,9 +80,8 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
       names.timersDueQueue,
       (message) => {
         if (message === null) {
-          closed.abort();
+          logger.error({ queue: names.timersDueQueue }, 'the broker cancelled the timer consumer; resubscribing');
           void channel.close().catch(() => undefined);
-          if (!stopped) resubscribe();
           return;
         }
         const work = handle(channel, message, closed.signal).catch((error: unknown) =>
@@ -85,22 +93,30 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
       { noAck: false },
     );
     session = { channel, consumerTag, closed };
+    channel.on('close', () => {
+      if (!stopped) resubscribe();
+    });
   }
 
-  // The broker cancelled the consumer (queue deleted or moved): keep trying on the current connection.
+  /**
+   * The channel closed under a live consumer (the broker cancelled it, or a channel-level error). After a lost
+   * connection the reconnect opens a new session first; otherwise keep trying on the current connection.
+   */
   function resubscribe(): void {
-    logger.error({ queue: names.timersDueQueue }, 'the broker cancelled the timer consumer; resubscribing');
+    if (resubscribing) return;
+    resubscribing = true;
     void (async () => {
-      for (let attempt = 1; !stopped; attempt++) {
+      for (let attempt = 1; ; attempt++) {
         await pause(Math.min(5000, 200 * 2 ** attempt));
-        if (stopped) return;
+        if (stopped || sessionAlive()) break;
         try {
           await openSession(broker.current());
-          return;
+          break;
         } catch (error) {
-          logger.warn({ err: error, attempt }, 'timer consumer could not resubscribe');
+          logger.debug({ err: error, attempt }, 'timer consumer could not resubscribe yet');
         }
       }
+      resubscribing = false;
     })();
   }
 
@@ -136,11 +152,17 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     if (result.fired && result.lagMs !== null) options.escalationLag?.observe(result.lagMs / 1000);
   }
 
-  await broker.register('timer-consumer', openSession);
+  try {
+    await broker.register('timer-consumer', openSession);
+  } catch (error) {
+    stopped = true;
+    throw error;
+  }
 
   return {
     async stop() {
       stopped = true;
+      await opening;
       const current = session;
       session = null;
       if (!current) return;

@@ -93,6 +93,15 @@ describe('delay cascade on RabbitMQ', () => {
     expect(recorder.calls.every((call) => call.epoch === 1 && call.loop === 0 && call.step === 2)).toBe(true);
   });
 
+  it('keeps publishing after the broker closed the publishing channel', async () => {
+    const channel = await harness.channel();
+    await channel.deleteExchange(harness.names.delayExchange);
+    const timer = { kind: 'escalation' as const, alertId: randomUUID(), epoch: 0, loop: 0, step: 0, dueAt: new Date().toISOString() };
+    await expect(harness.publisher.publishTimer(timer)).rejects.toThrow(/NOT_FOUND/);
+    await declareDelayCascade(harness.broker.current(), harness.names);
+    await harness.publisher.publishTimer(timer);
+  });
+
   it('refuses to start on a pre-existing queue with conflicting arguments, naming the queue and the argument', async () => {
     const names = brokerNames(uniqueName('alertops_test').toLowerCase());
     const channel = await harness.channel();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { declareDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createMetrics } from '../../src/infra/metrics.js';
 import type { TimerMessage } from '../../src/workers/messages.js';
 import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
@@ -99,6 +100,16 @@ describe('timer consumer', () => {
     expect(callsFor(timer.alertId)).toHaveLength(0);
     await waitFor('the timer to fire once due', () => callsFor(timer.alertId).length === 1, { timeoutMs: 10_000 });
     expect(callsFor(timer.alertId)[0]!.calledAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
+  });
+
+  it('resubscribes by itself after the broker cancels it', async () => {
+    const channel = await harness.channel();
+    await channel.deleteQueue(harness.names.timersDueQueue);
+    await waitFor('the consumer to be cancelled', () => logged.some((line) => line.msg === 'the broker cancelled the timer consumer; resubscribing'));
+    await declareDelayCascade(harness.broker.current(), harness.names);
+    const timer = escalationTimer(5, 300);
+    await harness.publisher.publishTimer(timer);
+    await waitFor('the timer to fire through the new subscription', () => callsFor(timer.alertId).length === 1, { timeoutMs: 15_000 });
   });
 
   it('leaves nothing unacked behind: once it stops, the due queue holds nothing to redeliver', async () => {
