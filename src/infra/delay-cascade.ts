@@ -71,9 +71,11 @@ export async function declareDelayCascade(connection: AmqpConnection, names: Bro
     try {
       return await action();
     } catch (error) {
+      const cause = closedBy ?? (error as Error);
+      const conflicting = (cause as { code?: unknown }).code === 406;
       throw new TopologyError(
-        `RabbitMQ refused the escalation topology: ${what}: ${describeBrokerError(closedBy ?? (error as Error))}. ` +
-          'An existing queue or exchange with other arguments must be deleted (or the prefix changed) before AlertOps can start.',
+        `RabbitMQ refused the escalation topology: ${what}: ${describeBrokerError(cause)}` +
+          (conflicting ? '. It exists with other arguments: delete it (or change AMQP_PREFIX) before AlertOps can start.' : ''),
       );
     }
   };
