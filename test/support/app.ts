@@ -1,6 +1,9 @@
+import amqp from 'amqplib';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
+import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createLogger } from '../../src/infra/logger.js';
+import { brokerNames } from '../../src/workers/messages.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from './database.js';
 
@@ -36,6 +39,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     http: new HttpClient(url),
     async stop() {
       await runtime.stop();
+      const connection = await amqp.connect(config.amqpUrl);
+      try {
+        await deleteDelayCascade(connection, brokerNames(config.amqpPrefix));
+      } finally {
+        await connection.close();
+      }
       await database.drop();
     },
   };
