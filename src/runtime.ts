@@ -5,14 +5,16 @@ import { routes } from './api/routes/index.js';
 import type { ApiServices } from './api/services.js';
 import { createCatalog } from './catalog.js';
 import type { Config } from './config.js';
+import { EventStoreDbEventStore } from './eventstore/esdb.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
+import type { EventStore } from './eventstore/types.js';
 import { BrokerConnection } from './infra/amqp.js';
 import { createKysely } from './infra/kysely.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { createMailer } from './infra/mailer.js';
 import { createMetrics } from './infra/metrics.js';
 import { assertSchemaCurrent, migrate } from './infra/migrate.js';
-import { createPool, ensureDatabaseExists, redactUrl } from './infra/postgres.js';
+import { createPool, ensureDatabaseExists, type Pool, redactUrl } from './infra/postgres.js';
 import { readModelProjections } from './projections/index.js';
 import { readModelDirectory } from './workers/channels/directory.js';
 import { createNotificationChannels } from './workers/channels/index.js';
@@ -41,6 +43,11 @@ export interface Runtime {
   runners: SubscriptionRunner[];
   url: string | null;
   stop(): Promise<void>;
+}
+
+/** The event store the configuration names; PostgreSQL unless EVENT_STORE=esdb. */
+export function createEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool): EventStore {
+  return config.eventStore === 'esdb' && config.esdbUrl ? EventStoreDbEventStore.connect(config.esdbUrl) : new PostgresEventStore(pool);
 }
 
 export class StartupError extends Error {
@@ -76,7 +83,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => broker.close());
 
     const catalog = createCatalog();
-    const eventStore = new PostgresEventStore(pool);
+    const eventStore = createEventStore(config, pool);
+    stops.push(() => eventStore.close());
     const metrics = createMetrics();
     const progress = new ProjectionProgress(pool, config.databaseUrl, readModelProjections.map((projection) => projection.name));
     stops.push(() => progress.close());

@@ -1,0 +1,28 @@
+import { createCatalog } from '../catalog.js';
+import { loadConfig } from '../config.js';
+import type { EventCatalog } from '../eventstore/catalog.js';
+import type { EventStore } from '../eventstore/types.js';
+import { assertSchemaCurrent } from '../infra/migrate.js';
+import { createPool, type Pool } from '../infra/postgres.js';
+import { createEventStore } from '../runtime.js';
+
+export interface ToolContext {
+  databaseUrl: string;
+  pool: Pool;
+  eventStore: EventStore;
+  catalog: EventCatalog;
+}
+
+/** What the operator commands need: the configured database (schema must be current) and event store. */
+export async function withToolContext<T>(work: (context: ToolContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const pool = createPool(config.databaseUrl, { max: 4, applicationName: 'alertops-cli' });
+  const eventStore = createEventStore(config, pool);
+  try {
+    await assertSchemaCurrent(pool);
+    return await work({ databaseUrl: config.databaseUrl, pool, eventStore, catalog: createCatalog() });
+  } finally {
+    await eventStore.close();
+    await pool.end();
+  }
+}
