@@ -29,7 +29,8 @@ const EXAMPLES = 3;
  * row by row with the live read model. Temporary tables shadow the real ones for unqualified names in this
  * session only, so the projection's own statements run unchanged and nobody else sees the replay. One
  * repeatable-read snapshot: the runner commits rows and checkpoint together, so the pair is consistent and
- * the live runner keeps running meanwhile.
+ * the live runner keeps running meanwhile. A statement that reads another projection's tables sees that
+ * projection's live rows, as it would on a rebuild.
  */
 export async function verifyReadModel(
   pool: Pool,

@@ -205,6 +205,35 @@ describe('subscription runner', () => {
     expect(crashingRunner.status().lastError).toBeNull();
   });
 
+  it('a checkpoint that fails to move takes its batch down with it', async () => {
+    await deposit(60);
+    // The database refuses every third checkpoint move: had the batch been committed apart from its
+    // checkpoint, the retry would apply it a second time.
+    await database.pool.query(`
+      create sequence ledger_checkpoint_moves;
+      create function refuse_every_third_checkpoint() returns trigger language plpgsql as $$
+      begin
+        if nextval('ledger_checkpoint_moves') % 3 = 0 then raise exception 'checkpoint store unavailable'; end if;
+        return new;
+      end $$;
+      create trigger refuse_every_third_checkpoint before update on subscription_checkpoints
+        for each row when (new.subscription_name = 'ledger') execute function refuse_every_third_checkpoint();
+    `);
+    try {
+      runner(projectionSubscription(ledgerProjection), 10).start();
+      await caughtUp();
+      const { rows } = await database.pool.query<{ moves: string }>('select last_value as moves from ledger_checkpoint_moves');
+      expect(Number(rows[0]!.moves)).toBeGreaterThanOrEqual(3);
+      await expectExactlyOnce();
+    } finally {
+      await database.pool.query(`
+        drop trigger refuse_every_third_checkpoint on subscription_checkpoints;
+        drop function refuse_every_third_checkpoint();
+        drop sequence ledger_checkpoint_moves;
+      `);
+    }
+  });
+
   it('a runner whose connection is killed mid-batch reconnects and resumes from its checkpoint', async () => {
     await deposit(100);
     const inner = projectionSubscription(ledgerProjection);
