@@ -25,13 +25,10 @@ import {
   type RecordedEvent,
   WrongExpectedVersionError,
 } from './types.js';
+import { EventMetadataSchema } from './metadata.js';
 
 /** What this adapter writes as EventStoreDB event metadata: ours, plus what the server cannot hold elsewhere. */
-const StoredMetadata = z.object({
-  actor: z.string().regex(/^(user|integration|system):.+/) as z.ZodType<EventMetadata['actor']>,
-  correlationId: z.string(),
-  causationId: z.string().nullable(),
-  teamId: z.string().nullable(),
+const StoredMetadata = EventMetadataSchema.extend({
   schemaVersion: z.number().int().min(1),
   // The server's `created` is not ours to choose, yet the hash must cover the time: it is kept here.
   recordedAt: z.iso.datetime(),

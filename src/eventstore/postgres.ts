@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { Pool } from '../infra/postgres.js';
 import {
   type AppendResult,
@@ -11,13 +10,8 @@ import {
   type RecordedEvent,
   WrongExpectedVersionError,
 } from './types.js';
+import { EventMetadataSchema } from './metadata.js';
 
-const StoredMetadata = z.object({
-  actor: z.string().regex(/^(user|integration|system):.+/) as z.ZodType<EventMetadata['actor']>,
-  correlationId: z.string(),
-  causationId: z.string().nullable(),
-  teamId: z.string().nullable(),
-});
 
 interface EventRow {
   stream_id: string;
@@ -45,7 +39,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     type: row.event_type,
     schemaVersion: row.schema_version,
     data: row.data,
-    metadata: { ...StoredMetadata.parse(row.metadata), prevHash: row.prev_hash, hash: row.hash },
+    metadata: { ...EventMetadataSchema.parse(row.metadata), prevHash: row.prev_hash, hash: row.hash },
     recordedAt: row.recorded_at,
     position: { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) },
   };

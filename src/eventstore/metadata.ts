@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import type { EventMetadata } from './types.js';
+
+/** Event metadata as read back from any store: parsed, never trusted. */
+export const EventMetadataSchema = z.object({
+  actor: z.string().regex(/^(user|integration|system):.+/) as z.ZodType<EventMetadata['actor']>,
+  correlationId: z.string(),
+  causationId: z.string().nullable(),
+  teamId: z.string().nullable(),
+});
