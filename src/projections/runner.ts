@@ -61,6 +61,8 @@ export class SubscriptionRunner {
   /** Quick re-reads left after a notification that found nothing visible yet. */
   private eagerPolls = 0;
   private checkpoint: LogPosition = START_OF_LOG;
+  /** Waiting out a failure: notifications and a lost connection must not cut the backoff short. */
+  private backingOff = false;
   private active = false;
   private lastError: string | null = null;
 
@@ -98,10 +100,11 @@ export class SubscriptionRunner {
         }
         this.active = true;
         this.checkpoint = await this.loadCheckpoint();
-        failures = 0;
-        this.lastError = null;
         while (!this.stopping) {
           const processed = await this.processBatch();
+          // Only a batch that went through ends a run of failures: getting the lock again proves nothing.
+          failures = 0;
+          this.lastError = null;
           if (processed > 0) continue;
           if (this.eagerPolls > 0) {
             this.eagerPolls--;
@@ -120,7 +123,10 @@ export class SubscriptionRunner {
           this.options.logger.error({ err: error, subscription: this.subscription.name }, 'subscription failed; retrying');
         }
         await this.disconnect();
+        this.backingOff = true;
+        this.wokenWhileBusy = false;
         await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        this.backingOff = false;
       }
     }
     this.active = false;
@@ -128,7 +134,7 @@ export class SubscriptionRunner {
   }
 
   private async processBatch(): Promise<number> {
-    const client = this.client!;
+    const client = this.connectedClient();
     const recorded = await this.options.eventStore.readAll({ after: this.checkpoint, maxCount: this.options.batchSize ?? 500 });
     if (recorded.length === 0) {
       // A rebuild moves the checkpoint back while this runner idles at the head; having nothing to write,
@@ -212,7 +218,7 @@ export class SubscriptionRunner {
   }
 
   private async tryLock(): Promise<boolean> {
-    const { rows } = await this.client!.query<{ locked: boolean }>(
+    const { rows } = await this.connectedClient().query<{ locked: boolean }>(
       `select pg_try_advisory_lock(hashtext('alertops.subscription'), hashtext($1)) as locked`,
       [this.subscription.name],
     );
@@ -220,14 +226,14 @@ export class SubscriptionRunner {
   }
 
   private async loadCheckpoint(): Promise<LogPosition> {
-    await this.client!.query('insert into subscription_checkpoints (subscription_name) values ($1) on conflict do nothing', [
+    await this.connectedClient().query('insert into subscription_checkpoints (subscription_name) values ($1) on conflict do nothing', [
       this.subscription.name,
     ]);
     return this.storedCheckpoint();
   }
 
   private async storedCheckpoint(): Promise<LogPosition> {
-    const { rows } = await this.client!.query<{ transaction_id: string; global_position: string }>(
+    const { rows } = await this.connectedClient().query<{ transaction_id: string; global_position: string }>(
       'select transaction_id::text as transaction_id, global_position from subscription_checkpoints where subscription_name = $1',
       [this.subscription.name],
     );
@@ -235,8 +241,14 @@ export class SubscriptionRunner {
     return { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) };
   }
 
+  private connectedClient(): pg.Client {
+    if (!this.client) throw new Error(`${this.subscription.name} lost its database connection`);
+    return this.client;
+  }
+
   // A notification that arrives while a batch is being read must not be lost until the next idle poll.
   private nudge(): void {
+    if (this.backingOff && !this.stopping) return;
     if (this.wake) this.wake();
     else this.wokenWhileBusy = true;
   }
