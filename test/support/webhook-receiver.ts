@@ -11,8 +11,8 @@ export interface ReceivedWebhook {
   receivedAt: Date;
 }
 
-/** How to answer one request: a status (and optional body/headers), or never answer at all. */
-export type WebhookReply = { status: number; body?: string; headers?: Record<string, string> } | { hang: true };
+/** How to answer one request: a status (and optional body/headers, optionally after a pause), or never answer at all. */
+export type WebhookReply = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number } | { hang: true };
 
 /** Decides the reply to the request numbered `index` (0-based, in arrival order). */
 export type ResponsePlan = (request: ReceivedWebhook, index: number) => WebhookReply;
@@ -62,8 +62,13 @@ export async function startWebhookReceiver(plan: ResponsePlan = alwaysOk): Promi
       const index = requests.push(received) - 1;
       const reply = currentPlan(received, index);
       if ('hang' in reply) return;
-      response.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
-      response.end(reply.body ?? '');
+      const answer = () => {
+        if (response.destroyed) return;
+        response.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
+        response.end(reply.body ?? '');
+      };
+      if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve, reject) => {
