@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { addMember, type SignedUpUser, signUpWithTeam, type TeamOwner } from '../support/accounts.js';
+import type { Pool } from '../../src/infra/postgres.js';
+import type { HttpClient } from '../support/app.js';
+
+/** A team with one of every resource a route can name: what an attacker from another team would aim at. */
+export interface Tenant {
+  owner: TeamOwner;
+  member: SignedUpUser;
+  teamId: string;
+  flowId: string;
+  /** The flow's first node. */
+  nodeId: string;
+  /** The flow's second node. */
+  secondNodeId: string;
+  alertId: string;
+  dedupKey: string;
+  inviteId: string;
+  inviteToken: string;
+  keyId: string;
+  integrationKey: string;
+}
+
+/**
+ * Builds a tenant through the API. Its escalation steps are an hour and more away and its webhooks point at a
+ * name that never resolves, so nothing in it changes by itself while a test runs.
+ */
+export async function buildTenant(http: HttpClient, name: string, options: { dedupKey?: string } = {}): Promise<Tenant> {
+  const owner = await signUpWithTeam(http, name);
+  const auth = { token: owner.token };
+  const member = await addMember(http, owner, 'member');
+  const webhook = (path: string) => ({ type: 'webhook', url: `https://hooks.example.invalid/${path}` });
+  const flow = await http.post(
+    `/teams/${owner.teamId}/flows`,
+    {
+      name: `${name} primary`,
+      nodes: [
+        { name: 'first', delaySeconds: 3600, target: webhook('first') },
+        { name: 'second', delaySeconds: 3600, target: webhook('second') },
+      ],
+    },
+    auth,
+  );
+  expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+  const flowDetail = await http.get(`/teams/${owner.teamId}/flows/${flow.body.id}`, auth);
+  const [first, second] = flowDetail.body.nodes as { id: string }[];
+  const dedupKey = options.dedupKey ?? `${name}-disk-full-${randomBytes(4).toString('hex')}`;
+  const alert = await http.post(`/teams/${owner.teamId}/alerts`, { flowId: flow.body.id, summary: `${name} is down`, dedupKey }, auth);
+  expect(alert.status, JSON.stringify(alert.body)).toBe(201);
+  const invite = await http.post(
+    `/teams/${owner.teamId}/invites`,
+    { email: `invitee-${randomBytes(6).toString('hex')}@example.com`, role: 'viewer' },
+    auth,
+  );
+  expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+  const key = await http.post(`/teams/${owner.teamId}/flows/${flow.body.id}/integration-keys`, undefined, auth);
+  expect(key.status, JSON.stringify(key.body)).toBe(201);
+  return {
+    owner,
+    member,
+    teamId: owner.teamId,
+    flowId: flow.body.id,
+    nodeId: first!.id,
+    secondNodeId: second!.id,
+    alertId: alert.body.id,
+    dedupKey,
+    inviteId: invite.body.id,
+    inviteToken: invite.body.token,
+    keyId: key.body.id,
+    integrationKey: key.body.key,
+  };
+}
+
+/** `select count(*) from events`: any accepted command appends, any refused one must not. */
+export async function eventCount(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ count: string }>('select count(*) from events');
+  return Number(rows[0]!.count);
+}
