@@ -1,4 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
 
 const ISSUER = 'alertops';
 const AUDIENCE = 'alertops-api';
@@ -38,8 +39,10 @@ export class AccessTokens {
         audience: AUDIENCE,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
-      if (payload.typ !== 'access' || typeof payload.sub !== 'string') return null;
-      return { userId: payload.sub };
+      // Only user ids are ever issued; any other subject would reach uuid columns in queries and fail there.
+      const userId = z.uuid().safeParse(payload.sub);
+      if (payload.typ !== 'access' || !userId.success) return null;
+      return { userId: userId.data };
     } catch (error) {
       if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
       throw error;
