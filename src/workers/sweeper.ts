@@ -80,8 +80,10 @@ export function startSweeper(options: SweeperOptions): Sweeper {
       .execute();
     const now = clock().getTime();
     const stillOverdue = new Set<string>();
+    let brokerRefused = false;
     for (const pending of overdueDeliveries) {
       stillOverdue.add(pending.delivery_id);
+      if (brokerRefused) continue;
       const last = redrivenAt.get(pending.delivery_id);
       if (last !== undefined && now - last < graceMs) continue;
       try {
@@ -90,8 +92,11 @@ export function startSweeper(options: SweeperOptions): Sweeper {
         report.deliveriesRedriven++;
         logger.warn({ deliveryId: pending.delivery_id, alertId: pending.alert_id, dueAt: pending.due_at }, 'sweeper handed an overdue delivery back to the notifier');
       } catch (error) {
+        // A publish fails for the broker's reasons, not the delivery's: the rest of this pass would fail the same way
+        // (during a broker restart, one error line per overdue delivery per pass). The next pass tries again.
+        brokerRefused = true;
         report.failures++;
-        logger.error({ err: error, deliveryId: pending.delivery_id }, 'sweeper could not re-drive an overdue delivery');
+        logger.error({ err: error, deliveryId: pending.delivery_id }, 'sweeper could not re-drive overdue deliveries; trying again next pass');
       }
     }
     for (const deliveryId of redrivenAt.keys()) if (!stillOverdue.has(deliveryId)) redrivenAt.delete(deliveryId);

@@ -101,6 +101,36 @@ describe('sweeper', () => {
     await removeAllPending();
   });
 
+  it('stops handing deliveries back for the rest of a pass once the broker refuses one, and tries again next pass', async () => {
+    now = Date.now();
+    await pendingDelivery(ago(9000));
+    await pendingDelivery(ago(8000));
+    await pendingDelivery(ago(7000));
+    let brokerUp = false;
+    const published: string[] = [];
+    const sweeper = startSweeper({
+      db,
+      fire: recordingFire().fire,
+      publisher: {
+        async publishDeliveryWork(work) {
+          if (!brokerUp) throw new Error('not connected to the message broker');
+          published.push(work.deliveryId);
+        },
+      },
+      logger: harness.logger,
+      intervalMs: 3_600_000,
+      graceMs: 1000,
+      clock,
+    });
+    sweepers.push(sweeper);
+
+    expect(await sweeper.sweep()).toMatchObject({ deliveriesRedriven: 0, failures: 1 });
+    brokerUp = true;
+    expect(await sweeper.sweep()).toMatchObject({ deliveriesRedriven: 3, failures: 0 });
+    expect(published).toHaveLength(3);
+    await removeAllPending();
+  });
+
   it('sweeps by itself every interval', async () => {
     now = Date.now();
     const lost = await pendingStep(ago(3000));
