@@ -153,9 +153,12 @@ async function assertStreamQueuesEnabled(connection: AmqpConnection, names: Brok
     await channel.assertQueue(probe, { durable: true, arguments: { 'x-queue-type': 'stream' } });
     await channel.deleteQueue(probe);
   } catch (error) {
+    // Only the broker refusing the stream (a channel error) says the flag is off. A connection that went away
+    // mid-probe (a broker still booting closes it with INTERNAL_ERROR) says nothing about the broker's features.
+    if (!closedBy) throw error;
     throw new TopologyError(
       'RabbitMQ cannot dead-letter at-least-once, so delayed escalations could be lost: enable the stream_queue ' +
-        `feature flag (rabbitmqctl enable_feature_flag stream_queue). Probe failed with: ${describeBrokerError(closedBy ?? (error as Error))}`,
+        `feature flag (rabbitmqctl enable_feature_flag stream_queue). Probe failed with: ${describeBrokerError(closedBy)}`,
     );
   } finally {
     await channel.close().catch(() => undefined);
