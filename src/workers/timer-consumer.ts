@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type amqp from 'amqplib';
 import type { Histogram } from 'prom-client';
 import type { BrokerConnection, AmqpConnection } from '../infra/amqp.js';
@@ -73,6 +74,8 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
   async function subscribe(connection: AmqpConnection): Promise<void> {
     const channel = await connection.createChannel();
     const closed = new AbortController();
+    // Every timer waiting out its remainder listens here (up to `prefetch` at once): not a leak, just many waiters.
+    setMaxListeners(prefetch + 10, closed.signal);
     channel.on('error', (error: Error) => logger.warn({ err: error }, 'timer consumer channel failed'));
     channel.on('close', () => closed.abort());
     await channel.prefetch(prefetch);
