@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { AccessTokens } from './api/auth/access-token.js';
-import { createApi } from './api/app.js';
+import { answerUnparseableRequests, createApi } from './api/app.js';
 import { routes } from './api/routes/index.js';
 import type { ApiServices } from './api/services.js';
 import { createCatalog } from './catalog.js';
@@ -146,6 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const address = server.address();
       url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : null;
       const listening = server;
+      answerUnparseableRequests(listening);
       stops.push(() => new Promise((resolve) => listening.close(resolve)));
       logger.info({ url }, 'AlertOps API listening');
     }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { HttpProblem, notFoundProblem, toProblem } from './problem.js';
@@ -67,6 +69,29 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
   return app;
 }
 
+const unparseable: Record<string, { status: number; title: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, title: 'Request Header Fields Too Large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout' },
+};
+
+/**
+ * Requests Node's HTTP parser refuses (control characters, broken framing, oversized headers) never reach Koa;
+ * they get the same problem+json answer as every other error instead of Node's bare "400 Bad Request".
+ */
+export function answerUnparseableRequests(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+      socket.destroy();
+      return;
+    }
+    const { status, title } = unparseable[error.code ?? ''] ?? { status: 400, title: 'Bad Request' };
+    const body = JSON.stringify(new HttpProblem(status, title, `the request is not valid HTTP/1.1 (${error.code ?? error.message})`).body);
+    socket.end(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
 async function readJsonBody(ctx: Koa.Context, limit: number): Promise<unknown> {
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return undefined;
   const declared = Number(ctx.get('content-length') || 0);
@@ -83,9 +108,39 @@ async function readJsonBody(ctx: Koa.Context, limit: number): Promise<unknown> {
     throw new HttpProblem(415, 'Unsupported Media Type', 'send the body as application/json');
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new HttpProblem(400, 'Malformed JSON', `the body is not valid JSON: ${(error as Error).message}`);
   }
+  const unstorable = unstorableJson(body);
+  if (unstorable) throw new HttpProblem(400, 'Unsupported JSON', unstorable);
+  return body;
+}
+
+export const MAX_JSON_DEPTH = 64;
+const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Valid JSON that cannot be kept: PostgreSQL refuses NUL and unpaired surrogates in text and jsonb, and nesting
+ * deeper than any real payload needs overflows the stack of JSON.stringify when the event is written. Walked
+ * without recursion, since the nesting is what is being measured.
+ */
+function unstorableJson(value: unknown): string | null {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current === 'string') {
+      if (NUL_OR_LONE_SURROGATE.test(current)) return 'strings in the body must be Unicode text without NUL characters';
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) return `the body nests deeper than ${MAX_JSON_DEPTH} levels`;
+    for (const [key, inner] of Object.entries(current)) {
+      if (NUL_OR_LONE_SURROGATE.test(key)) return 'keys in the body must be Unicode text without NUL characters';
+      pending.push([inner, depth + 1]);
+    }
+  }
+  return null;
 }
