@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -16,6 +15,7 @@ import { defineProjection } from '../src/projections/projection.js';
 import { rebuildProjection } from '../src/projections/rebuild.js';
 import { projectionSubscription, SubscriptionRunner } from '../src/projections/runner.js';
 import { projectionStatus } from '../src/projections/status.js';
+import { machineTable, percentile } from './machine.js';
 
 /*
  * Throughput of the PostgreSQL event store and the projection runner on this machine, against a database
@@ -68,11 +68,6 @@ function deposit(index: number) {
   return { type: 'Deposited', data: { accountId: `account-${index % 1000}`, amount: 1 + (index % 97) } };
 }
 
-function percentile(sortedMs: number[], fraction: number): number {
-  if (sortedMs.length === 0) return 0;
-  return sortedMs[Math.min(sortedMs.length - 1, Math.floor(sortedMs.length * fraction))]!;
-}
-
 function latencies(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
   return `latency p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p99 ${percentile(sorted, 0.99).toFixed(2)} ms`;
@@ -107,18 +102,6 @@ async function logHead(pool: Pool): Promise<LogPosition> {
   );
   const row = rows[0];
   return row ? { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) } : START_OF_LOG;
-}
-
-function cpuModel(): string {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((entry) => entry.startsWith('model name'));
-    if (line) return line.split(':')[1]!.trim();
-  } catch {
-    // Not Linux: fall through to what Node reports.
-  }
-  return os.cpus()[0]?.model ?? 'unknown';
 }
 
 async function main(): Promise<void> {
@@ -233,14 +216,7 @@ function writeResults(results: Measurement[], postgresVersion: string): void {
     '',
     `Run with \`npm run bench\` on ${new Date().toISOString()}. Each run uses a fresh database, dropped afterwards.`,
     '',
-    '| machine | |',
-    '|---|---|',
-    `| CPU | ${cpuModel()} |`,
-    `| cores | ${os.cpus().length} |`,
-    `| memory | ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB |`,
-    `| Node.js | ${process.version} |`,
-    `| PostgreSQL | ${postgresVersion} |`,
-    `| load average at the end (1/5/15 min) | ${os.loadavg().map((load) => load.toFixed(2)).join(' / ')} |`,
+    ...machineTable(postgresVersion),
     '',
     '| measurement | events | seconds | events/s | notes |',
     '|---|---:|---:|---:|---|',
