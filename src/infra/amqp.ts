@@ -4,6 +4,9 @@ import { redactUrl } from './postgres.js';
 
 export type AmqpConnection = amqp.ChannelModel;
 
+/** How long opening a connection (TCP and AMQP handshake) may take, like PostgreSQL's connection timeout. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Work to (re)do on every fresh connection: declare topology, open channels, start consumers. */
 export type ConnectionSetup = (connection: AmqpConnection) => Promise<void>;
 
@@ -54,7 +57,9 @@ export class BrokerConnection {
   }
 
   private async open(): Promise<void> {
-    const connection = await amqp.connect(this.url, { clientProperties: { connection_name: 'alertops' } });
+    // Without a timeout, a port that accepts the socket but never speaks AMQP would hang start-up (and every
+    // reconnect) forever instead of failing.
+    const connection = await amqp.connect(this.url, { clientProperties: { connection_name: 'alertops' }, timeout: CONNECT_TIMEOUT_MS });
     connection.on('error', (error: Error) => this.logger.warn({ err: error }, 'broker connection error'));
     connection.on('close', () => {
       if (this.connection === connection) this.connection = null;

@@ -1,0 +1,230 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deleteDelayCascade } from '../src/infra/delay-cascade.js';
+import { brokerNames } from '../src/workers/messages.js';
+import { createTestDatabase, type TestDatabase, uniqueName } from './support/database.js';
+import { waitFor } from './support/wait.js';
+
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+const CONFIGURATION_ERROR = 78;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Started {
+  child: ChildProcess;
+  output(): { stdout: string; stderr: string };
+  /** Resolves when the process exits; rejects (after killing it) when it is still running at the deadline. */
+  exited: Promise<Exit>;
+}
+
+/** `alertops <command>` as an operator would run it: a real process with only the environment given here. */
+function startCli(env: Record<string, string>, options: { command?: string; deadlineMs?: number } = {}): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', options.command ?? 'start'], {
+    cwd: repositoryRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const deadlineMs = options.deadlineMs ?? 30_000;
+  const exited = new Promise<Exit>((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`alertops ${options.command ?? 'start'} still running after ${deadlineMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, deadlineMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(deadline);
+      // Let the pipes drain what the process wrote just before exiting.
+      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+    });
+  });
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/** A TCP port on loopback that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A port that accepts connections and then never says a word: a wrong service, a black-holing proxy. */
+async function silentPort(): Promise<{ port: number; server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, server, sockets };
+}
+
+describe('alertops start fails loudly instead of running wrong', () => {
+  let database: TestDatabase;
+  let stateDirectory: string;
+  const prefixes: string[] = [];
+
+  /** A valid environment on a fresh database and broker prefix; each case breaks one thing. */
+  function validEnv(overrides: Record<string, string> = {}): Record<string, string> {
+    const prefix = uniqueName('alertops_failloud').toLowerCase();
+    prefixes.push(prefix);
+    return {
+      NODE_ENV: 'test',
+      PORT: '0',
+      DATABASE_URL: database.url,
+      AMQP_URL: inject('amqpUrl'),
+      AMQP_PREFIX: prefix,
+      JWT_SECRET: 'fail-loud-test-secret-long-enough-for-hs256',
+      LOG_LEVEL: 'info',
+      STATE_DIR: stateDirectory,
+      ...overrides,
+    };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    stateDirectory = mkdtempSync(join(tmpdir(), 'alertops-fail-loud-'));
+  });
+  afterAll(async () => {
+    const connection = await amqp.connect(inject('amqpUrl'));
+    try {
+      for (const prefix of prefixes) await deleteDelayCascade(connection, brokerNames(prefix));
+    } finally {
+      await connection.close();
+    }
+    await database?.drop();
+    rmSync(stateDirectory, { recursive: true, force: true });
+  });
+
+  it('starts with a valid configuration, answers /healthz, and exits 0 on SIGTERM (the control)', async () => {
+    const started = startCli(validEnv());
+    const url = await waitFor(
+      'the API to listen',
+      () => /"url":"(http:\/\/127\.0\.0\.1:\d+)".*AlertOps API listening/.exec(started.output().stdout)?.[1],
+      { timeoutMs: 30_000 },
+    ).catch(async (error: Error) => {
+      started.child.kill('SIGKILL');
+      throw new Error(`${error.message}\n${JSON.stringify(started.output())}`);
+    });
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    started.child.kill('SIGTERM');
+    const exit = await started.exited;
+    expect(exit, exit.stderr).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('exits 1 naming RabbitMQ (password hidden) when nothing listens at AMQP_URL', async () => {
+    const port = await closedPort();
+    const exit = await startCli(validEnv({ AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}` })).exited;
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(new RegExp(`^alertops: cannot connect to RabbitMQ at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`));
+    expect(exit.stderr).not.toContain('guest:guest');
+  });
+
+  it('exits 1 naming PostgreSQL when nothing listens at DATABASE_URL', async () => {
+    const port = await closedPort();
+    const exit = await startCli(validEnv({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/alertops` })).exited;
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(new RegExp(`^alertops: cannot reach PostgreSQL at postgres://postgres@127\\.0\\.0\\.1:${port}/alertops: connect ECONNREFUSED`));
+  });
+
+  it('exits 1 within the connect timeouts, instead of hanging, when a port accepts but never answers', async () => {
+    const silent = await silentPort();
+    try {
+      const [broker, postgres] = await Promise.all([
+        startCli(validEnv({ AMQP_URL: `amqp://guest:guest@127.0.0.1:${silent.port}` }), { deadlineMs: 30_000 }).exited,
+        startCli(validEnv({ DATABASE_URL: `postgres://postgres@127.0.0.1:${silent.port}/alertops` }), { deadlineMs: 30_000 }).exited,
+      ]);
+      expect(broker.code, broker.stderr).toBe(1);
+      expect(broker.stderr).toMatch(/^alertops: cannot connect to RabbitMQ at .*: connect ETIMEDOUT/);
+      expect(postgres.code, postgres.stderr).toBe(1);
+      expect(postgres.stderr).toMatch(/^alertops: cannot reach PostgreSQL at .*: timeout/);
+    } finally {
+      for (const socket of silent.sockets) socket.destroy();
+      await new Promise((resolve) => silent.server.close(resolve));
+    }
+  }, 60_000);
+
+  it.each([
+    ['PORT is not a number', { PORT: 'abc' }, /PORT: .*expected number/],
+    ['JWT_SECRET is too short', { JWT_SECRET: 'short' }, /JWT_SECRET: JWT_SECRET must be at least 32 characters/],
+    ['NODE_ENV=production has no JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: '' }, /JWT_SECRET: required when NODE_ENV=production/],
+    ['DATABASE_URL is not PostgreSQL', { DATABASE_URL: 'mysql://root@127.0.0.1/alertops' }, /DATABASE_URL: /],
+    ['AMQP_URL is not a URL', { AMQP_URL: 'rabbit at localhost' }, /AMQP_URL: /],
+    ['EVENT_STORE=esdb has no ESDB_URL', { EVENT_STORE: 'esdb' }, /ESDB_URL: required when EVENT_STORE=esdb/],
+    ['WEBHOOK_ALLOW_PRIVATE is not a boolean', { WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /WEBHOOK_ALLOW_PRIVATE: /],
+  ])('exits with the configuration error code, naming the variable, when %s', async (_, overrides, message) => {
+    const exit = await startCli(validEnv(overrides)).exited;
+    expect(exit.code, exit.stderr).toBe(CONFIGURATION_ERROR);
+    expect(exit.stderr).toMatch(/^alertops: invalid configuration:\n/);
+    expect(exit.stderr).toMatch(message);
+    expect(exit.stdout).not.toContain('AlertOps API listening');
+  });
+
+  describe('a database schema this code does not match', () => {
+    let schemaDatabase: TestDatabase;
+    beforeAll(async () => {
+      schemaDatabase = await createTestDatabase();
+      await schemaDatabase.pool.query(`insert into schema_migrations (version, name) values (9999, 'from_the_future')`);
+    });
+    afterAll(async () => {
+      await schemaDatabase?.drop();
+    });
+
+    it.each(['start', 'api', 'worker'])('alertops %s exits 1 on a schema newer than the code, and changes nothing', async (command) => {
+      const exit = await startCli(validEnv({ DATABASE_URL: schemaDatabase.url }), { command }).exited;
+      expect(exit.code, exit.stderr).toBe(1);
+      expect(exit.stderr).toMatch(/^alertops: database schema is at version 9999, newer than this code knows \(\d+\)/);
+      const { rows } = await schemaDatabase.pool.query<{ version: number }>('select max(version) as version from schema_migrations');
+      expect(rows[0]!.version).toBe(9999);
+    });
+
+    it('alertops api exits 1 on a schema behind the code and says to migrate', async () => {
+      const behind = await createTestDatabase({ migrate: false });
+      try {
+        const exit = await startCli(validEnv({ DATABASE_URL: behind.url }), { command: 'api' }).exited;
+        expect(exit.code, exit.stderr).toBe(1);
+        expect(exit.stderr).toMatch(/^alertops: database schema is at version 0, this code needs \d+: run `alertops migrate`/);
+      } finally {
+        await behind.drop();
+      }
+    });
+  });
+
+  it('exits 1 naming the queue when the broker holds a conflicting classic queue where the cascade needs a quorum one', async () => {
+    const env = validEnv();
+    const names = brokerNames(env.AMQP_PREFIX!);
+    const connection = await amqp.connect(inject('amqpUrl'));
+    try {
+      const channel = await connection.createChannel();
+      await channel.assertQueue(names.delayLevelQueue(3), { durable: true, arguments: { 'x-queue-type': 'classic', 'x-message-ttl': 1 } });
+      const exit = await startCli(env).exited;
+      expect(exit.code, exit.stderr).toBe(1);
+      expect(exit.stderr).toMatch(new RegExp(`^alertops: RabbitMQ refused the escalation topology: queue '${names.delayLevelQueue(3).replace(/\./g, '\\.')}'`));
+      expect(exit.stderr).toMatch(/PRECONDITION/);
+      expect(exit.stdout).not.toContain('AlertOps API listening');
+      // The broker still holds the operator's queue as it was: nothing was deleted to make room.
+      const queue = await channel.checkQueue(names.delayLevelQueue(3));
+      expect(queue.queue).toBe(names.delayLevelQueue(3));
+      await channel.deleteQueue(names.delayLevelQueue(3));
+    } finally {
+      await connection.close();
+    }
+  });
+});
