@@ -137,6 +137,15 @@ describe('alertops start fails loudly instead of running wrong', () => {
     expect(exit.stderr).not.toContain('guest:guest');
   });
 
+  it('exits 1 when RabbitMQ refuses the credentials', async () => {
+    const broker = new URL(inject('amqpUrl'));
+    broker.password = 'not-the-password';
+    const exit = await startCli(validEnv({ AMQP_URL: broker.toString() })).exited;
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(/^alertops: cannot connect to RabbitMQ at .*ACCESS.REFUSED/);
+    expect(exit.stderr).not.toContain('not-the-password');
+  });
+
   it('exits 1 naming PostgreSQL when nothing listens at DATABASE_URL', async () => {
     const port = await closedPort();
     const exit = await startCli(validEnv({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/alertops` })).exited;

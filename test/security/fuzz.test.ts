@@ -352,6 +352,37 @@ describe('fuzzing every route with random and malformed requests', () => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 
+  it('refuses JSON that PostgreSQL or JSON.stringify cannot keep (NUL, unpaired surrogates, deep nesting) with 400, storing nothing', async () => {
+    const before = await eventCount(app.database.pool);
+    const nested = (depth: number) => deeplyNested(new Random(depth), depth);
+    const bodies = [
+      `{"name":"a\\u0000b"}`,
+      `{"name":"\\ud800"}`,
+      `{"name":"ok","nodes":[{"name":"x","delaySeconds":1,"target":{"type":"email","email":"a@example.com"},"\\u0000":1}]}`,
+    ];
+    for (const raw of bodies) {
+      const response = await app.http.post(`/teams/${a.teamId}/flows`, undefined, { token: a.owner.token, raw });
+      expect(response.status, raw).toBe(400);
+      expect(response.body.title).toBe('Unsupported JSON');
+    }
+    for (const depth of [65, 5000, 100_000]) {
+      const raw = `{"flowId":"${a.flowId}","summary":"deep","details":${nested(depth)}}`;
+      const response = await app.http.post(`/teams/${a.teamId}/alerts`, undefined, { token: a.owner.token, raw });
+      expect(response.status, `depth ${depth}`).toBe(400);
+      expect(response.body.detail).toMatch(/nests deeper than 64 levels/);
+    }
+    const shallowEnough = await app.http.post(
+      `/teams/${a.teamId}/alerts`,
+      undefined,
+      { token: a.owner.token, raw: `{"flowId":"${a.flowId}","summary":"nested details","details":${nested(60)}}` },
+    );
+    expect(shallowEnough.status, JSON.stringify(shallowEnough.body)).toBe(201);
+    expect(await eventCount(app.database.pool)).toBeGreaterThan(before);
+    const afterAccepted = await eventCount(app.database.pool);
+    await app.http.post(`/teams/${a.teamId}/flows`, undefined, { token: a.owner.token, raw: bodies[0]! });
+    expect(await eventCount(app.database.pool)).toBe(afterAccepted);
+  });
+
   it('answers requests the HTTP parser refuses with a 4xx and stays up', async () => {
     const random = new Random(SEED + 1);
     const path = `/teams/${a.teamId}`;
