@@ -15,6 +15,10 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
   });
   // An idle client losing its connection (database restart, pg_terminate_backend) must not crash the process.
   pool.on('error', () => undefined);
+  // Neither may a checked-out client between queries: the pool listens only to idle clients, and a new connection
+  // handed out on ReadyForQuery can receive the termination in the same packet, before its user's first query.
+  // Its next query fails instead, and the pool discards it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
