@@ -27,7 +27,8 @@ export const auditRoute = defineRoute({
   params: z.object({ teamId: z.uuid() }),
   query: z.object({
     limit: z.coerce.number().int().min(1).max(1000).default(200),
-    before: z.coerce.bigint().positive().optional(),
+    // global_position is a PostgreSQL bigint: a larger number must be refused here, not by the database.
+    before: z.coerce.bigint().positive().max(2n ** 63n - 1n).optional(),
   }),
   responses: {
     200: z.array(
