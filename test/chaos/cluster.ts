@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { brokerNames } from '../../src/workers/messages.js';
 import { HttpClient, type HttpResponse, type RequestOptions } from '../support/app.js';
@@ -19,6 +20,24 @@ const run = promisify(execFile);
 
 /** Broker restarts need rabbitmqctl on this machine; without it the suites that restart the broker are skipped. */
 export const canRestartBroker = spawnSync(rabbitmqctl, ['version'], { stdio: 'ignore' }).status === 0;
+
+/** The environment every service process of a chaos test gets: one database, one broker prefix, fast sweeps. */
+export function serviceEnvironment(options: { databaseUrl: string; amqpPrefix: string; smtpUrl?: string }): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    // Warnings (listener leaks and the like) name their origin in the process logs.
+    NODE_OPTIONS: '--trace-warnings',
+    DATABASE_URL: options.databaseUrl,
+    AMQP_URL: inject('amqpUrl'),
+    AMQP_PREFIX: options.amqpPrefix,
+    JWT_SECRET: 'chaos-secret-that-is-long-enough-for-hs256-signing',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
+    SWEEPER_GRACE_SECONDS: '2',
+    SWEEPER_INTERVAL_SECONDS: '1',
+    LOG_LEVEL: 'warn',
+  };
+}
 
 /** A deterministic pseudo-random sequence (mulberry32), so a failing chaos run can be replayed by its seed. */
 export function seededRandom(seed: number): { next(): number; between(low: number, high: number): number; pick<T>(items: readonly T[]): T } {
@@ -61,6 +80,8 @@ export interface ServiceProcess {
   url: string | null;
   http: HttpClient | null;
   logFile: string;
+  /** Answered /readyz with 200 once (workers: as soon as started). */
+  ready: boolean;
   /** Set when the test killed or stopped it on purpose. */
   stoppedByTest: boolean;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
@@ -82,6 +103,11 @@ export class ServiceCluster {
 
   live(): ServiceProcess[] {
     return this.processes.filter((service) => service.exit === null && !service.stoppedByTest);
+  }
+
+  /** Live processes that serve the API and have been ready once. */
+  serving(): ServiceProcess[] {
+    return this.live().filter((service) => service.ready && service.http !== null);
   }
 
   /** Processes that exited although the test did not stop them. */
@@ -109,6 +135,7 @@ export class ServiceCluster {
       url,
       http: url ? new HttpClient(url) : null,
       logFile,
+      ready: role === 'worker',
       stoppedByTest: false,
       exit: null,
       exited: new Promise((resolve) => child.once('exit', (code, signal) => {
@@ -128,6 +155,7 @@ export class ServiceCluster {
         },
         { timeoutMs: 60_000, intervalMs: 200 },
       );
+      service.ready = true;
     }
     return service;
   }
@@ -211,7 +239,7 @@ export class ClusterHttp {
     const deadline = Date.now() + this.deadlineMs;
     let lastProblem = 'no API process was live';
     for (let attempt = 0; ; attempt++) {
-      const apis = this.cluster.live().filter((service) => service.http !== null);
+      const apis = this.cluster.serving();
       const service = apis.length ? apis[this.turn++ % apis.length]! : null;
       if (service) {
         try {

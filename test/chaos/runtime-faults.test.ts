@@ -10,6 +10,7 @@ import {
   restartBroker,
   type ServiceProcess,
   ServiceCluster,
+  serviceEnvironment,
   terminateDatabaseConnections,
 } from './cluster.js';
 
@@ -25,17 +26,7 @@ describe.skipIf(!canRestartBroker)('one service process rides out runtime faults
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     database = await createTestDatabase({ migrate: false });
-    cluster = new ServiceCluster({
-      NODE_ENV: 'test',
-      DATABASE_URL: database.url,
-      AMQP_URL: inject('amqpUrl'),
-      AMQP_PREFIX: amqpPrefix,
-      JWT_SECRET: 'chaos-secret-that-is-long-enough-for-hs256-signing',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      SWEEPER_GRACE_SECONDS: '2',
-      SWEEPER_INTERVAL_SECONDS: '1',
-      LOG_LEVEL: 'warn',
-    });
+    cluster = new ServiceCluster(serviceEnvironment({ databaseUrl: database.url, amqpPrefix }));
     service = await cluster.start();
     http = service.http!;
     owner = await signUpWithTeam(http, 'Faults');

@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { signUpWithTeam, type TeamOwner } from '../support/accounts.js';
+import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
+import {
+  canRestartBroker,
+  deleteBrokerPrefix,
+  pause,
+  restartBroker,
+  seededRandom,
+  ServiceCluster,
+  serviceEnvironment,
+  terminateDatabaseConnections,
+} from './cluster.js';
+import {
+  analyseDeliveries,
+  expectedPageCount,
+  inSeconds,
+  lagFigures,
+  type PagingTargets,
+  readModelDifferences,
+  startPagingTargets,
+  type TriggeredAlert,
+  waitUntilSettled,
+} from './paging.js';
+
+const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const alertCount = Number(process.env.CHAOS_ALERTS ?? 240);
+const triggerWindowMs = Number(process.env.CHAOS_WINDOW_MS ?? 30_000);
+const retry = { maxAttempts: 4, backoffSeconds: 0.5 };
+
+describe.skipIf(!canRestartBroker)('chaos: two service processes side by side, killed, cut off from broker and database', () => {
+  const amqpPrefix = uniqueName('alertops_chaos').toLowerCase();
+  const random = seededRandom(seed);
+  let targets: PagingTargets;
+  let database: TestDatabase;
+  let cluster: ServiceCluster;
+  let owner: TeamOwner;
+
+  beforeAll(async () => {
+    targets = await startPagingTargets();
+    database = await createTestDatabase({ migrate: false });
+    cluster = new ServiceCluster(serviceEnvironment({ databaseUrl: database.url, amqpPrefix, smtpUrl: targets.smtp.url }));
+    // Both start at once and race to migrate the fresh database.
+    await Promise.all([cluster.start(), cluster.start()]);
+    owner = await signUpWithTeam(cluster.serving()[0]!.http!, 'Chaos');
+  });
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+    console.log(`chaos seed ${seed}; service logs in ${cluster?.logDirectory}`);
+    await deleteBrokerPrefix(inject('amqpUrl'), amqpPrefix).catch(() => undefined);
+    await database?.drop();
+    await targets?.stop();
+  });
+
+  const hook = (path: string, delaySeconds: number) => ({
+    name: path,
+    delaySeconds,
+    target: { type: 'webhook', url: `${targets.receiver.url}/${path}` },
+    retry,
+  });
+  const mail = (email: string, delaySeconds: number) => ({ name: email, delaySeconds, target: { type: 'email', email }, retry });
+  const member = (userId: string, delaySeconds: number) => ({ name: 'on-call member', delaySeconds, target: { type: 'user', userId }, retry });
+
+  it('pages every due step of every alert once per delivery id, through kills, a broker restart and dropped connections', async () => {
+    const http = cluster.http({ deadlineMs: 90_000 });
+    const flows = [
+      { key: 'direct', repeat: 0, nodes: [hook('direct/first', 0), mail('direct-second@example.com', 2), hook('direct/third', 3)] },
+      { key: 'looping', repeat: 1, nodes: [hook('looping/flaky-first', 1), hook('looping/slow-second', 2)] },
+      { key: 'mixed', repeat: 0, nodes: [mail('mixed-first@example.com', 0), hook('mixed/flaky-second', 0.5), member(owner.userId, 4)] },
+      {
+        key: 'chain',
+        repeat: 0,
+        nodes: [hook('chain/slow-first', 0), hook('chain/second', 1), hook('chain/flaky-third', 1.5), mail('chain-fourth@example.com', 2)],
+      },
+    ];
+    const flowIds = new Map<string, string>();
+    for (const flow of flows) {
+      const response = await http.post(`/teams/${owner.teamId}/flows`, { name: flow.key, repeat: flow.repeat, nodes: flow.nodes }, { token: owner.token });
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      flowIds.set(flow.key, response.body.id);
+    }
+
+    const figures = { kills: 0, brokerRestarts: 0, brokerDownMs: 0, databaseCuts: 0, connectionsTerminated: 0 };
+    const startedAt = Date.now();
+    const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+
+    // Load: alerts spread evenly over the window, each with its own dedup key so a retried trigger (its process
+    // died under it, the database dropped it) folds into the alert the first try may have opened.
+    const triggers = Array.from({ length: alertCount }, async (_, index): Promise<TriggeredAlert> => {
+      await pause((index * triggerWindowMs) / alertCount);
+      const flow = flows[index % flows.length]!;
+      const response = await http.post(
+        `/teams/${owner.teamId}/alerts`,
+        { flowId: flowIds.get(flow.key), summary: `chaos alert ${index}`, severity: 'critical', dedupKey: `chaos-${index}` },
+        { token: owner.token },
+      );
+      expect([200, 201], JSON.stringify(response.body)).toContain(response.status);
+      return { alertId: response.body.id, flow };
+    });
+
+    // Faults at seeded moments within the window, one at a time: a replacement process must find the broker up.
+    const faults = [
+      { at: random.between(3_000, 27_000), kind: 'database' as const },
+      { at: random.between(3_000, 27_000), kind: 'database' as const },
+      { at: random.between(5_000, 18_000), kind: 'kill' as const },
+      { at: random.between(14_000, 27_000), kind: 'kill' as const },
+      { at: random.between(8_000, 24_000), kind: 'broker' as const, downMs: random.between(2_000, 5_000) },
+    ].sort((a, b) => a.at - b.at);
+    const chaos = (async () => {
+      for (const fault of faults) {
+        await pause(Math.max(0, startedAt + fault.at - Date.now()));
+        if (fault.kind === 'database') {
+          const terminated = await terminateDatabaseConnections(database.url);
+          figures.databaseCuts++;
+          figures.connectionsTerminated += terminated;
+          console.log(`${elapsed()}: terminated ${terminated} database connections`);
+        } else if (fault.kind === 'kill') {
+          const victim = random.pick(cluster.live());
+          await cluster.kill(victim);
+          figures.kills++;
+          console.log(`${elapsed()}: kill -9 ${victim.name} (pid ${victim.pid}); starting a replacement`);
+          const replacement = await cluster.start();
+          console.log(`${elapsed()}: ${replacement.name} is ready`);
+        } else {
+          console.log(`${elapsed()}: stopping the broker`);
+          const { downMs } = await restartBroker({ down: () => pause(fault.downMs) });
+          figures.brokerRestarts++;
+          figures.brokerDownMs += downMs;
+          console.log(`${elapsed()}: broker started again after ${downMs} ms`);
+        }
+      }
+    })();
+
+    const [alerts] = await Promise.all([Promise.all(triggers), chaos]);
+    console.log(`${elapsed()}: ${alerts.length} alerts triggered, faults done; waiting for the engine to settle`);
+    expect(new Set(alerts.map((alert) => alert.alertId)).size).toBe(alertCount);
+
+    const settled = await waitUntilSettled(database.pool, alerts, 180_000);
+    const settledAfterMs = Date.now() - startedAt;
+    const analysis = await analyseDeliveries(database.pool, alerts, targets.pages());
+
+    console.log(
+      `chaos figures:\n${JSON.stringify(
+        {
+          seed,
+          alerts: alertCount,
+          expectedPages: analysis.expectedPages,
+          requestedNotifications: analysis.requestedNotifications,
+          deliveredSteps: analysis.deliveredSteps,
+          missing: analysis.missing.length,
+          webhookRequests: targets.receiver.requests.length,
+          plannedWebhookFailures: targets.plannedFailures(),
+          emails: targets.smtp.messages.length,
+          duplicatesBySameId: analysis.repeatedIds.reduce((sum, repeated) => sum + repeated.accepted - 1, 0),
+          deliveryIdsRepeated: analysis.repeatedIds.length,
+          outcomeUnknownRecorded: analysis.outcomeUnknownRecorded,
+          duplicatesUnderDifferentIds: analysis.underDifferentIds.length,
+          lagToFirstPage: lagFigures(analysis.lagToFirstPageMs),
+          lagToDelivery: lagFigures(analysis.lagToDeliveryMs),
+          kills: figures.kills,
+          brokerRestarts: figures.brokerRestarts,
+          brokerDown: inSeconds(figures.brokerDownMs),
+          databaseTerminations: figures.databaseCuts,
+          connectionsTerminated: figures.connectionsTerminated,
+          retriedHttpRequests: http.retries,
+          settledAfter: settled ? inSeconds(settledAfterMs) : 'never',
+        },
+        null,
+        2,
+      )}`,
+    );
+
+    expect(cluster.unexpectedExits().map((service) => `${service.name} ${JSON.stringify(service.exit)}:\n${cluster.tail(service)}`)).toEqual([]);
+    expect(analysis.strangers, 'pages the log never requested').toEqual([]);
+    expect(analysis.missing, 'due steps nobody was paged for').toEqual([]);
+    expect(analysis.requestedNotifications, 'one notification requested per due step').toBe(expectedPageCount(alerts));
+    expect(analysis.underDifferentIds, 'steps paged under more than one delivery id').toEqual([]);
+    expect(
+      analysis.repeatedIds.filter(({ accepted, outcomeUnknown }) => accepted - 1 > outcomeUnknown),
+      'delivery ids paged again without an attempt recorded as cut off mid-flight',
+    ).toEqual([]);
+    expect(settled, 'the engine settled with everything delivered').toBe(true);
+
+    // From the receiving side alone: per alert and step, as many distinct delivery ids as the flow has loops.
+    for (const { alertId, flow } of alerts) {
+      for (let step = 0; step < flow.nodes.length; step++) {
+        expect(analysis.idsPerAlertStep.get(`${alertId}/${step}`) ?? 0, `alert ${alertId} (${flow.key}) step ${step}`).toBe(flow.repeat + 1);
+      }
+    }
+
+    expect(await readModelDifferences(database.pool), 'read models that differ from a fresh replay').toEqual({});
+  });
+});

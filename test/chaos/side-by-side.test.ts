@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readModelProjections } from '../../src/projections/index.js';
+import { signUpWithTeam, type TeamOwner } from '../support/accounts.js';
+import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
+import { deleteBrokerPrefix, pause, type ServiceProcess, ServiceCluster, serviceEnvironment } from './cluster.js';
+import {
+  analyseDeliveries,
+  expectedPageCount,
+  lagFigures,
+  type PagingTargets,
+  readModelDifferences,
+  startPagingTargets,
+  type TriggeredAlert,
+  waitForCheckpointsAtHead,
+  waitUntilSettled,
+} from './paging.js';
+
+const alertCount = 90;
+const triggerWindowMs = 15_000;
+const retry = { maxAttempts: 4, backoffSeconds: 0.5 };
+
+/**
+ * Three processes on one database and broker, in the three roles an operator can run: `start` (API and workers),
+ * `api` and `worker`. The `start` process comes up first, so it holds every subscription, consumes and serves;
+ * killing it mid-load is the hardest single loss: the worker must take over every subscription and queue, the
+ * API process every request.
+ */
+describe('side by side: three processes, one killed mid-load', () => {
+  const amqpPrefix = uniqueName('alertops_sides').toLowerCase();
+  let targets: PagingTargets;
+  let database: TestDatabase;
+  let cluster: ServiceCluster;
+  let everything: ServiceProcess;
+  let owner: TeamOwner;
+
+  beforeAll(async () => {
+    targets = await startPagingTargets();
+    database = await createTestDatabase({ migrate: false });
+    cluster = new ServiceCluster(serviceEnvironment({ databaseUrl: database.url, amqpPrefix, smtpUrl: targets.smtp.url }));
+    everything = await cluster.start('start');
+    await cluster.start('api');
+    const worker = await cluster.start('worker');
+    // The worker is up once its relay runner stands by next to the active one.
+    await waitFor(
+      'the worker process to stand by on every subscription',
+      async () => {
+        if (worker.exit) throw new Error(`the worker exited ${JSON.stringify(worker.exit)}:\n${cluster.tail(worker)}`);
+        const { rows } = await database.pool.query<{ sessions: string }>(
+          `select count(*) as sessions from pg_stat_activity where datname = current_database() and application_name like 'alertops:%'
+              and application_name <> 'alertops:progress'`,
+        );
+        return Number(rows[0]!.sessions) >= 2 * (readModelProjections.length + 1);
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    owner = await signUpWithTeam(everything.http!, 'Side by side');
+  });
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+    console.log(`service logs in ${cluster?.logDirectory}`);
+    await deleteBrokerPrefix(inject('amqpUrl'), amqpPrefix).catch(() => undefined);
+    await database?.drop();
+    await targets?.stop();
+  });
+
+  const hook = (path: string, delaySeconds: number) => ({
+    name: path,
+    delaySeconds,
+    target: { type: 'webhook', url: `${targets.receiver.url}/${path}` },
+    retry,
+  });
+  const mail = (email: string, delaySeconds: number) => ({ name: email, delaySeconds, target: { type: 'email', email }, retry });
+
+  it('loses nothing and applies no projection twice when the process doing all the work is killed', async () => {
+    const http = cluster.http({ deadlineMs: 60_000 });
+    const flows = [
+      { key: 'pair', repeat: 0, nodes: [hook('pair/slow-first', 0), hook('pair/flaky-second', 1), mail('pair-third@example.com', 1.5)] },
+      { key: 'loop', repeat: 1, nodes: [hook('loop/first', 0.5), hook('loop/slow-second', 1)] },
+    ];
+    const flowIds = new Map<string, string>();
+    for (const flow of flows) {
+      const response = await http.post(`/teams/${owner.teamId}/flows`, { name: flow.key, repeat: flow.repeat, nodes: flow.nodes }, { token: owner.token });
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      flowIds.set(flow.key, response.body.id);
+    }
+
+    const startedAt = Date.now();
+    const triggers = Array.from({ length: alertCount }, async (_, index): Promise<TriggeredAlert> => {
+      await pause((index * triggerWindowMs) / alertCount);
+      const flow = flows[index % flows.length]!;
+      const response = await http.post(
+        `/teams/${owner.teamId}/alerts`,
+        { flowId: flowIds.get(flow.key), summary: `side-by-side alert ${index}`, dedupKey: `side-${index}` },
+        { token: owner.token },
+      );
+      expect([200, 201], JSON.stringify(response.body)).toContain(response.status);
+      return { alertId: response.body.id, flow };
+    });
+    const kill = (async () => {
+      await pause(triggerWindowMs * 0.4);
+      await cluster.kill(everything);
+      console.log(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: kill -9 ${everything.name} (pid ${everything.pid})`);
+    })();
+    const [alerts] = await Promise.all([Promise.all(triggers), kill]);
+
+    const settled = await waitUntilSettled(database.pool, alerts, 120_000);
+    const analysis = await analyseDeliveries(database.pool, alerts, targets.pages());
+    console.log(
+      `side-by-side figures: ${JSON.stringify({
+        alerts: alerts.length,
+        expectedPages: analysis.expectedPages,
+        deliveredSteps: analysis.deliveredSteps,
+        duplicatesBySameId: analysis.repeatedIds.reduce((sum, repeated) => sum + repeated.accepted - 1, 0),
+        outcomeUnknownRecorded: analysis.outcomeUnknownRecorded,
+        lagToDelivery: lagFigures(analysis.lagToDeliveryMs),
+        retriedHttpRequests: http.retries,
+        settledAfterMs: Date.now() - startedAt,
+      })}`,
+    );
+
+    expect(cluster.unexpectedExits().map((service) => `${service.name} ${JSON.stringify(service.exit)}:\n${cluster.tail(service)}`)).toEqual([]);
+    expect(new Set(alerts.map((alert) => alert.alertId)).size).toBe(alertCount);
+    expect(analysis.strangers).toEqual([]);
+    expect(analysis.missing, 'due steps nobody was paged for').toEqual([]);
+    expect(analysis.requestedNotifications).toBe(expectedPageCount(alerts));
+    expect(analysis.underDifferentIds, 'steps paged under more than one delivery id').toEqual([]);
+    expect(analysis.repeatedIds.filter(({ accepted, outcomeUnknown }) => accepted - 1 > outcomeUnknown)).toEqual([]);
+    expect(settled, 'the engine settled with everything delivered').toBe(true);
+
+    // The survivors took over every subscription, and each read model is what the log implies, row for row.
+    await waitForCheckpointsAtHead(database.pool, 30_000);
+    const { rows } = await database.pool.query<Record<string, string>>(
+      `select (select count(*) from alerts) as alerts,
+              (select count(*) from events where event_type = 'AlertTriggered') as triggered,
+              (select count(*) from alert_notifications) as notifications,
+              (select count(*) from events where event_type = 'NotificationRequested') as requested,
+              (select count(*) from alert_notifications where status = 'delivered') as delivered,
+              (select count(distinct data->>'deliveryId') from events where event_type = 'NotificationDelivered') as delivered_in_log,
+              (select count(*) from events where event_type = 'NotificationDelivered') as delivered_events`,
+    );
+    const counts = rows[0]!;
+    expect(counts.alerts).toBe(counts.triggered);
+    expect(counts.notifications).toBe(counts.requested);
+    expect(counts.delivered).toBe(counts.delivered_in_log);
+    expect(counts.delivered_events, 'one NotificationDelivered per notification').toBe(counts.delivered_in_log);
+    expect(await readModelDifferences(database.pool), 'read models that differ from a fresh replay').toEqual({});
+  });
+});
