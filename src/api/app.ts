@@ -35,7 +35,7 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
       const route = (ctx.state.route as string | undefined) ?? 'unmatched';
       services.metrics.httpRequestDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
       services.logger.info(
-        { requestId, method: ctx.method, route, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) },
+        { requestId, method: ctx.method, route, path: withoutIntegrationKey(ctx.path), status: ctx.status, ms: Math.round(seconds * 1000) },
         'request',
       );
     }
@@ -67,6 +67,11 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
   app.use(router.allowedMethods({ throw: true, notImplemented: () => new HttpProblem(501, 'Not Implemented', 'method not implemented'), methodNotAllowed: () => new HttpProblem(405, 'Method Not Allowed', 'method not allowed for this resource') }));
   app.on('error', () => undefined);
   return app;
+}
+
+/** Integration keys are credentials that travel in the path (even when the method is wrong): logs never keep them. */
+function withoutIntegrationKey(path: string): string {
+  return path.replace(/^(\/integrations\/[^/]+\/)[^/]+/, '$1[redacted]');
 }
 
 const unparseable: Record<string, { status: number; title: string }> = {

@@ -153,7 +153,8 @@ async function withIdempotency(
 ): Promise<RouteResult> {
   const key = IDEMPOTENCY_KEY.safeParse(rawKey);
   if (!key.success) throw validationProblem(key.error, 'header');
-  const scope = `${user?.id ?? 'anonymous'} ${ctx.method} ${ctx.path}`;
+  // Hashed: an integration key is part of its path, and this table must not keep it in plain text.
+  const scope = `${user?.id ?? 'anonymous'} ${ctx.method} ${createHash('sha256').update(ctx.path).digest('hex')}`;
   const requestHash = createHash('sha256').update(JSON.stringify(ctx.request.body ?? null)).digest('hex');
   const reserved = await services.pool.query(
     `insert into idempotency_keys (scope, idempotency_key, request_hash, status, headers)

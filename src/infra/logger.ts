@@ -2,8 +2,9 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string, name = 'alertops'): Logger {
-  return pino({
+/** `destination` defaults to stdout; tests pass a stream to read what the service logs. */
+export function createLogger(level: string, name = 'alertops', destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name,
     level,
     redact: {
@@ -13,5 +14,6 @@ export function createLogger(level: string, name = 'alertops'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
