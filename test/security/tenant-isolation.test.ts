@@ -245,6 +245,32 @@ describe('tenant isolation: every route with ids, called by another team', () =>
     expect(alertOfA.body).toMatchObject({ status: 'triggered', dedupCount: 0 });
   });
 
+  it("an Idempotency-Key never replays another team's response", async () => {
+    const key = randomUUID();
+    const body = { name: 'same request, other team' };
+    const mine = await app.http.post(`/teams/${a.teamId}/flows`, body, { token: a.owner.token, headers: { 'idempotency-key': key } });
+    expect(mine.status).toBe(201);
+    const theirs = await app.http.post(`/teams/${a.teamId}/flows`, body, { token: b.owner.token, headers: { 'idempotency-key': key } });
+    expect(theirs.status).toBe(404);
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull();
+
+    // Integrations have no user: the key in the path is what separates one team's replays from another's.
+    const keyOf = async (tenant: Tenant) =>
+      (await app.http.post(`/teams/${tenant.teamId}/flows/${tenant.flowId}/integration-keys`, undefined, { token: tenant.owner.token })).body.key as string;
+    const event = { event_action: 'trigger', dedup_key: `shared-${randomUUID()}`, payload: { summary: 'same event, two teams' } };
+    const forA = await app.http.post(`/integrations/events/${await keyOf(a)}`, event, { headers: { 'idempotency-key': key } });
+    const forB = await app.http.post(`/integrations/events/${await keyOf(b)}`, event, { headers: { 'idempotency-key': key } });
+    expect([forA.status, forB.status]).toEqual([202, 202]);
+    expect(forB.headers.get('idempotent-replayed')).toBeNull();
+    expect(forB.body.alertId).not.toBe(forA.body.alertId);
+    // 202 answers do not wait for the read models; the position they return does.
+    const readAs = (tenant: Tenant, alertId: string, position: string) =>
+      app.http.get(`/teams/${tenant.teamId}/alerts/${alertId}`, { token: tenant.owner.token, headers: { 'x-alertops-position': position } });
+    expect((await readAs(b, forB.body.alertId, forB.headers.get('x-alertops-position')!)).status).toBe(200);
+    expect((await readAs(b, forA.body.alertId, forA.headers.get('x-alertops-position')!)).status).toBe(404);
+    expect((await readAs(a, forA.body.alertId, forA.headers.get('x-alertops-position')!)).status).toBe(200);
+  });
+
   it("a body naming another team's member is answered exactly as for a user who does not exist", async () => {
     const node = (userId: string) => ({ name: 'page them', delaySeconds: 60, target: { type: 'user', userId } });
     const path = `/teams/${b.teamId}/flows`;
