@@ -196,7 +196,7 @@ describe('alertops start fails loudly instead of running wrong', () => {
       await schemaDatabase?.drop();
     });
 
-    it.each(['start', 'api', 'worker'])('alertops %s exits 1 on a schema newer than the code, and changes nothing', async (command) => {
+    it.each(['start', 'api', 'worker', 'migrate'])('alertops %s exits 1 on a schema newer than the code, and changes nothing', async (command) => {
       const exit = await startCli(validEnv({ DATABASE_URL: schemaDatabase.url }), { command }).exited;
       expect(exit.code, exit.stderr).toBe(1);
       expect(exit.stderr).toMatch(/^alertops: database schema is at version 9999, newer than this code knows \(\d+\)/);
