@@ -197,6 +197,25 @@ describe('notifier', () => {
     expect(attempts.recorded).toHaveLength(1);
   });
 
+  it('resubscribes by itself after the broker cancels it (its queue deleted), declaring the queue again', async () => {
+    const plan = planFor({ type: 'webhook', url: `${receiver.url}/after-cancel` });
+    const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));
+    await start(attempts);
+
+    await publisher.deleteQueue(names.deliveriesQueue);
+    await waitFor('the consumer to declare its queue again', async () => {
+      // A passive check of a missing queue closes its channel: one throwaway channel per look.
+      const probe = await broker.current().createChannel();
+      probe.on('error', () => undefined);
+      const found = await probe.checkQueue(names.deliveriesQueue).then(() => true, () => false);
+      await probe.close().catch(() => undefined);
+      return found;
+    });
+    await publish(workOf(plan));
+    await waitFor('the delivery through the new subscription', () => attempts.recorded.length === 1);
+    expect(receiver.requests.map((request) => request.path)).toEqual(['/after-cancel']);
+  });
+
   it('records a failed attempt with the error the channel gave', async () => {
     const plan = planFor({ type: 'webhook', url: receiver.url });
     const attempts = new RecordingAttempts(new Map([[plan.deliveryId, plan]]));

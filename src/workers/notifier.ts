@@ -6,10 +6,12 @@ import {
 } from '../commands/alerts.js';
 import type { CommandDependencies } from '../commands/handle-command.js';
 import type { NotificationOutcome } from '../domain/alert/commands.js';
-import type { AmqpConnection, BrokerConnection } from '../infra/amqp.js';
+import type { BrokerConnection } from '../infra/amqp.js';
 import { type BrokerNames, declareDeliveriesQueue } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import { pause } from '../infra/pause.js';
+import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
 import { DeliveryWork } from './messages.js';
 
@@ -40,6 +42,8 @@ export interface NotifierOptions {
   infrastructureBackoffMs?: { initial: number; max: number };
 }
 
+const RECORD_TRIES = 5;
+
 export interface Notifier {
   stop(): Promise<void>;
 }
@@ -56,16 +60,12 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const backoff = options.infrastructureBackoffMs ?? { initial: 250, max: 10_000 };
   const log = logger.child({ worker: 'notifier' });
 
-  let stopping = false;
-  const stopSignal = new AbortController();
-  let consumer: { channel: amqp.Channel; consumerTag: string } | null = null;
-  const inFlight = new Set<Promise<void>>();
   // Deliveries this process is sending right now. A second message for one of them (a duplicate publish) must
-  // not start another attempt: the decider would take the open attempt for one cut off by a crash and resend.
+  // not start another attempt while this one holds the attempt's lease.
   const sending = new Set<string>();
   let consecutiveInfrastructureErrors = 0;
 
-  async function deliver(work: DeliveryWork): Promise<void> {
+  async function deliver(work: DeliveryWork, closed: AbortSignal): Promise<void> {
     const plan = await attempts.start({ alertId: work.alertId, deliveryId: work.deliveryId, now: clock() });
     if (!plan) {
       log.debug({ ...work }, 'nothing to send for this delivery (done, cancelled or not due yet)');
@@ -85,81 +85,57 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     const context = { ...work, attempt: plan.attempt, channel: channelName };
     if (outcome.delivered) log.info({ ...context, detail: outcome.detail }, 'notification delivered');
     else log.warn({ ...context, error: outcome.error, permanent: outcome.permanent }, 'notification attempt failed');
-    await attempts.record({ alertId: work.alertId, deliveryId: work.deliveryId, attempt: plan.attempt, outcome, now: clock() });
+    // The send has happened: losing its outcome now would cost a resend after the attempt's lease, so a passing
+    // database fault is retried here before the message goes back to the queue.
+    for (let tries = 1; ; tries++) {
+      try {
+        await attempts.record({ alertId: work.alertId, deliveryId: work.deliveryId, attempt: plan.attempt, outcome, now: clock() });
+        return;
+      } catch (error) {
+        if (tries >= RECORD_TRIES || !(await pause(backoff.initial * 2 ** (tries - 1), closed))) throw error;
+        log.warn({ err: error, ...context }, 'could not record the outcome yet; retrying');
+      }
+    }
   }
 
-  async function handle(channel: amqp.Channel, message: amqp.ConsumeMessage): Promise<void> {
+  async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
     const work = parseWork(message.content);
     if (!work) {
       log.error({ content: message.content.toString('utf8', 0, 500) }, 'dropping a malformed delivery work message');
-      settle(channel, message, 'reject');
+      delivery.nack(false);
       return;
     }
     if (sending.has(work.deliveryId)) {
       log.debug({ ...work }, 'delivery already being sent by this process; dropping the duplicate');
-      settle(channel, message, 'ack');
+      delivery.ack();
       return;
     }
     sending.add(work.deliveryId);
     try {
-      await deliver(work);
+      await deliver(work, delivery.closed);
       consecutiveInfrastructureErrors = 0;
-      settle(channel, message, 'ack');
+      delivery.ack();
     } catch (error) {
       consecutiveInfrastructureErrors++;
       const waitMs = Math.min(backoff.max, backoff.initial * 2 ** Math.min(consecutiveInfrastructureErrors - 1, 16));
       log.error({ err: error, ...work, retryInMs: waitMs }, 'delivery interrupted by an infrastructure error; requeueing');
-      await pause(waitMs, stopSignal.signal);
-      settle(channel, message, 'requeue');
+      // Stopping cuts the wait short; the message still goes back to the queue rather than waiting for the broker.
+      await pause(waitMs, delivery.closed);
+      delivery.nack(true);
     } finally {
       sending.delete(work.deliveryId);
     }
   }
 
-  function settle(channel: amqp.Channel, message: amqp.ConsumeMessage, how: 'ack' | 'reject' | 'requeue'): void {
-    try {
-      if (how === 'ack') channel.ack(message);
-      else channel.nack(message, false, how === 'requeue');
-    } catch (error) {
-      // The channel closed under us (broker restart): the broker already requeued the message.
-      log.warn({ err: error }, 'could not settle a delivery message; the broker will redeliver it');
-    }
-  }
-
-  async function attach(connection: AmqpConnection): Promise<void> {
-    if (stopping) return;
-    const channel = await connection.createChannel();
-    channel.on('error', (error: Error) => log.warn({ err: error }, 'notifier channel failed'));
-    channel.on('close', () => {
-      if (consumer?.channel === channel) consumer = null;
-    });
-    await declareDeliveriesQueue(channel, names);
-    await channel.prefetch(options.concurrency ?? 16);
-    const { consumerTag } = await channel.consume(names.deliveriesQueue, (message) => {
-      if (!message) {
-        log.error({ queue: names.deliveriesQueue }, 'the broker cancelled the notifier consumer');
-        return;
-      }
-      const handling = handle(channel, message).catch((error: unknown) => log.error({ err: error }, 'delivery handler failed'));
-      inFlight.add(handling);
-      void handling.finally(() => inFlight.delete(handling));
-    });
-    consumer = { channel, consumerTag };
-  }
-
-  await options.broker.register('notifier', attach);
-
-  return {
-    async stop() {
-      stopping = true;
-      const current = consumer;
-      consumer = null;
-      await current?.channel.cancel(current.consumerTag).catch(() => undefined);
-      stopSignal.abort();
-      await Promise.allSettled([...inFlight]);
-      await current?.channel.close().catch(() => undefined);
-    },
-  };
+  return startQueueConsumer({
+    name: 'notifier',
+    broker: options.broker,
+    queue: names.deliveriesQueue,
+    prefetch: options.concurrency ?? 16,
+    logger: log,
+    prepare: (channel) => declareDeliveriesQueue(channel, names),
+    handle,
+  });
 }
 
 function parseWork(content: Buffer): DeliveryWork | null {
@@ -171,17 +147,4 @@ function parseWork(content: Buffer): DeliveryWork | null {
   }
   const parsed = DeliveryWork.safeParse(json);
   return parsed.success ? parsed.data : null;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

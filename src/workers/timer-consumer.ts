@@ -1,9 +1,10 @@
-import { setMaxListeners } from 'node:events';
 import type amqp from 'amqplib';
 import type { Histogram } from 'prom-client';
-import type { BrokerConnection, AmqpConnection } from '../infra/amqp.js';
+import type { BrokerConnection } from '../infra/amqp.js';
 import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
+import { pause } from '../infra/pause.js';
+import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type DeliveryWork, TimerMessage } from './messages.js';
 
 /** The engine's fenced firing path (fireEscalationStep in src/commands/alerts.ts, bound to its dependencies). */
@@ -54,80 +55,13 @@ const REDELAY_BEYOND_MS = 1000 + ARRIVAL_MARGIN_MS + 3000;
 export async function startTimerConsumer(options: TimerConsumerOptions): Promise<TimerConsumer> {
   const { broker, names, publisher, fire, logger } = options;
   const clock = options.clock ?? (() => new Date());
-  const prefetch = options.prefetch ?? 500;
   const retryDelayMs = options.retryDelayMs ?? 1000;
 
-  let stopped = false;
-  let session: { channel: amqp.Channel; consumerTag: string; closed: AbortController } | null = null;
-  let opening: Promise<void> = Promise.resolve();
-  let resubscribing = false;
-  const handling = new Set<Promise<void>>();
-  const sessionAlive = () => session !== null && !session.closed.signal.aborted;
-
-  // Serialised: a reconnect and a resubscription racing each other must not leave two consumers behind.
-  function openSession(connection: AmqpConnection): Promise<void> {
-    const opened = opening.then(() => (stopped || sessionAlive() ? undefined : subscribe(connection)));
-    opening = opened.catch(() => undefined);
-    return opened;
-  }
-
-  async function subscribe(connection: AmqpConnection): Promise<void> {
-    const channel = await connection.createChannel();
-    const closed = new AbortController();
-    // Every timer waiting out its remainder listens here (up to `prefetch` at once): not a leak, just many waiters.
-    setMaxListeners(prefetch + 10, closed.signal);
-    channel.on('error', (error: Error) => logger.warn({ err: error }, 'timer consumer channel failed'));
-    channel.on('close', () => closed.abort());
-    await channel.prefetch(prefetch);
-    const { consumerTag } = await channel.consume(
-      names.timersDueQueue,
-      (message) => {
-        if (message === null) {
-          logger.error({ queue: names.timersDueQueue }, 'the broker cancelled the timer consumer; resubscribing');
-          void channel.close().catch(() => undefined);
-          return;
-        }
-        const work = handle(channel, message, closed.signal).catch((error: unknown) =>
-          logger.error({ err: error }, 'timer handling failed unexpectedly'),
-        );
-        handling.add(work);
-        void work.finally(() => handling.delete(work));
-      },
-      { noAck: false },
-    );
-    session = { channel, consumerTag, closed };
-    channel.on('close', () => {
-      if (!stopped) resubscribe();
-    });
-  }
-
-  /**
-   * The channel closed under a live consumer (the broker cancelled it, or a channel-level error). After a lost
-   * connection the reconnect opens a new session first; otherwise keep trying on the current connection.
-   */
-  function resubscribe(): void {
-    if (resubscribing) return;
-    resubscribing = true;
-    void (async () => {
-      for (let attempt = 1; ; attempt++) {
-        await pause(Math.min(5000, 200 * 2 ** attempt));
-        if (stopped || sessionAlive()) break;
-        try {
-          await openSession(broker.current());
-          break;
-        } catch (error) {
-          logger.debug({ err: error, attempt }, 'timer consumer could not resubscribe yet');
-        }
-      }
-      resubscribing = false;
-    })();
-  }
-
-  async function handle(channel: amqp.Channel, message: amqp.ConsumeMessage, closed: AbortSignal): Promise<void> {
+  async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
     const timer = parseTimer(message.content);
     if (!timer) {
       logger.error({ content: message.content.toString('utf8').slice(0, 500) }, 'malformed timer message dropped');
-      settle(() => channel.ack(message));
+      delivery.ack();
       return;
     }
     try {
@@ -135,13 +69,14 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
       if (dueAt - clock().getTime() > REDELAY_BEYOND_MS) {
         await publisher.publishTimer(timer, clock());
       } else {
-        if (!(await waitUntil(dueAt, clock, closed))) return;
+        // Timers still waiting when the channel closes stay unacked: the broker requeues them.
+        if (!(await waitUntil(dueAt, clock, delivery.closed))) return;
         await act(timer);
       }
-      settle(() => channel.ack(message));
+      delivery.ack();
     } catch (error) {
       logger.warn({ err: error, timer }, 'timer action failed; returning it to the queue');
-      if (await pause(retryDelayMs, closed)) settle(() => channel.nack(message, false, true));
+      if (await pause(retryDelayMs, delivery.closed)) delivery.nack(true);
     }
   }
 
@@ -155,27 +90,14 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     if (result.fired && result.lagMs !== null) options.escalationLag?.observe(result.lagMs / 1000);
   }
 
-  try {
-    await broker.register('timer-consumer', openSession);
-  } catch (error) {
-    stopped = true;
-    throw error;
-  }
-
-  return {
-    async stop() {
-      stopped = true;
-      await opening;
-      const current = session;
-      session = null;
-      if (!current) return;
-      await current.channel.cancel(current.consumerTag).catch(() => undefined);
-      // Timers still waiting are abandoned unacked (the broker requeues them); timers mid-action finish and ack.
-      current.closed.abort();
-      await Promise.allSettled([...handling]);
-      await current.channel.close().catch(() => undefined);
-    },
-  };
+  return startQueueConsumer({
+    name: 'timer-consumer',
+    broker,
+    queue: names.timersDueQueue,
+    prefetch: options.prefetch ?? 500,
+    logger,
+    handle,
+  });
 }
 
 function parseTimer(content: Buffer): TimerMessage | null {
@@ -187,15 +109,6 @@ function parseTimer(content: Buffer): TimerMessage | null {
   }
 }
 
-// An ack or nack on a channel that closed meanwhile is moot: the broker has already requeued the message.
-function settle(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // channel closed
-  }
-}
-
 /** Waits until the clock reaches `dueAt`; false when the channel closed first. */
 async function waitUntil(dueAt: number, clock: () => Date, closed: AbortSignal): Promise<boolean> {
   for (;;) {
@@ -203,20 +116,4 @@ async function waitUntil(dueAt: number, clock: () => Date, closed: AbortSignal):
     if (remaining <= 0) return !closed.aborted;
     if (!(await pause(remaining, closed))) return false;
   }
-}
-
-/** Sleeps `ms`; false when `signal` aborted first. */
-function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      resolve(false);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -12,7 +12,7 @@ describe('timer consumer', () => {
   let harness: BrokerHarness;
   let consumer: TimerConsumer | undefined;
   const metrics = createMetrics();
-  const logged: { msg: string }[] = [];
+  const logged: { msg: string; consumer?: string }[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
   const recorder = recordingFire((call, calls) => {
     if (call.step === 7 && calls.filter((earlier) => earlier.alertId === call.alertId).length === 1) {
@@ -105,7 +105,7 @@ describe('timer consumer', () => {
   it('resubscribes by itself after the broker cancels it', async () => {
     const channel = await harness.channel();
     await channel.deleteQueue(harness.names.timersDueQueue);
-    await waitFor('the consumer to be cancelled', () => logged.some((line) => line.msg === 'the broker cancelled the timer consumer; resubscribing'));
+    await waitFor('the consumer to be cancelled', () => logged.some((line) => line.msg === 'the broker cancelled the consumer; resubscribing' && line.consumer === 'timer-consumer'));
     await declareDelayCascade(harness.broker.current(), harness.names);
     const timer = escalationTimer(5, 300);
     await harness.publisher.publishTimer(timer);
