@@ -84,8 +84,9 @@ const unparseable: Record<string, { status: number; title: string }> = {
  * they get the same problem+json answer as every other error instead of Node's bare "400 Bad Request".
  */
 export function answerUnparseableRequests(server: Server): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket & { _httpMessage?: { headersSent: boolean } | null }) => {
+    // As Node itself does: never write into a response already under way on this connection.
+    if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) {
       socket.destroy();
       return;
     }

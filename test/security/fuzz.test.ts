@@ -400,6 +400,12 @@ describe('fuzzing every route with random and malformed requests', () => {
       expect(status).toBeLessThan(500);
       expect(answer.toLowerCase(), JSON.stringify(request.slice(0, 80))).toContain('content-type: application/problem+json');
     }
+    // On a kept-alive connection, once the first answer is complete.
+    const afterAGoodOne = await rawExchange(app.url, `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`, {
+      after: '{"status":"ok"}',
+      then: `G\u0000T ${path} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    });
+    expect(afterAGoodOne).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*HTTP\/1\.1 400 Bad Request\r\nContent-Type: application\/problem\+json\r\n/);
     console.log(`fuzz raw HTTP: ${raw.length} requests, statuses ${JSON.stringify(statuses)}`);
     expect((await app.http.get('/healthz')).status).toBe(200);
   });
@@ -424,14 +430,24 @@ describe('fuzzing every route with random and malformed requests', () => {
   });
 });
 
-/** Writes bytes as they are and reads whatever comes back until the server closes or goes quiet. */
-function rawExchange(baseUrl: string, request: string): Promise<string> {
+/**
+ * Writes bytes as they are and reads whatever comes back until the server closes or goes quiet; `then` is
+ * written on the same connection once the answer so far contains `after`.
+ */
+function rawExchange(baseUrl: string, request: string, next?: { after: string; then: string }): Promise<string> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: url.hostname, port: Number(url.port) });
     const chunks: Buffer[] = [];
+    let pending = next;
     socket.setTimeout(3000, () => socket.destroy());
-    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      if (pending && Buffer.concat(chunks).toString('latin1').includes(pending.after)) {
+        socket.write(Buffer.from(pending.then, 'latin1'));
+        pending = undefined;
+      }
+    });
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.on('error', (error) => (chunks.length ? undefined : reject(error)));
     socket.write(Buffer.from(request, 'latin1'));
