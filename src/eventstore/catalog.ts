@@ -11,6 +11,11 @@ export interface EventDefinition {
   upcasters?: Record<number, (data: unknown) => unknown>;
 }
 
+/** The event union an aggregate's definitions describe: `{ type, data }` per type, data inferred from its schema. */
+export type EventsOf<Definitions extends Record<string, { schema: z.ZodType }>> = {
+  [Type in keyof Definitions & string]: { type: Type; data: z.infer<Definitions[Type]['schema']> };
+}[keyof Definitions & string];
+
 export class UnknownEventError extends Error {
   override name = 'UnknownEventError';
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventDefinition } from '../../eventstore/catalog.js';
+import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
 import { FlowNode } from '../flow/node.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
@@ -137,6 +137,5 @@ export const alertEventDefinitions = {
   AlertEscalatedManually: { schema: AlertEscalatedManually, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
-type Defs = typeof alertEventDefinitions;
-export type AlertEvent = { [K in keyof Defs]: { type: K; data: z.infer<Defs[K]['schema']> } }[keyof Defs];
+export type AlertEvent = EventsOf<typeof alertEventDefinitions>;
 export type AlertEventOf<T extends AlertEvent['type']> = Extract<AlertEvent, { type: T }>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventDefinition } from '../../eventstore/catalog.js';
+import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
 import { FlowNode } from './node.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
@@ -56,6 +56,5 @@ export const flowEventDefinitions = {
   IntegrationKeyRevoked: { schema: IntegrationKeyRevoked, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
-type Defs = typeof flowEventDefinitions;
-export type FlowEvent = { [K in keyof Defs]: { type: K; data: z.infer<Defs[K]['schema']> } }[keyof Defs];
+export type FlowEvent = EventsOf<typeof flowEventDefinitions>;
 export type FlowEventOf<T extends FlowEvent['type']> = Extract<FlowEvent, { type: T }>;

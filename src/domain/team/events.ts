@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventDefinition } from '../../eventstore/catalog.js';
+import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
 import { TeamRole } from './roles.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
@@ -75,6 +75,5 @@ export const teamEventDefinitions = {
   InviteAccepted: { schema: InviteAccepted, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
-type Defs = typeof teamEventDefinitions;
-export type TeamEvent = { [K in keyof Defs]: { type: K; data: z.infer<Defs[K]['schema']> } }[keyof Defs];
+export type TeamEvent = EventsOf<typeof teamEventDefinitions>;
 export type TeamEventOf<T extends TeamEvent['type']> = Extract<TeamEvent, { type: T }>;

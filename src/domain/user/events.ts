@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EventDefinition } from '../../eventstore/catalog.js';
+import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -49,6 +49,5 @@ export const userEventDefinitions = {
   RefreshTokenReuseDetected: { schema: RefreshTokenReuseDetected, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
-type Defs = typeof userEventDefinitions;
-export type UserEvent = { [K in keyof Defs]: { type: K; data: z.infer<Defs[K]['schema']> } }[keyof Defs];
+export type UserEvent = EventsOf<typeof userEventDefinitions>;
 export type UserEventOf<T extends UserEvent['type']> = Extract<UserEvent, { type: T }>;
