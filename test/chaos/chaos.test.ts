@@ -13,6 +13,7 @@ import {
 } from './cluster.js';
 import {
   analyseDeliveries,
+  chaosNodes,
   expectedPageCount,
   inSeconds,
   lagFigures,
@@ -26,7 +27,6 @@ import {
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const alertCount = Number(process.env.CHAOS_ALERTS ?? 240);
 const triggerWindowMs = Number(process.env.CHAOS_WINDOW_MS ?? 30_000);
-const retry = { maxAttempts: 4, backoffSeconds: 0.5 };
 
 describe.skipIf(!canRestartBroker)('chaos: two service processes side by side, killed, cut off from broker and database', () => {
   const amqpPrefix = uniqueName('alertops_chaos').toLowerCase();
@@ -53,17 +53,10 @@ describe.skipIf(!canRestartBroker)('chaos: two service processes side by side, k
     await targets?.stop();
   });
 
-  const hook = (path: string, delaySeconds: number) => ({
-    name: path,
-    delaySeconds,
-    target: { type: 'webhook', url: `${targets.receiver.url}/${path}` },
-    retry,
-  });
-  const mail = (email: string, delaySeconds: number) => ({ name: email, delaySeconds, target: { type: 'email', email }, retry });
-  const member = (userId: string, delaySeconds: number) => ({ name: 'on-call member', delaySeconds, target: { type: 'user', userId }, retry });
 
   it('pages every due step of every alert once per delivery id, through kills, a broker restart and dropped connections', async () => {
     const http = cluster.http({ deadlineMs: 90_000 });
+    const { hook, mail, member } = chaosNodes(targets);
     const flows = [
       { key: 'direct', repeat: 0, nodes: [hook('direct/first', 0), mail('direct-second@example.com', 2), hook('direct/third', 3)] },
       { key: 'looping', repeat: 1, nodes: [hook('looping/flaky-first', 1), hook('looping/slow-second', 2)] },

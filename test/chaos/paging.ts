@@ -83,6 +83,17 @@ export async function startPagingTargets(): Promise<PagingTargets> {
   };
 }
 
+const retry = { maxAttempts: 4, backoffSeconds: 0.5 };
+
+/** Flow nodes that page the chaos targets: a webhook path on the receiver, an address at the SMTP sink, a member. */
+export function chaosNodes(targets: PagingTargets) {
+  return {
+    hook: (path: string, delaySeconds: number) => ({ name: path, delaySeconds, target: { type: 'webhook', url: `${targets.receiver.url}/${path}` }, retry }),
+    mail: (email: string, delaySeconds: number) => ({ name: email, delaySeconds, target: { type: 'email', email }, retry }),
+    member: (userId: string, delaySeconds: number) => ({ name: 'on-call member', delaySeconds, target: { type: 'user', userId }, retry }),
+  };
+}
+
 export interface TriggeredAlert {
   alertId: string;
   flow: { key: string; repeat: number; nodes: unknown[] };

@@ -6,6 +6,7 @@ import { waitFor } from '../support/wait.js';
 import { deleteBrokerPrefix, pause, type ServiceProcess, ServiceCluster, serviceEnvironment } from './cluster.js';
 import {
   analyseDeliveries,
+  chaosNodes,
   expectedPageCount,
   lagFigures,
   type PagingTargets,
@@ -18,7 +19,6 @@ import {
 
 const alertCount = 90;
 const triggerWindowMs = 15_000;
-const retry = { maxAttempts: 4, backoffSeconds: 0.5 };
 
 /**
  * Three processes on one database and broker, in the three roles an operator can run: `start` (API and workers),
@@ -65,16 +65,10 @@ describe('side by side: three processes, one killed mid-load', () => {
     await targets?.stop();
   });
 
-  const hook = (path: string, delaySeconds: number) => ({
-    name: path,
-    delaySeconds,
-    target: { type: 'webhook', url: `${targets.receiver.url}/${path}` },
-    retry,
-  });
-  const mail = (email: string, delaySeconds: number) => ({ name: email, delaySeconds, target: { type: 'email', email }, retry });
 
   it('loses nothing and applies no projection twice when the process doing all the work is killed', async () => {
     const http = cluster.http({ deadlineMs: 60_000 });
+    const { hook, mail } = chaosNodes(targets);
     const flows = [
       { key: 'pair', repeat: 0, nodes: [hook('pair/slow-first', 0), hook('pair/flaky-second', 1), mail('pair-third@example.com', 1.5)] },
       { key: 'loop', repeat: 1, nodes: [hook('loop/first', 0.5), hook('loop/slow-second', 1)] },

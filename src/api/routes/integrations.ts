@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { actOnAlert, findAlertByDedupKey, triggerAlert } from '../../commands/alerts.js';
 import { hashIntegrationKey, loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
-import { notFoundProblem, validationProblem } from '../problem.js';
+import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
 import type { ApiServices } from '../services.js';
 
@@ -23,18 +23,17 @@ async function integrationFor(services: ApiServices, key: string) {
   return { keyId: integration.id, teamId: integration.team_id, flow };
 }
 
-const EventsBody = z.object({
-  event_action: z.enum(['trigger', 'acknowledge', 'resolve']),
-  dedup_key: z.string().min(1).max(255).optional(),
-  payload: z
-    .object({
-      summary: z.string().trim().min(1).max(1024),
-      severity: Severity.default('error'),
-      source: z.string().max(255).optional(),
-      custom_details: z.unknown().optional(),
-    })
-    .optional(),
+const EventPayload = z.object({
+  summary: z.string().trim().min(1).max(1024),
+  severity: Severity.default('error'),
+  source: z.string().max(255).optional(),
+  custom_details: z.unknown().optional(),
 });
+
+const EventsBody = z.discriminatedUnion('event_action', [
+  z.object({ event_action: z.literal('trigger'), dedup_key: z.string().min(1).max(255).optional(), payload: EventPayload }),
+  z.object({ event_action: z.enum(['acknowledge', 'resolve']), dedup_key: z.string().min(1).max(255) }),
+]);
 
 const eventsIntegration = defineRoute({
   method: 'post',
@@ -51,9 +50,6 @@ const eventsIntegration = defineRoute({
     const actor = `integration:${keyId}` as const;
     const now = services.clock();
     if (body.event_action === 'trigger') {
-      if (!body.payload) {
-        throw validationProblem(new z.ZodError([{ code: 'custom', path: ['payload'], message: 'payload is required to trigger', input: undefined }]), 'body');
-      }
       const dedupKey = body.dedup_key ?? randomUUID();
       const result = await triggerAlert(services, {
         teamId,
@@ -67,9 +63,6 @@ const eventsIntegration = defineRoute({
         now,
       });
       return { status: 202, body: { dedup_key: dedupKey, alertId: result.alertId }, position: result.position };
-    }
-    if (!body.dedup_key) {
-      throw validationProblem(new z.ZodError([{ code: 'custom', path: ['dedup_key'], message: `dedup_key is required to ${body.event_action}`, input: undefined }]), 'body');
     }
     const alertId = await findAlertByDedupKey(services, teamId, flow.flowId, body.dedup_key);
     if (!alertId) throw notFoundProblem('no alert has this dedup key');
