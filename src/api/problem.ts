@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { StaleVersionError } from '../commands/handle-command.js';
 import { DomainError } from '../domain/decider.js';
-import { WrongExpectedVersionError } from '../eventstore/types.js';
+import { DuplicateEventIdError, WrongExpectedVersionError } from '../eventstore/types.js';
 
 export interface ProblemDetails {
   type: string;
@@ -73,6 +73,9 @@ export function toProblem(error: unknown): HttpProblem | null {
       code: 'stale_version',
       currentVersion: error.currentVersion,
     });
+  }
+  if (error instanceof DuplicateEventIdError) {
+    return new HttpProblem(409, 'Conflict', 'this change was already recorded', { code: 'duplicate_event' });
   }
   if (error instanceof WrongExpectedVersionError) {
     return new HttpProblem(409, 'Conflict', 'the resource is being changed concurrently; retry', { code: 'concurrent_change' });

@@ -8,6 +8,7 @@ import {
   type LogPosition,
   type NewEvent,
   type RecordedEvent,
+  DuplicateEventIdError,
   WrongExpectedVersionError,
 } from './types.js';
 import { EventMetadataSchema } from './metadata.js';
@@ -45,7 +46,13 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
+/** Where subscribers hear that the log has grown (a hint: they also poll). */
+export const EVENTS_CHANNEL = 'alertops_events';
+
 export class PostgresEventStore implements EventStore {
+  private announcing = false;
+  private announceAgain = false;
+
   constructor(private readonly pool: Pool) {}
 
   async append(
@@ -67,6 +74,7 @@ export class PostgresEventStore implements EventStore {
         [streamId, String(options.expectedVersion), JSON.stringify(payload)],
       );
       const row = rows[0]!;
+      this.announceAppend();
       return {
         nextExpectedVersion: Number(row.stream_version),
         position: { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) },
@@ -76,8 +84,34 @@ export class PostgresEventStore implements EventStore {
       if (pgError.code === 'AO409') {
         throw new WrongExpectedVersionError(streamId, options.expectedVersion, Number(pgError.detail));
       }
+      if (pgError.code === '23505' && (error as { constraint?: string }).constraint === 'events_event_id_key') {
+        throw new DuplicateEventIdError(streamId);
+      }
       throw error;
     }
+  }
+
+  /**
+   * Notifying inside the append would take PostgreSQL's notify lock at every commit and serialise concurrent
+   * writers. One notification after the commit, shared by the appends that land while it is on its way, wakes
+   * subscribers just as well.
+   */
+  private announceAppend(): void {
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = true;
+    void this.pool
+      .query('select pg_notify($1, $2)', [EVENTS_CHANNEL, ''])
+      .catch(() => undefined)
+      .finally(() => {
+        this.announcing = false;
+        if (this.announceAgain) {
+          this.announceAgain = false;
+          this.announceAppend();
+        }
+      });
   }
 
   async readStream(streamId: string, options: { fromVersion?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {

@@ -86,3 +86,11 @@ export class WrongExpectedVersionError extends Error {
     super(`stream ${streamId} is at revision ${actual}, expected ${String(expected)}`);
   }
 }
+
+/** An event id that is already in the log: an append retried with the ids it was first given. */
+export class DuplicateEventIdError extends Error {
+  override name = 'DuplicateEventIdError';
+  constructor(readonly streamId: string) {
+    super(`an event appended to ${streamId} has an id that is already in the log`);
+  }
+}

@@ -1,5 +1,5 @@
 import { quoteIdentifier, type Pool, withTransaction } from '../infra/postgres.js';
-import { EVENTS_CHANNEL } from './runner.js';
+import { EVENTS_CHANNEL } from '../eventstore/postgres.js';
 
 /**
  * Empties a projection's tables and moves its checkpoint back to the start of the log, in one transaction,

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { EventCatalog } from '../eventstore/catalog.js';
+import { EVENTS_CHANNEL } from '../eventstore/postgres.js';
 import { comparePositions, type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
 import type { Logger } from '../infra/logger.js';
 import { queryBuilder } from '../infra/kysely.js';
@@ -28,7 +29,6 @@ export function projectionSubscription(projection: Projection<any, any>): Subscr
   };
 }
 
-export const EVENTS_CHANNEL = 'alertops_events';
 const EAGER_POLL_MS = 10;
 const EAGER_POLLS_AFTER_NOTIFICATION = 10;
 export const CHECKPOINTS_CHANNEL = 'alertops_checkpoints';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DuplicateEventIdError,
   comparePositions,
   type EventMetadata,
   type EventStore,
@@ -182,8 +183,10 @@ export function eventStoreContract(
               expectedVersion: 'any',
               metadata,
             }),
-          ).rejects.toThrow();
-          await expect(store.append(original, [{ type: 'Counted', data: {}, eventId }], { expectedVersion: 0, metadata })).rejects.toThrow();
+          ).rejects.toBeInstanceOf(DuplicateEventIdError);
+          await expect(store.append(original, [{ type: 'Counted', data: {}, eventId }], { expectedVersion: 0, metadata })).rejects.toBeInstanceOf(
+            DuplicateEventIdError,
+          );
 
           expect(await store.readStream(copy)).toEqual([]);
           expect((await store.readStream(original)).map((event) => event.eventId)).toEqual([eventId]);
