@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 describe('HTTP platform', () => {
@@ -43,5 +44,24 @@ describe('HTTP platform', () => {
     expect(metrics.body).toContain('alertops_http_request_duration_seconds');
     const openapi = await app.http.get('/openapi.json');
     expect(openapi.body.openapi).toBe('3.0.3');
+  });
+
+  it('answers a command 202 without waiting when asked to (Prefer: respond-async); a query given its position sees it', async () => {
+    const user = await signUp(app.http);
+    const created = await app.http.post('/teams', { name: 'Async' }, { token: user.token, headers: { prefer: 'respond-async' } });
+    expect(created.status).toBe(202);
+    expect(created.headers.get('preference-applied')).toBe('respond-async');
+    const position = created.headers.get('x-alertops-position');
+    expect(position).toMatch(/^\d+-\d+$/);
+    const teams = await app.http.get(`/teams?position=${position}`, { token: user.token });
+    expect(teams.body.map((team: { id: string }) => team.id)).toContain(created.body.id);
+    const byHeader = await app.http.get(`/teams/${created.body.id}`, { token: user.token, headers: { 'x-alertops-position': position! } });
+    expect(byHeader.status).toBe(200);
+  });
+
+  it('refuses a malformed position with 400', async () => {
+    const user = await signUp(app.http);
+    const response = await app.http.get('/teams?position=not-a-position', { token: user.token });
+    expect(response.status).toBe(400);
   });
 });

@@ -41,8 +41,11 @@ export interface RouteSpec<Body, Query, Params, AuthMode extends 'user' | 'none'
   body?: z.ZodType<Body>;
   /** Documented responses: status -> body schema (null: no body). */
   responses: Record<number, z.ZodType | null>;
-  /** Answers 202 without waiting for read models when the client asks (`Prefer: respond-async`) or always. */
-  async?: 'on-request' | 'always';
+  /**
+   * Every command answers 202 without waiting for the read models when the client asks (`Prefer: respond-async`);
+   * high-rate ingest routes always do.
+   */
+  async?: 'always';
   /**
    * False for responses that carry a secret shown once (tokens): Idempotency-Key is ignored rather than the secret
    * being kept in plain text for replays.
@@ -96,7 +99,7 @@ async function run(route: AnyRouteSpec, input: RouteInput<any, any, any, any>, c
   const headers = { ...result.headers };
   if (result.position) {
     headers['X-AlertOps-Position'] = formatPosition(result.position);
-    const respondAsync = route.async === 'always' || (route.async === 'on-request' && /respond-async/i.test(ctx.get('prefer')));
+    const respondAsync = route.async === 'always' || /respond-async/i.test(ctx.get('prefer'));
     if (respondAsync) {
       return { ...result, status: result.status < 300 ? 202 : result.status, headers: { ...headers, 'Preference-Applied': 'respond-async' } };
     }

@@ -79,7 +79,6 @@ const triggerAlertRoute = defineRoute({
   summary: 'Trigger an alert on a flow; a trigger whose dedup key matches an open alert is folded into it',
   tag: 'alerts',
   auth: 'user',
-  async: 'on-request',
   params: TeamParams,
   body: TriggerAlertBody,
   responses: { 201: TriggerAlertResponse, 200: TriggerAlertResponse },
