@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { FlowSnapshot, NotificationOutcome } from '../domain/alert/commands.js';
+import type { AlertCommand, NotificationOutcome } from '../domain/alert/commands.js';
 import { alertDecider, type AlertState, type OpenAlertState } from '../domain/alert/decider.js';
 import { dedupAlertId, dedupSlotDecider, type DedupSlotEvent, dedupSlotStreamId } from '../domain/alert/dedup-slot.js';
-import type { Severity } from '../domain/alert/events.js';
 import { DomainError, fold, notFound } from '../domain/decider.js';
 import type { NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
@@ -11,17 +10,8 @@ import { type CommandDependencies, handleCommand } from './handle-command.js';
 export const alertStreamId = (alertId: string) => `alert-${alertId}`;
 const teamOf = (state: AlertState) => (state.status === 'none' ? null : state.teamId);
 
-export interface TriggerAlertInput {
-  teamId: string;
-  flow: FlowSnapshot;
-  summary: string;
-  details: unknown;
-  severity: Severity;
-  dedupKey: string | null;
-  source: string | null;
-  actor: Actor;
-  now: Date;
-}
+/** The trigger command without its alert id (chosen here: random, or derived from the dedup key), plus who asked. */
+export type TriggerAlertInput = Omit<Extract<AlertCommand, { type: 'TriggerAlert' }>, 'type' | 'alertId'> & { actor: Actor };
 
 export interface TriggerAlertResult {
   alertId: string;
@@ -67,18 +57,7 @@ async function trigger(deps: CommandDependencies, alertId: string, input: Trigge
     deps,
     alertDecider,
     alertStreamId(alertId),
-    {
-      type: 'TriggerAlert',
-      alertId,
-      teamId: input.teamId,
-      flow: input.flow,
-      summary: input.summary,
-      details: input.details,
-      severity: input.severity,
-      dedupKey: input.dedupKey,
-      source: input.source,
-      now: input.now,
-    },
+    { type: 'TriggerAlert', alertId, ...withoutActor(input) },
     { actor: input.actor, teamId: input.teamId },
   );
   const state = result.state as OpenAlertState;
@@ -88,6 +67,10 @@ async function trigger(deps: CommandDependencies, alertId: string, input: Trigge
     deduplicated: result.events.some((event) => event.type === 'AlertDeduplicated'),
     position: result.position,
   };
+}
+
+function withoutActor({ actor: _actor, ...command }: TriggerAlertInput) {
+  return command;
 }
 
 async function bindSlot(deps: CommandDependencies, slotStream: string, generation: number, alertId: string, input: TriggerAlertInput) {
