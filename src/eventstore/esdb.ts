@@ -37,17 +37,10 @@ const StoredMetadata = EventMetadataSchema.extend({
 });
 type StoredMetadata = z.infer<typeof StoredMetadata>;
 
-export interface HashedContent {
+export type HashedContent = Pick<RecordedEvent, 'streamId' | 'streamVersion' | 'eventId' | 'type' | 'schemaVersion' | 'data' | 'recordedAt'> & {
   prevHash: string | null;
-  streamId: string;
-  streamVersion: number;
-  eventId: string;
-  type: string;
-  schemaVersion: number;
-  data: unknown;
   metadata: EventMetadata;
-  recordedAt: Date;
-}
+};
 
 /**
  * The per-stream hash chain, computed in TypeScript for stores without SQL: sha256 over the same fields,

@@ -44,3 +44,13 @@ export function brokerNames(prefix: string) {
     deliveriesQueue: `${prefix}.deliveries`,
   };
 }
+
+/** A broker message body parsed against its schema; null for anything else (not JSON, or not that shape). */
+export function parseMessage<T>(schema: z.ZodType<T>, content: Buffer): T | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(content.toString('utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}

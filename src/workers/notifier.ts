@@ -13,7 +13,7 @@ import type { Metrics } from '../infra/metrics.js';
 import { pause } from '../infra/pause.js';
 import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
-import { DeliveryWork } from './messages.js';
+import { DeliveryWork, parseMessage } from './messages.js';
 
 /** The two commands around a send: persist the attempt, then record what became of it. */
 export interface NotificationAttempts {
@@ -99,7 +99,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   }
 
   async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
-    const work = parseWork(message.content);
+    const work = parseMessage(DeliveryWork, message.content);
     if (!work) {
       log.error({ content: message.content.toString('utf8', 0, 500) }, 'dropping a malformed delivery work message');
       delivery.nack(false);
@@ -136,15 +136,4 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     prepare: (channel) => declareDeliveriesQueue(channel, names),
     handle,
   });
-}
-
-function parseWork(content: Buffer): DeliveryWork | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(content.toString('utf8'));
-  } catch {
-    return null;
-  }
-  const parsed = DeliveryWork.safeParse(json);
-  return parsed.success ? parsed.data : null;
 }

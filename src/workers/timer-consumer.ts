@@ -5,7 +5,7 @@ import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import { pause } from '../infra/pause.js';
 import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
-import { type DeliveryWork, TimerMessage } from './messages.js';
+import { type DeliveryWork, parseMessage, TimerMessage } from './messages.js';
 
 /** The engine's fenced firing path (fireEscalationStep in src/commands/alerts.ts, bound to its dependencies). */
 export type FireEscalationStep = (input: {
@@ -58,7 +58,7 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
   const retryDelayMs = options.retryDelayMs ?? 1000;
 
   async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
-    const timer = parseTimer(message.content);
+    const timer = parseMessage(TimerMessage, message.content);
     if (!timer) {
       logger.error({ content: message.content.toString('utf8').slice(0, 500) }, 'malformed timer message dropped');
       delivery.ack();
@@ -98,15 +98,6 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     logger,
     handle,
   });
-}
-
-function parseTimer(content: Buffer): TimerMessage | null {
-  try {
-    const parsed = TimerMessage.safeParse(JSON.parse(content.toString('utf8')));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Waits until the clock reaches `dueAt`; false when the channel closed first. */
