@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { DomainEvent } from '../src/domain/decider.js';
 import { EventCatalog } from '../src/eventstore/catalog.js';
@@ -12,8 +11,8 @@ import { createLogger } from '../src/infra/logger.js';
 import { migrate } from '../src/infra/migrate.js';
 import { createPool, dropDatabase, ensureDatabaseExists, type Pool, redactUrl } from '../src/infra/postgres.js';
 import { defineProjection } from '../src/projections/projection.js';
-import { rebuildProjection } from '../src/projections/rebuild.js';
-import { projectionSubscription, SubscriptionRunner } from '../src/projections/runner.js';
+import { readModelSubscription } from '../src/projections/read-model-subscription.js';
+import { SubscriptionRunner } from '../src/projections/runner.js';
 import { projectionStatus } from '../src/projections/status.js';
 import { machineTable, percentile } from './machine.js';
 
@@ -42,23 +41,14 @@ const catalog = new EventCatalog().register({
   Deposited: { schema: z.object({ accountId: z.string(), amount: z.number().int() }), version: 1 },
 });
 
-const balancesProjection = defineProjection<{ bench_balances: { account_id: string; balance: string; deposits: number } }, Deposited>({
+const balancesProjection = defineProjection<{ bench_balances: { account_id: string; balance: string; deposits: number } }, Deposited>()({
   name: 'bench_balances',
-  tables: ['bench_balances'],
-  handles: new Set(['Deposited']),
-  project(db, event) {
-    return [
-      db
-        .insertInto('bench_balances')
-        .values({ account_id: event.data.accountId, balance: String(event.data.amount), deposits: 1 })
-        .onConflict((conflict) =>
-          conflict.column('account_id').doUpdateSet({
-            balance: sql`bench_balances.balance + excluded.balance`,
-            deposits: sql`bench_balances.deposits + 1`,
-          }),
-        )
-        .compile(),
-    ];
+  keys: { bench_balances: ['account_id'] },
+  handlers: {
+    Deposited({ bench_balances }, { data: { accountId, amount } }) {
+      const balance = bench_balances.get({ account_id: accountId });
+      bench_balances.put({ account_id: accountId, balance: String(Number(balance?.balance ?? 0) + amount), deposits: (balance?.deposits ?? 0) + 1 });
+    },
   },
 });
 
@@ -161,9 +151,9 @@ async function main(): Promise<void> {
     results.push({ name: 'readAll, whole log', events: read, seconds: readSeconds, detail: `pages of ${READ_BATCH}, gap-safe` });
     log(`readAll: ${read} in ${readSeconds.toFixed(1)} s`);
 
-    await rebuildProjection(pool, balancesProjection);
+    await pool.query(`truncate bench_balances; delete from subscription_checkpoints where subscription_name = $1`, [balancesProjection.name]);
     const head = await logHead(pool);
-    const runner = new SubscriptionRunner(projectionSubscription(balancesProjection), {
+    const runner = new SubscriptionRunner(readModelSubscription([balancesProjection], { name: balancesProjection.name }), {
       databaseUrl,
       eventStore: store,
       catalog,

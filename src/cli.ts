@@ -6,8 +6,10 @@ import { createPool, ensureDatabaseExists } from './infra/postgres.js';
 import { formatPosition, type RecordedEvent } from './eventstore/types.js';
 import { verifyHashChains } from './eventstore/verify.js';
 import { readModelProjections } from './projections/index.js';
-import { rebuildProjection } from './projections/rebuild.js';
-import { projectionSubscription, SubscriptionRunner } from './projections/runner.js';
+import { rebuildReadModels } from './projections/rebuild.js';
+import { READ_MODELS, readModelSubscription } from './projections/read-model-subscription.js';
+import { SubscriptionRunner } from './projections/runner.js';
+import { ESCALATION_RELAY } from './workers/escalation-relay.js';
 import { projectionStatus } from './projections/status.js';
 import { verifyReadModel } from './projections/verify.js';
 import { startRuntime } from './runtime.js';
@@ -85,7 +87,7 @@ projections
   .description("every subscription's checkpoint and how many events it is behind")
   .action(() =>
     withToolContext(async ({ pool }) => {
-      const statuses = await projectionStatus(pool, readModelProjections.map((projection) => projection.name));
+      const statuses = await projectionStatus(pool, [READ_MODELS, ESCALATION_RELAY]);
       for (const status of statuses) {
         process.stdout.write(
           `${status.name.padEnd(24)} ${formatPosition(status.checkpoint).padEnd(24)} behind ${String(status.lag).padStart(8)}  ${status.updatedAt?.toISOString() ?? 'never ran'}\n`,
@@ -96,29 +98,27 @@ projections
 
 projections
   .command('rebuild [name]')
-  .description('empty a read model (all when no name) and replay the log into it, with progress')
+  .description('rebuild read models (all when no name) beside the live ones, then switch atomically, with progress')
   .action((name: string | undefined) =>
     withToolContext(async (context) => {
       const selected = readModelProjections.filter((projection) => !name || projection.name === name);
-      if (selected.length === 0) throw new Error(`no projection named ${name}; see \`alertops projections status\``);
-      const logger = createLogger('warn');
-      for (const projection of selected) {
-        await rebuildProjection(context.pool, projection);
-        // Replays here unless a running service holds the subscription; either way, progress shows from the checkpoint.
-        const runner = new SubscriptionRunner(projectionSubscription(projection), { ...context, logger, batchSize: 1000 });
-        runner.start();
-        try {
-          for (;;) {
-            const status = (await projectionStatus(context.pool, [projection.name])).find((s) => s.name === projection.name)!;
-            const total = await countEvents(context.pool);
-            renderProgress(projection.name, Math.max(0, total - status.lag), total);
-            if (status.lag === 0) break;
-            await new Promise((resolve) => setTimeout(resolve, 200));
-          }
-          process.stderr.write('\n');
-        } finally {
-          await runner.stop();
+      if (selected.length === 0) {
+        throw new Error(`no read model named ${name}; one of: ${readModelProjections.map((projection) => projection.name).join(', ')}`);
+      }
+      const label = name ?? READ_MODELS;
+      await rebuildReadModels(context, selected, { onProgress: ({ replayed, total }) => renderProgress(label, replayed, Math.max(total, replayed)) });
+      process.stderr.write('\n');
+      // Brings the read models to the head of the log, unless a running service holds the subscription and does so.
+      const runner = new SubscriptionRunner(readModelSubscription(readModelProjections), { ...context, logger: createLogger('warn'), batchSize: 5000 });
+      runner.start();
+      try {
+        for (;;) {
+          const status = (await projectionStatus(context.pool, [READ_MODELS])).find((s) => s.name === READ_MODELS)!;
+          if (status.lag === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
         }
+      } finally {
+        await runner.stop();
       }
     }).catch(fail),
   );

@@ -13,6 +13,7 @@ import { createKysely } from './infra/kysely.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { createMailer } from './infra/mailer.js';
 import { createMetrics } from './infra/metrics.js';
+import { SenderLiveness } from './infra/sender-liveness.js';
 import { assertSchemaCurrent, migrate } from './infra/migrate.js';
 import { createPool, ensureDatabaseExists, type Pool, redactUrl } from './infra/postgres.js';
 import { readModelProjections } from './projections/index.js';
@@ -22,7 +23,8 @@ import { startEscalationWorkers } from './workers/index.js';
 import { brokerNames } from './workers/messages.js';
 import { eventSourcedAttempts, startNotifier } from './workers/notifier.js';
 import { ProjectionProgress } from './projections/progress.js';
-import { projectionSubscription, SubscriptionRunner } from './projections/runner.js';
+import { READ_MODELS, readModelSubscription } from './projections/read-model-subscription.js';
+import { SubscriptionRunner } from './projections/runner.js';
 import type { ReadModels } from './projections/read-models.js';
 
 export interface RuntimeOptions {
@@ -86,7 +88,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const eventStore = createEventStore(config, pool);
     stops.push(() => eventStore.close());
     const metrics = createMetrics();
-    const progress = new ProjectionProgress(pool, config.databaseUrl, readModelProjections.map((projection) => projection.name));
+    const progress = new ProjectionProgress(pool, config.databaseUrl, [READ_MODELS]);
     stops.push(() => progress.close());
     const mailer = createMailer(config);
     if (mailer) stops.push(async () => mailer.close());
@@ -114,13 +116,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const runners: SubscriptionRunner[] = [];
     if (options.workers) {
-      for (const projection of readModelProjections) {
-        runners.push(new SubscriptionRunner(projectionSubscription(projection), { databaseUrl: config.databaseUrl, eventStore, catalog, logger }));
-      }
+      runners.push(
+        new SubscriptionRunner(readModelSubscription(readModelProjections), { databaseUrl: config.databaseUrl, eventStore, catalog, logger }),
+      );
       for (const runner of runners) runner.start();
       stops.push(() => Promise.all(runners.map((runner) => runner.stop())));
 
-      const escalation = await startEscalationWorkers(services, broker);
+      const liveness = new SenderLiveness(pool, config.databaseUrl, logger);
+      await liveness.start();
+      stops.push(() => liveness.close());
+      const escalation = await startEscalationWorkers(services, broker, { stoppedSenders: () => liveness.stoppedSenders() });
       stops.push(() => escalation.stop());
       const notifier = await startNotifier({
         broker,
@@ -129,6 +134,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         channels: createNotificationChannels(config, readModelDirectory(services.db), mailer),
         logger,
         metrics,
+        liveness,
         clock: services.clock,
       });
       stops.push(() => notifier.stop());

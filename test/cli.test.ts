@@ -42,7 +42,7 @@ describe('alertops CLI', () => {
   it('rebuilds read models and verifies them and the hash chains; tampering is reported with exit code 2', async () => {
     await cli('projections', 'rebuild');
     const status = await cli('projections', 'status');
-    expect(status.stdout).toMatch(/alerts\s+\S+\s+behind\s+0/);
+    expect(status.stdout).toMatch(/read-models\s+\S+\s+behind\s+0/);
     const healthy = await cli('audit', 'verify');
     expect(healthy.stdout).toContain('0 broken');
     expect(healthy.stdout).toContain('read model alerts: 2 events replayed, equal');

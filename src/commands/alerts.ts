@@ -147,13 +147,13 @@ export interface NotificationAttemptPlan {
 /** Records the attempt before anything is sent; null when there is nothing to send (done, cancelled, not due). */
 export async function startNotificationAttempt(
   deps: CommandDependencies,
-  input: { alertId: string; deliveryId: string; now: Date },
+  input: { alertId: string; deliveryId: string; now: Date; sender: string | null; deadSenders: readonly string[] },
 ): Promise<NotificationAttemptPlan | null> {
   const result = await handleCommand(
     deps,
     alertDecider,
     alertStreamId(input.alertId),
-    { type: 'StartNotificationAttempt', deliveryId: input.deliveryId, now: input.now },
+    { type: 'StartNotificationAttempt', deliveryId: input.deliveryId, now: input.now, sender: input.sender, deadSenders: input.deadSenders },
     { actor: 'system:notifier', teamId: teamOf },
   );
   const started = result.events.find((event) => event.type === 'NotificationAttemptStarted');

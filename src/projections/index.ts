@@ -5,8 +5,8 @@ import type { Projection } from './projection.js';
 import { teamsProjection } from './teams.js';
 import { usersProjection } from './users.js';
 
-/** The read models; a command's response waits until all of them have passed its position. */
-export const readModelProjections: readonly Projection<any, any>[] = [
+/** The read models, kept together by one subscription; a command's response waits until it has passed its position. */
+export const readModelProjections: readonly Projection[] = [
   alertsProjection,
   inFlightProjection,
   flowsProjection,

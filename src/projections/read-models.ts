@@ -98,6 +98,8 @@ export interface PendingDeliveriesTable {
   delivery_id: string;
   alert_id: string;
   due_at: Date;
+  /** The sender of the open attempt, if one is open. */
+  sender: string | null;
 }
 
 export interface FlowsTable {

@@ -1,22 +1,115 @@
-import { quoteIdentifier, type Pool, withTransaction } from '../infra/postgres.js';
-import { EVENTS_CHANNEL } from '../eventstore/postgres.js';
+import type { EventCatalog } from '../eventstore/catalog.js';
+import { comparePositions, type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import { type Pool, type PoolClient, quoteIdentifier, withTransaction } from '../infra/postgres.js';
+import type { Projection } from './projection.js';
+import { READ_MODELS, readModelSubscription } from './read-model-subscription.js';
+import { projectedEvents, readModelTransaction, type Subscription } from './runner.js';
+
+export interface RebuildProgress {
+  /** Log events replayed so far, and how many stood between the start of the log and the live checkpoint. */
+  replayed: number;
+  total: number;
+}
+
+export interface RebuildDependencies {
+  pool: Pool;
+  eventStore: EventStore;
+  catalog: EventCatalog;
+}
+
+const besideLive = (table: string) => `${table}__rebuild`;
 
 /**
- * Empties a projection's tables and moves its checkpoint back to the start of the log, in one transaction,
- * so nobody ever sees the read model half-cleared. Whichever runner holds the subscription then replays:
- * a live one finds its checkpoint moved (its compare-and-set fails), reloads it and starts over.
+ * Rebuilds read models without downtime: replays the log into new tables beside the live ones while the service
+ * keeps answering from the live tables, never going past the live checkpoint; then, in one transaction that locks
+ * the live tables and the checkpoint, replays the last few events and swaps the new tables in. Readers see the
+ * old read model or the new one, never an empty or half-built table, and the live subscription carries on from
+ * the same checkpoint.
  */
-export async function rebuildProjection(pool: Pool, projection: { name: string; tables: readonly string[] }): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    if (projection.tables.length > 0) {
-      await client.query(`truncate ${projection.tables.map(quoteIdentifier).join(', ')}`);
+export async function rebuildReadModels(
+  deps: RebuildDependencies,
+  projections: readonly Projection[],
+  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void; subscription?: string } = {},
+): Promise<RebuildProgress> {
+  const live = options.subscription ?? READ_MODELS;
+  const tables = projections.flatMap((projection) => Object.keys(projection.keys));
+  const batchSize = options.batchSize ?? 5000;
+  const subscription = readModelSubscription(projections, { name: 'rebuild', tableName: besideLive });
+  await withTransaction(deps.pool, async (client) => {
+    for (const table of tables) {
+      await client.query(`drop table if exists ${quoteIdentifier(besideLive(table))}`);
+      await client.query(`create table ${quoteIdentifier(besideLive(table))} (like ${quoteIdentifier(table)} including all)`);
     }
-    await client.query(
-      `insert into subscription_checkpoints (subscription_name) values ($1)
-       on conflict (subscription_name) do update set transaction_id = '0', global_position = 0, updated_at = now()`,
-      [projection.name],
-    );
-    // Wakes an idle runner at once; it would also notice at its next poll.
-    await client.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, projection.name]);
   });
+  try {
+    const total = await eventsUpTo(deps.pool, await liveCheckpoint(deps.pool, live));
+    const progress: RebuildProgress = { replayed: 0, total };
+    let position = START_OF_LOG;
+    for (;;) {
+      const until = await liveCheckpoint(deps.pool, live);
+      const applied = await withTransaction(deps.pool, (client) => replayInto(client, deps, subscription, position, until, batchSize));
+      position = applied.position;
+      progress.replayed += applied.events;
+      options.onProgress?.(progress);
+      if (applied.events < batchSize) break;
+    }
+    await withTransaction(deps.pool, async (client) => {
+      await client.query(`lock table ${tables.map(quoteIdentifier).join(', ')} in access exclusive mode`);
+      const until = await liveCheckpoint(client, live, { lock: true });
+      for (;;) {
+        const applied = await replayInto(client, deps, subscription, position, until, batchSize);
+        position = applied.position;
+        progress.replayed += applied.events;
+        if (applied.events === 0) break;
+      }
+      for (const table of tables) {
+        await client.query(`drop table ${quoteIdentifier(table)}`);
+        await client.query(`alter table ${quoteIdentifier(besideLive(table))} rename to ${quoteIdentifier(table)}`);
+      }
+    });
+    options.onProgress?.(progress);
+    return progress;
+  } catch (error) {
+    await withTransaction(deps.pool, async (client) => {
+      for (const table of tables) await client.query(`drop table if exists ${quoteIdentifier(besideLive(table))}`);
+    }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Applies the log after `after`, up to and including `until`, in one batch; every such event has committed. */
+async function replayInto(
+  client: PoolClient,
+  deps: RebuildDependencies,
+  subscription: Subscription,
+  after: LogPosition,
+  until: LogPosition,
+  batchSize: number,
+): Promise<{ events: number; position: LogPosition }> {
+  if (comparePositions(after, until) >= 0) return { events: 0, position: after };
+  const recorded = (await deps.eventStore.readAll({ after, maxCount: batchSize })).filter(
+    (event) => comparePositions(event.position, until) <= 0,
+  );
+  if (recorded.length === 0) return { events: 0, position: after };
+  const events = projectedEvents(recorded, subscription.handles, deps.catalog);
+  if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);
+  return { events: recorded.length, position: recorded.at(-1)!.position };
+}
+
+async function liveCheckpoint(db: Pool | PoolClient, subscription: string, options: { lock?: boolean } = {}): Promise<LogPosition> {
+  const { rows } = await db.query<{ transaction_id: string; global_position: string }>(
+    `select transaction_id::text as transaction_id, global_position from subscription_checkpoints
+      where subscription_name = $1 ${options.lock ? 'for update' : ''}`,
+    [subscription],
+  );
+  const row = rows[0];
+  return row ? { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) } : START_OF_LOG;
+}
+
+async function eventsUpTo(pool: Pool, until: LogPosition): Promise<number> {
+  const { rows } = await pool.query<{ count: string }>(
+    'select count(*) as count from events where (transaction_id, global_position) <= ($1::xid8, $2::bigint)',
+    [until.transactionId.toString(), until.globalPosition.toString()],
+  );
+  return Number(rows[0]!.count);
 }

@@ -1,36 +1,49 @@
 import pg from 'pg';
 import type { EventCatalog } from '../eventstore/catalog.js';
 import { EVENTS_CHANNEL } from '../eventstore/postgres.js';
-import { comparePositions, type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import { comparePositions, type EventStore, type LogPosition, type RecordedEvent, START_OF_LOG } from '../eventstore/types.js';
 import type { Logger } from '../infra/logger.js';
-import { queryBuilder } from '../infra/kysely.js';
-import type { ProjectedEvent, Projection } from './projection.js';
+import type { ProjectedEvent } from './projection.js';
+import type { ReadModelTransaction } from './read-model-batch.js';
 
 /** A named consumer of the global log with its own checkpoint: a read model or a reactor. */
 export interface Subscription {
   name: string;
   handles: ReadonlySet<string>;
   /** Called inside the transaction that also moves the checkpoint; throwing rolls both back. */
-  handleBatch(client: pg.ClientBase, events: ProjectedEvent[]): Promise<void>;
+  handleBatch(tx: ReadModelTransaction, events: ProjectedEvent[]): Promise<void>;
 }
 
-export function projectionSubscription(projection: Projection<any, any>): Subscription {
-  const db = queryBuilder<unknown>();
-  return {
-    name: projection.name,
-    handles: projection.handles,
-    async handleBatch(client, events) {
-      for (const event of events) {
-        for (const statement of projection.project(db, event)) {
-          await client.query(statement.sql, statement.parameters as unknown[]);
-        }
-      }
-    },
-  };
+/** Parses a page of the log into the events a subscription reads. */
+export function projectedEvents(recorded: readonly RecordedEvent[], handles: ReadonlySet<string>, catalog: EventCatalog): ProjectedEvent[] {
+  const relevant: ProjectedEvent[] = [];
+  for (const event of recorded) {
+    if (!handles.has(event.type)) continue;
+    const parsed = catalog.parse(event);
+    relevant.push({
+      type: parsed.type,
+      data: parsed.data,
+      streamId: event.streamId,
+      streamVersion: event.streamVersion,
+      eventId: event.eventId,
+      metadata: event.metadata,
+      recordedAt: event.recordedAt,
+      position: event.position,
+    } as ProjectedEvent);
+  }
+  return relevant;
 }
 
-const EAGER_POLL_MS = 10;
-const EAGER_POLLS_AFTER_NOTIFICATION = 10;
+/** A driver client as the transaction a batch handler sees. */
+export function readModelTransaction(client: pg.ClientBase): ReadModelTransaction {
+  return { query: (sql, parameters) => client.query(sql, parameters as unknown[]) as never };
+}
+
+/**
+ * After a notification the new event may sit behind an older transaction still open (beyond the snapshot's
+ * xmin), whose commit sends no notification of its own: look again after these pauses, then fall back to idling.
+ */
+const EAGER_POLL_PAUSES_MS = [2, 5, 10, 20, 40, 80];
 export const CHECKPOINTS_CHANNEL = 'alertops_checkpoints';
 
 export interface RunnerOptions {
@@ -58,8 +71,8 @@ export class SubscriptionRunner {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
-  /** Quick re-reads left after a notification that found nothing visible yet. */
-  private eagerPolls = 0;
+  /** Index into EAGER_POLL_PAUSES_MS of the next quick re-read after a notification; past its end: idle. */
+  private eagerPoll = EAGER_POLL_PAUSES_MS.length;
   private checkpoint: LogPosition = START_OF_LOG;
   /** Waiting out a failure: notifications and a lost connection must not cut the backoff short. */
   private backingOff = false;
@@ -106,9 +119,10 @@ export class SubscriptionRunner {
           failures = 0;
           this.lastError = null;
           if (processed > 0) continue;
-          if (this.eagerPolls > 0) {
-            this.eagerPolls--;
-            await this.sleep(EAGER_POLL_MS);
+          const eagerPause = EAGER_POLL_PAUSES_MS[this.eagerPoll];
+          if (eagerPause !== undefined) {
+            this.eagerPoll++;
+            await this.sleep(eagerPause);
           } else {
             await this.sleep(this.options.idlePollMs ?? 250);
           }
@@ -144,25 +158,11 @@ export class SubscriptionRunner {
       this.checkpoint = stored;
       return 1;
     }
-    const relevant: ProjectedEvent[] = [];
-    for (const event of recorded) {
-      if (!this.subscription.handles.has(event.type)) continue;
-      const parsed = this.options.catalog.parse(event);
-      relevant.push({
-        type: parsed.type,
-        data: parsed.data,
-        streamId: event.streamId,
-        streamVersion: event.streamVersion,
-        eventId: event.eventId,
-        metadata: event.metadata,
-        recordedAt: event.recordedAt,
-        position: event.position,
-      });
-    }
+    const relevant = projectedEvents(recorded, this.subscription.handles, this.options.catalog);
     const next = recorded.at(-1)!.position;
     await client.query('begin');
     try {
-      if (relevant.length > 0) await this.subscription.handleBatch(client, relevant);
+      if (relevant.length > 0) await this.subscription.handleBatch(readModelTransaction(client), relevant);
       const moved = await client.query(
         `update subscription_checkpoints set transaction_id = $2::xid8, global_position = $3, updated_at = now()
           where subscription_name = $1 and transaction_id = $4::xid8 and global_position = $5`,
@@ -197,9 +197,7 @@ export class SubscriptionRunner {
       this.nudge();
     });
     client.on('notification', () => {
-      // The new event may sit behind an older transaction still open (beyond the snapshot's xmin), and that
-      // transaction's commit sends no notification: look again shortly rather than at the next idle poll.
-      this.eagerPolls = EAGER_POLLS_AFTER_NOTIFICATION;
+      this.eagerPoll = 0;
       this.nudge();
     });
     client.on('end', () => {

@@ -1,50 +1,27 @@
-import type { TeamEvent } from '../domain/team/events.js';
+import type { Selectable } from 'kysely';
+import type { TeamEventOf } from '../domain/team/events.js';
 import { defineProjection } from './projection.js';
 import type { TeamMembersTable, TeamsTable } from './read-models.js';
 
 /** Teams and their current members with roles: what authorization reads on every request. */
-export const teamsProjection = defineProjection<{ teams: TeamsTable; team_members: TeamMembersTable }, TeamEvent>({
+export const teamsProjection = defineProjection<
+  { teams: Selectable<TeamsTable>; team_members: Selectable<TeamMembersTable> },
+  TeamEventOf<'TeamCreated' | 'MemberAdded' | 'MemberRoleChanged' | 'MemberRemoved'>
+>()({
   name: 'teams',
-  tables: ['teams', 'team_members'],
-  handles: new Set(['TeamCreated', 'MemberAdded', 'MemberRoleChanged', 'MemberRemoved']),
-  project(db, event) {
-    switch (event.type) {
-      case 'TeamCreated': {
-        const { teamId, name, webhookSecret, createdAt } = event.data;
-        return [
-          db
-            .insertInto('teams')
-            .values({ id: teamId, name, webhook_secret: webhookSecret, created_at: new Date(createdAt) })
-            .onConflict((conflict) => conflict.column('id').doNothing())
-            .compile(),
-        ];
-      }
-      case 'MemberAdded': {
-        const { teamId, userId, role, addedAt } = event.data;
-        const joined_at = new Date(addedAt);
-        return [
-          db
-            .insertInto('team_members')
-            .values({ team_id: teamId, user_id: userId, role, joined_at })
-            .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doUpdateSet({ role, joined_at }))
-            .compile(),
-        ];
-      }
-      case 'MemberRoleChanged':
-        return [
-          db
-            .updateTable('team_members')
-            .set({ role: event.data.role })
-            .where('team_id', '=', event.data.teamId)
-            .where('user_id', '=', event.data.userId)
-            .compile(),
-        ];
-      case 'MemberRemoved':
-        return [
-          db.deleteFrom('team_members').where('team_id', '=', event.data.teamId).where('user_id', '=', event.data.userId).compile(),
-        ];
-      default:
-        return [];
-    }
+  keys: { teams: ['id'], team_members: ['team_id', 'user_id'] },
+  handlers: {
+    TeamCreated({ teams }, { data: { teamId, name, webhookSecret, createdAt } }) {
+      teams.put({ id: teamId, name, webhook_secret: webhookSecret, created_at: new Date(createdAt) });
+    },
+    MemberAdded({ team_members }, { data: { teamId, userId, role, addedAt } }) {
+      team_members.put({ team_id: teamId, user_id: userId, role, joined_at: new Date(addedAt) });
+    },
+    MemberRoleChanged({ team_members }, { data: { teamId, userId, role } }) {
+      team_members.update({ team_id: teamId, user_id: userId }, { role });
+    },
+    MemberRemoved({ team_members }, { data: { teamId, userId } }) {
+      team_members.delete({ team_id: teamId, user_id: userId });
+    },
   },
 });

@@ -1,33 +1,29 @@
-import type { UserEvent } from '../domain/user/events.js';
+import type { Selectable } from 'kysely';
+import type { UserEventOf } from '../domain/user/events.js';
 import { defineProjection } from './projection.js';
 import type { RefreshTokensTable, UsersTable } from './read-models.js';
 
+type TokenEvent = UserEventOf<'RefreshTokenIssued' | 'RefreshTokenRotated'>;
+
 /** Users by id and email, and which user each refresh token id belongs to. */
-export const usersProjection = defineProjection<{ users: UsersTable; refresh_tokens: RefreshTokensTable }, UserEvent>({
+export const usersProjection = defineProjection<
+  { users: Selectable<UsersTable>; refresh_tokens: Selectable<RefreshTokensTable> },
+  UserEventOf<'UserRegistered'> | TokenEvent
+>()({
   name: 'users',
-  tables: ['users', 'refresh_tokens'],
-  handles: new Set(['UserRegistered', 'RefreshTokenIssued', 'RefreshTokenRotated']),
-  project(db, event) {
-    const tokenOwner = (row: RefreshTokensTable) =>
-      db.insertInto('refresh_tokens').values(row).onConflict((conflict) => conflict.column('token_id').doNothing()).compile();
-    switch (event.type) {
-      case 'UserRegistered': {
-        const { userId, email, name, registeredAt } = event.data;
-        return [
-          db
-            .insertInto('users')
-            .values({ id: userId, email, name, registered_at: new Date(registeredAt) })
-            .onConflict((conflict) => conflict.column('id').doNothing())
-            .compile(),
-        ];
-      }
-      case 'RefreshTokenIssued':
-      case 'RefreshTokenRotated': {
-        const { tokenId, userId, familyId, expiresAt } = event.data;
-        return [tokenOwner({ token_id: tokenId, user_id: userId, family_id: familyId, expires_at: new Date(expiresAt) })];
-      }
-      default:
-        return [];
-    }
+  keys: { users: ['id'], refresh_tokens: ['token_id'] },
+  handlers: {
+    UserRegistered({ users }, { data: { userId, email, name, registeredAt } }) {
+      users.put({ id: userId, email, name, registered_at: new Date(registeredAt) });
+    },
+    RefreshTokenIssued: recordTokenOwner,
+    RefreshTokenRotated: recordTokenOwner,
   },
 });
+
+function recordTokenOwner(
+  { refresh_tokens }: { refresh_tokens: { put(row: Selectable<RefreshTokensTable>): void } },
+  { data: { tokenId, userId, familyId, expiresAt } }: { data: TokenEvent['data'] },
+): void {
+  refresh_tokens.put({ token_id: tokenId, user_id: userId, family_id: familyId, expires_at: new Date(expiresAt) });
+}

@@ -1,9 +1,10 @@
 import type { EventCatalog } from '../eventstore/catalog.js';
 import { toRecordedEvent } from '../eventstore/postgres.js';
 import { type LogPosition, START_OF_LOG } from '../eventstore/types.js';
-import { queryBuilder } from '../infra/kysely.js';
 import { type Pool, type PoolClient, quoteIdentifier } from '../infra/postgres.js';
-import type { ProjectedEvent, Projection } from './projection.js';
+import type { Projection } from './projection.js';
+import { READ_MODELS, readModelSubscription } from './read-model-subscription.js';
+import { projectedEvents, readModelTransaction } from './runner.js';
 
 export interface TableDifference {
   table: string;
@@ -35,15 +36,15 @@ const EXAMPLES = 3;
 export async function verifyReadModel(
   pool: Pool,
   catalog: EventCatalog,
-  projection: Projection<any, any>,
-  options: { batchSize?: number } = {},
+  projection: Projection,
+  options: { batchSize?: number; subscription?: string } = {},
 ): Promise<ReadModelReport> {
   const client = await pool.connect();
   try {
     await client.query('begin isolation level repeatable read');
-    const checkpoint = await readCheckpoint(client, projection.name);
+    const checkpoint = await readCheckpoint(client, options.subscription ?? READ_MODELS);
     const liveTables = new Map<string, string>();
-    for (const table of projection.tables) {
+    for (const table of Object.keys(projection.keys)) {
       const { rows } = await client.query<{ qualified: string | null }>(
         `select format('%I.%I', n.nspname, c.relname) as qualified
            from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass($1)`,
@@ -103,11 +104,11 @@ async function readCheckpoint(client: PoolClient, name: string): Promise<LogPosi
 async function replay(
   client: PoolClient,
   catalog: EventCatalog,
-  projection: Projection<any, any>,
+  projection: Projection,
   until: LogPosition,
   batchSize: number,
 ): Promise<number> {
-  const db = queryBuilder<unknown>();
+  const subscription = readModelSubscription([projection]);
   let after = START_OF_LOG;
   let replayed = 0;
   for (;;) {
@@ -124,15 +125,10 @@ async function replay(
       [after.transactionId.toString(), after.globalPosition.toString(), until.transactionId.toString(), until.globalPosition.toString(), batchSize],
     );
     if (rows.length === 0) return replayed;
-    for (const recorded of rows.map(toRecordedEvent)) {
-      after = recorded.position;
-      if (!projection.handles.has(recorded.type)) continue;
-      const parsed = catalog.parse(recorded);
-      const event = { ...recorded, type: parsed.type, data: parsed.data } as ProjectedEvent;
-      for (const statement of projection.project(db, event)) {
-        await client.query(statement.sql, statement.parameters as unknown[]);
-      }
-      replayed++;
-    }
+    const recorded = rows.map(toRecordedEvent);
+    after = recorded.at(-1)!.position;
+    const events = projectedEvents(recorded, subscription.handles, catalog);
+    if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);
+    replayed += events.length;
   }
 }

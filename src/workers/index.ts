@@ -38,7 +38,7 @@ export interface EscalationWorkers {
 export async function startEscalationWorkers(
   services: EscalationWorkerServices,
   broker: BrokerConnection,
-  options: { fire?: FireEscalationStep } = {},
+  options: { fire?: FireEscalationStep; stoppedSenders?: () => readonly string[] } = {},
 ): Promise<EscalationWorkers> {
   const { config, logger } = services;
   const names = brokerNames(config.amqpPrefix);
@@ -83,6 +83,7 @@ export async function startEscalationWorkers(
       intervalMs: config.sweeperIntervalSeconds * 1000,
       graceMs: config.sweeperGraceSeconds * 1000,
       escalationLag: services.metrics.escalationLag,
+      stoppedSenders: options.stoppedSenders,
       clock: services.clock,
     });
     stops.push(() => sweeper.stop());

@@ -10,6 +10,7 @@ import type { BrokerConnection } from '../infra/amqp.js';
 import { type BrokerNames, declareDeliveriesQueue } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import type { SenderLiveness } from '../infra/sender-liveness.js';
 import { pause } from '../infra/pause.js';
 import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
@@ -17,7 +18,13 @@ import { DeliveryWork, parseMessage } from './messages.js';
 
 /** The two commands around a send: persist the attempt, then record what became of it. */
 export interface NotificationAttempts {
-  start(input: { alertId: string; deliveryId: string; now: Date }): Promise<NotificationAttemptPlan | null>;
+  start(input: {
+    alertId: string;
+    deliveryId: string;
+    now: Date;
+    sender: string | null;
+    deadSenders: readonly string[];
+  }): Promise<NotificationAttemptPlan | null>;
   record(input: { alertId: string; deliveryId: string; attempt: number; outcome: NotificationOutcome; now: Date }): Promise<void>;
 }
 
@@ -35,6 +42,8 @@ export interface NotifierOptions {
   channels: Record<ChannelName, NotificationChannel>;
   logger: Logger;
   metrics: Pick<Metrics, 'notificationsDelivered'>;
+  /** Who this process is as a sender, and which senders have stopped (their open attempts are resolved at once). */
+  liveness?: Pick<SenderLiveness, 'senderId' | 'stoppedSenders'>;
   clock?: () => Date;
   /** Deliveries sent concurrently by this process. */
   concurrency?: number;
@@ -66,7 +75,13 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   let consecutiveInfrastructureErrors = 0;
 
   async function deliver(work: DeliveryWork, closed: AbortSignal): Promise<void> {
-    const plan = await attempts.start({ alertId: work.alertId, deliveryId: work.deliveryId, now: clock() });
+    const plan = await attempts.start({
+      alertId: work.alertId,
+      deliveryId: work.deliveryId,
+      now: clock(),
+      sender: options.liveness?.senderId ?? null,
+      deadSenders: options.liveness?.stoppedSenders() ?? [],
+    });
     if (!plan) {
       log.debug({ ...work }, 'nothing to send for this delivery (done, cancelled or not due yet)');
       return;

@@ -14,6 +14,8 @@ export interface SweeperOptions {
   /** Only work overdue by more than this is the sweeper's: the timers normally get there first. */
   graceMs: number;
   escalationLag?: Histogram;
+  /** Senders known to have stopped: their open attempts are handed back at once, without waiting for the lease. */
+  stoppedSenders?: () => readonly string[];
   clock?: () => Date;
   batchSize?: number;
 }
@@ -71,10 +73,11 @@ export function startSweeper(options: SweeperOptions): Sweeper {
       }
     }
 
+    const stoppedSenders = options.stoppedSenders?.() ?? [];
     const overdueDeliveries = await db
       .selectFrom('pending_deliveries')
       .select(['delivery_id', 'alert_id', 'due_at'])
-      .where('due_at', '<', cutoff)
+      .where((where) => (stoppedSenders.length > 0 ? where.or([where('due_at', '<', cutoff), where('sender', 'in', stoppedSenders)]) : where('due_at', '<', cutoff)))
       .orderBy('due_at')
       .limit(batchSize)
       .execute();
@@ -106,6 +109,9 @@ export function startSweeper(options: SweeperOptions): Sweeper {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
+  // Soon after start-up (once the read models have caught up), then at the interval: a restarted process resolves
+  // what its predecessor left behind within seconds.
+  const firstPasses = [1000, 2000];
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {
@@ -115,7 +121,7 @@ export function startSweeper(options: SweeperOptions): Sweeper {
           running = null;
           schedule();
         });
-    }, options.intervalMs);
+    }, Math.min(options.intervalMs, firstPasses.shift() ?? options.intervalMs));
   };
   schedule();
 

@@ -6,7 +6,8 @@ import type { FlowEvent } from '../../src/domain/flow/events.js';
 import { DEFAULT_RETRY, type FlowNode } from '../../src/domain/flow/node.js';
 import { flowsProjection } from '../../src/projections/flows.js';
 import type { ProjectedEvent } from '../../src/projections/projection.js';
-import { projectionSubscription } from '../../src/projections/runner.js';
+import { readModelSubscription } from '../../src/projections/read-model-subscription.js';
+import { readModelTransaction } from '../../src/projections/runner.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const teamId = '00000000-0000-4000-8000-000000000001';
@@ -46,12 +47,12 @@ function history(flowId: string, commands: FlowCommand[]): ProjectedEvent<FlowEv
 
 describe('flows projection', () => {
   let database: TestDatabase;
-  const subscription = projectionSubscription(flowsProjection);
+  const subscription = readModelSubscription([flowsProjection]);
   const apply = async (events: ProjectedEvent[]) => {
     const client = await database.pool.connect();
     try {
       await client.query('begin');
-      await subscription.handleBatch(client, events);
+      await subscription.handleBatch(readModelTransaction(client), events);
       await client.query('commit');
     } finally {
       client.release();

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/domain/decider.js';
@@ -9,8 +8,9 @@ import { type AppendResult, comparePositions, type EventMetadata, formatPosition
 import { createLogger } from '../../src/infra/logger.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { ProjectionProgress } from '../../src/projections/progress.js';
-import { rebuildProjection } from '../../src/projections/rebuild.js';
-import { projectionSubscription, type Subscription, SubscriptionRunner } from '../../src/projections/runner.js';
+import { rebuildReadModels } from '../../src/projections/rebuild.js';
+import { readModelSubscription } from '../../src/projections/read-model-subscription.js';
+import { type Subscription, SubscriptionRunner } from '../../src/projections/runner.js';
 import { projectionStatus } from '../../src/projections/status.js';
 import { verifyReadModel } from '../../src/projections/verify.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -29,30 +29,24 @@ const catalog = new EventCatalog().register({
 });
 
 /** Deliberately not idempotent (balance += amount): applying a batch twice shows up in the sums. */
-const ledgerProjection = defineProjection<LedgerTables, LedgerEvent>({
+const ledgerProjection = defineProjection<LedgerTables, LedgerEvent>()({
   name: 'ledger',
-  tables: ['ledger_balances', 'ledger_entries'],
-  handles: new Set(['Deposited']),
-  project(db, event) {
-    return [
-          db
-            .insertInto('ledger_balances')
-            .values({ account_id: event.data.accountId, balance: String(event.data.amount), deposits: 1, last_position: formatPosition(event.position) })
-            .onConflict((conflict) =>
-              conflict.column('account_id').doUpdateSet({
-                balance: sql`ledger_balances.balance + excluded.balance`,
-                deposits: sql`ledger_balances.deposits + 1`,
-                last_position: sql`excluded.last_position`,
-              }),
-            )
-            .compile(),
-          db
-            .insertInto('ledger_entries')
-            .values({ event_id: event.eventId, account_id: event.data.accountId, amount: event.data.amount, recorded_at: event.recordedAt })
-            .compile(),
-        ];
+  keys: { ledger_balances: ['account_id'], ledger_entries: ['event_id'] },
+  handlers: {
+    Deposited({ ledger_balances, ledger_entries }, event) {
+      const { accountId, amount } = event.data;
+      const balance = ledger_balances.get({ account_id: accountId });
+      ledger_balances.put({
+        account_id: accountId,
+        balance: String(Number(balance?.balance ?? 0) + amount),
+        deposits: (balance?.deposits ?? 0) + 1,
+        last_position: formatPosition(event.position),
+      });
+      ledger_entries.put({ event_id: event.eventId, account_id: accountId, amount, recorded_at: event.recordedAt });
+    },
   },
 });
+const ledgerSubscription = () => readModelSubscription([ledgerProjection], { name: 'ledger' });
 
 const metadata: EventMetadata = { actor: 'system:test', correlationId: randomUUID(), causationId: null, teamId: null };
 const logger = createLogger('silent');
@@ -66,7 +60,7 @@ describe('subscription runner', () => {
   let expectedEntries = 0;
   let head: AppendResult['position'] = START_OF_LOG;
 
-  function runner(subscription: Subscription = projectionSubscription(ledgerProjection), batchSize = 25): SubscriptionRunner {
+  function runner(subscription: Subscription = ledgerSubscription(), batchSize = 25): SubscriptionRunner {
     const created = new SubscriptionRunner(subscription, {
       databaseUrl: database.url,
       eventStore: store,
@@ -135,7 +129,8 @@ describe('subscription runner', () => {
   });
 
   beforeEach(async () => {
-    await rebuildProjection(database.pool, ledgerProjection);
+    // Each test starts from an empty read model; the log keeps every earlier test's events, replayed again.
+    await database.pool.query(`truncate ledger_balances, ledger_entries; delete from subscription_checkpoints where subscription_name = 'ledger'`);
   });
 
   afterEach(async () => {
@@ -147,7 +142,7 @@ describe('subscription runner', () => {
     await database?.drop();
   });
 
-  it('replaying the same events after a rebuild yields an identical read model', async () => {
+  it('a rebuild replays the log beside the live read model and swaps in an identical one at the same checkpoint', async () => {
     await deposit(120);
     runner().start();
     await caughtUp();
@@ -155,34 +150,49 @@ describe('subscription runner', () => {
     expect(first.entries).toHaveLength(expectedEntries);
     await expectExactlyOnce();
     await Promise.all(runners.splice(0).map((running) => running.stop()));
+    const [before] = await projectionStatus(database.pool, ['ledger']);
 
-    await rebuildProjection(database.pool, ledgerProjection);
-    expect(await ledger()).toEqual({ balances: [], entries: [] });
-    const [reset] = await projectionStatus(database.pool, ['ledger']);
-    expect(reset!.checkpoint).toEqual(START_OF_LOG);
-    expect(reset!.lag).toBeGreaterThanOrEqual(expectedEntries);
-
-    runner(projectionSubscription(ledgerProjection), 7).start();
-    await caughtUp();
+    const rebuilt = await rebuildReadModels({ pool: database.pool, eventStore: store, catalog }, [ledgerProjection], {
+      subscription: 'ledger',
+      batchSize: 7,
+    });
+    expect(rebuilt.replayed).toBe(rebuilt.total);
     expect(await ledger()).toEqual(first);
+    const [after] = await projectionStatus(database.pool, ['ledger']);
+    expect(after!.checkpoint).toEqual(before!.checkpoint);
+    const { rows } = await database.pool.query(`select 1 from pg_tables where tablename like 'ledger%rebuild'`);
+    expect(rows).toEqual([]);
   });
 
-  it('a rebuild under a live runner makes it start over and replay to the same read model', async () => {
-    await deposit(40);
-    const live = runner();
-    live.start();
+  it('readers never see an empty or half-built read model while a rebuild runs under a live runner', async () => {
+    await deposit(200);
+    runner().start();
     await caughtUp();
-    const before = await ledger();
-
-    await rebuildProjection(database.pool, ledgerProjection);
+    const entriesBefore = expectedEntries;
+    let rebuilding = true;
+    const seen: number[] = [];
+    const reading = (async () => {
+      while (rebuilding) {
+        const { rows } = await database.pool.query<{ count: string }>('select count(*) as count from ledger_entries');
+        seen.push(Number(rows[0]!.count));
+      }
+    })();
+    const depositing = deposit(50);
+    await rebuildReadModels({ pool: database.pool, eventStore: store, catalog }, [ledgerProjection], { subscription: 'ledger', batchSize: 20 });
+    await depositing;
+    rebuilding = false;
+    await reading;
+    expect(seen.length).toBeGreaterThan(0);
+    // Entries only ever grow: the live table until the switch, the rebuilt one (caught up to the same checkpoint) after.
+    for (let index = 1; index < seen.length; index++) expect(seen[index]).toBeGreaterThanOrEqual(seen[index - 1]!);
+    expect(Math.min(...seen)).toBeGreaterThanOrEqual(entriesBefore);
     await caughtUp();
-    expect(await ledger()).toEqual(before);
     await expectExactlyOnce();
   });
 
   it('a batch that fails part-way is rolled back with its checkpoint and redone once: nothing lost, nothing doubled', async () => {
     await deposit(100);
-    const inner = projectionSubscription(ledgerProjection);
+    const inner = ledgerSubscription();
     let batches = 0;
     let failed = 0;
     const crashing: Subscription = {
@@ -220,7 +230,7 @@ describe('subscription runner', () => {
         for each row when (new.subscription_name = 'ledger') execute function refuse_every_third_checkpoint();
     `);
     try {
-      runner(projectionSubscription(ledgerProjection), 10).start();
+      runner(ledgerSubscription(), 10).start();
       await caughtUp();
       const { rows } = await database.pool.query<{ moves: string }>('select last_value as moves from ledger_checkpoint_moves');
       expect(Number(rows[0]!.moves)).toBeGreaterThanOrEqual(3);
@@ -236,7 +246,7 @@ describe('subscription runner', () => {
 
   it('a runner whose connection is killed mid-batch reconnects and resumes from its checkpoint', async () => {
     await deposit(100);
-    const inner = projectionSubscription(ledgerProjection);
+    const inner = ledgerSubscription();
     let batches = 0;
     let killed = 0;
     const killedOnce: Subscription = {
@@ -323,7 +333,7 @@ describe('subscription runner', () => {
     await deposit(20);
     runner().start();
     await caughtUp();
-    const clean = await verifyReadModel(database.pool, catalog, ledgerProjection, { batchSize: 9 });
+    const clean = await verifyReadModel(database.pool, catalog, ledgerProjection, { batchSize: 9, subscription: 'ledger' });
     expect(clean.differences).toEqual([]);
     expect(clean.replayedEvents).toBe(expectedEntries);
     expect(clean.checkpoint).toEqual(head);
@@ -331,7 +341,7 @@ describe('subscription runner', () => {
     await Promise.all(runners.splice(0).map((running) => running.stop()));
     await database.pool.query(`update ledger_balances set balance = balance + 1 where account_id = 'account-3'`);
     await database.pool.query(`delete from ledger_entries where event_id = (select event_id from ledger_entries order by event_id limit 1)`);
-    const tampered = await verifyReadModel(database.pool, catalog, ledgerProjection);
+    const tampered = await verifyReadModel(database.pool, catalog, ledgerProjection, { subscription: 'ledger' });
     expect(tampered.differences.map(({ table, missing, unexpected }) => ({ table, missing, unexpected }))).toEqual([
       { table: 'ledger_balances', missing: 1, unexpected: 1 },
       { table: 'ledger_entries', missing: 1, unexpected: 0 },

@@ -12,7 +12,8 @@ import { createLogger } from '../../src/infra/logger.js';
 import { createMetrics } from '../../src/infra/metrics.js';
 import { inFlightProjection } from '../../src/projections/alerts.js';
 import type { ReadModels } from '../../src/projections/read-models.js';
-import { projectionSubscription, SubscriptionRunner } from '../../src/projections/runner.js';
+import { readModelSubscription } from '../../src/projections/read-model-subscription.js';
+import { SubscriptionRunner } from '../../src/projections/runner.js';
 import { type EscalationWorkers, startEscalationWorkers } from '../../src/workers/index.js';
 import { brokerNames } from '../../src/workers/messages.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
@@ -48,7 +49,7 @@ describe('escalation workers with the real engine', () => {
     eventStore = new PostgresEventStore(database.pool);
     broker = new BrokerConnection(inject('amqpUrl'), logger);
     await broker.start();
-    inFlight = new SubscriptionRunner(projectionSubscription(inFlightProjection), { databaseUrl: database.url, eventStore, catalog, logger, idlePollMs: 100 });
+    inFlight = new SubscriptionRunner(readModelSubscription([inFlightProjection], { name: 'in-flight' }), { databaseUrl: database.url, eventStore, catalog, logger, idlePollMs: 100 });
     inFlight.start();
     workers = await startEscalationWorkers(
       {

@@ -26,7 +26,15 @@ export type AlertCommand =
   | { type: 'AcknowledgeAlert'; teamId: string; by: string; now: Date }
   | { type: 'ResolveAlert'; teamId: string; by: string; now: Date }
   | { type: 'EscalateAlert'; teamId: string; by: string; now: Date }
-  | { type: 'StartNotificationAttempt'; deliveryId: string; now: Date }
+  | {
+      type: 'StartNotificationAttempt';
+      deliveryId: string;
+      now: Date;
+      /** The process that will send; null when it does not take part in liveness. */
+      sender: string | null;
+      /** Senders known to have stopped: an open attempt of theirs was cut off. */
+      deadSenders: readonly string[];
+    }
   | {
       type: 'RecordNotificationOutcome';
       deliveryId: string;

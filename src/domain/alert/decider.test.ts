@@ -67,8 +67,10 @@ const requested = (step: number, atSeconds: number, deliveryId = delivery1, loop
     retry: twoSteps[step]!.retry, requestedAt: iso(atSeconds),
   },
 });
-const started = (attempt: number, atSeconds: number, deliveryId = delivery1): AlertEvent => ({
-  type: 'NotificationAttemptStarted', data: { alertId, deliveryId, attempt, startedAt: iso(atSeconds) },
+const sender = 'sender-a';
+const started = (attempt: number, atSeconds: number, deliveryId = delivery1, by: string | null = sender): AlertEvent => ({
+  type: 'NotificationAttemptStarted',
+  data: { alertId, deliveryId, attempt, startedAt: iso(atSeconds), sender: by, leaseEndsAt: iso(atSeconds + 30) },
 });
 const failed = (attempt: number, atSeconds: number, retryAtSeconds: number | null, deliveryId = delivery1): AlertEvent => ({
   type: 'NotificationFailed',
@@ -192,7 +194,9 @@ describe('alert decider', () => {
   });
 
   describe('notifications', () => {
-    const start = (nowSeconds: number, deliveryId = delivery1): AlertCommand => ({ type: 'StartNotificationAttempt', deliveryId, now: after(nowSeconds) });
+    const start = (nowSeconds: number, deliveryId = delivery1, deadSenders: string[] = [], by = sender): AlertCommand => ({
+      type: 'StartNotificationAttempt', deliveryId, now: after(nowSeconds), sender: by, deadSenders,
+    });
     const outcome = (attempt: number, nowSeconds: number, delivered: boolean, permanent = false): AlertCommand => ({
       type: 'RecordNotificationOutcome',
       deliveryId: delivery1,
@@ -216,7 +220,19 @@ describe('alert decider', () => {
       ]));
 
     it('an attempt still within its lease is not started again (another sender has it)', () =>
-      spec.given([...firstStepFired, started(1, 1)]).when(start(30)).thenNothingHappens());
+      spec.given([...firstStepFired, started(1, 1)]).when(start(30, delivery1, [], 'sender-b')).thenNothingHappens());
+
+    it('an attempt whose sender has stopped is resolved and resent at once, within its lease', () =>
+      spec.given([...firstStepFired, started(1, 1)]).when(start(3, delivery1, ['sender-a'], 'sender-b')).then([
+        { type: 'NotificationOutcomeUnknown', data: { alertId, deliveryId: delivery1, attempt: 1, policy: 'resend', at: iso(3) } },
+        started(2, 3, delivery1, 'sender-b'),
+      ]));
+
+    it('a sender never takes itself for stopped', () =>
+      spec.given([...firstStepFired, started(1, 1)]).when(start(3, delivery1, ['sender-a'], 'sender-a')).thenNothingHappens());
+
+    it('an attempt of a sender that named no liveness waits out its lease', () =>
+      spec.given([...firstStepFired, started(1, 1, delivery1, null)]).when(start(3, delivery1, ['sender-a'], 'sender-b')).thenNothingHappens());
 
     it('a notification of an acknowledged alert is cancelled instead of sent', () =>
       spec.given([...firstStepFired, acknowledged]).when(start(6)).then([

@@ -21,9 +21,10 @@ export interface NotificationState {
   status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
   attempts: number;
   failedAttempts: number;
-  /** An attempt that was started and has no outcome yet, and when it started. */
+  /** An attempt that was started and has no outcome yet, who is sending it and until when it is theirs. */
   openAttempt: number | null;
-  openAttemptStartedAt: string | null;
+  openAttemptSender: string | null;
+  openAttemptLeaseEndsAt: string | null;
   nextAttemptAt: string | null;
 }
 
@@ -55,9 +56,10 @@ export type OpenAlertState = Exclude<AlertState, { status: 'none' }>;
 const EARLY_TOLERANCE_MS = 50;
 const MAX_BACKOFF_SECONDS = 3600;
 /**
- * How long a started attempt belongs to whoever started it. Within the lease a second start (a duplicate work
- * message, another notifier process) must not resend; after it, the sender is presumed dead and the in-flight
- * read model hands the delivery back to be resolved by the channel policy. Longer than any channel's send timeout.
+ * How long a started attempt belongs to a sender that is still alive. Within the lease a second start (a
+ * duplicate work message, another notifier process) must not resend; after it, the attempt is presumed lost and
+ * resolved by the channel policy. A sender known to be gone loses its attempts at once. Longer than any
+ * channel's send timeout.
  */
 export const ATTEMPT_LEASE_MS = 30_000;
 
@@ -179,8 +181,10 @@ function decideStartAttempt(command: Extract<AlertCommand, { type: 'StartNotific
   }
   const events: AlertEvent[] = [];
   if (notification.openAttempt !== null) {
-    const startedAt = Date.parse(notification.openAttemptStartedAt ?? now);
-    if (command.now.getTime() - startedAt < ATTEMPT_LEASE_MS) return [];
+    const owner = notification.openAttemptSender;
+    const ownerGone = owner !== null && owner !== command.sender && command.deadSenders.includes(owner);
+    const leaseOver = command.now.getTime() >= Date.parse(notification.openAttemptLeaseEndsAt ?? now);
+    if (!ownerGone && !leaseOver) return [];
     // Cut off mid-send: whether it arrived is unknown. Channels carry a stable delivery id, so resending is safe.
     events.push({ type: 'NotificationOutcomeUnknown', data: { ...base, attempt: notification.openAttempt, policy: 'resend', at: now } });
   } else if (
@@ -190,7 +194,16 @@ function decideStartAttempt(command: Extract<AlertCommand, { type: 'StartNotific
   ) {
     return [];
   }
-  events.push({ type: 'NotificationAttemptStarted', data: { ...base, attempt: notification.attempts + 1, startedAt: now } });
+  events.push({
+    type: 'NotificationAttemptStarted',
+    data: {
+      ...base,
+      attempt: notification.attempts + 1,
+      startedAt: now,
+      sender: command.sender,
+      leaseEndsAt: new Date(command.now.getTime() + ATTEMPT_LEASE_MS).toISOString(),
+    },
+  });
   return events;
 }
 
@@ -314,7 +327,8 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
         attempts: 0,
         failedAttempts: 0,
         openAttempt: null,
-        openAttemptStartedAt: null,
+        openAttemptSender: null,
+        openAttemptLeaseEndsAt: null,
         nextAttemptAt: null,
       };
       return { ...state, notifications: { ...state.notifications, [e.deliveryId]: notification } };
@@ -324,7 +338,8 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
         status: 'in_flight',
         attempts: event.data.attempt,
         openAttempt: event.data.attempt,
-        openAttemptStartedAt: event.data.startedAt,
+        openAttemptSender: event.data.sender,
+        openAttemptLeaseEndsAt: event.data.leaseEndsAt,
         nextAttemptAt: null,
       });
     case 'NotificationOutcomeUnknown':

@@ -67,13 +67,25 @@ export const NotificationRequested = z.object({
   requestedAt: Timestamp,
 });
 
-/** Recorded before the send (persist, then deliver): an attempt without an outcome was cut off mid-flight. */
+/**
+ * Recorded before the send (persist, then deliver): an attempt without an outcome was cut off mid-flight.
+ * `sender` names the process sending it: once that process is gone, the attempt is resolved at once; a sender
+ * that lives on but never records an outcome loses the attempt when its lease ends.
+ */
 export const NotificationAttemptStarted = z.object({
   alertId: z.uuid(),
   deliveryId: z.uuid(),
   attempt: z.int().min(1),
   startedAt: Timestamp,
+  sender: z.string().nullable(),
+  leaseEndsAt: Timestamp,
 });
+
+/** Version 1 named no sender and left the lease (then 30 s) implicit. */
+const attemptStartedV1ToV2 = (data: unknown) => {
+  const v1 = data as { startedAt: string };
+  return { ...v1, sender: null, leaseEndsAt: new Date(Date.parse(v1.startedAt) + 30_000).toISOString() };
+};
 
 export const NotificationDelivered = z.object({
   alertId: z.uuid(),
@@ -126,7 +138,7 @@ export const alertEventDefinitions = {
   EscalationStepScheduled: { schema: EscalationStepScheduled, version: 1 },
   EscalationStepFired: { schema: EscalationStepFired, version: 1 },
   NotificationRequested: { schema: NotificationRequested, version: 1 },
-  NotificationAttemptStarted: { schema: NotificationAttemptStarted, version: 1 },
+  NotificationAttemptStarted: { schema: NotificationAttemptStarted, version: 2, upcasters: { 1: attemptStartedV1ToV2 } },
   NotificationDelivered: { schema: NotificationDelivered, version: 1 },
   NotificationFailed: { schema: NotificationFailed, version: 1 },
   NotificationOutcomeUnknown: { schema: NotificationOutcomeUnknown, version: 1 },

@@ -154,6 +154,26 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
   }
 }
 
+/** The flow's ordered nodes after a node edit: the one ordering rule, shared by the aggregate and its read model. */
+export function nodesAfter(
+  nodes: readonly FlowNode[],
+  event: Extract<FlowEvent, { type: 'FlowNodeAdded' | 'FlowNodeUpdated' | 'FlowNodeMoved' | 'FlowNodeRemoved' }>,
+): FlowNode[] {
+  switch (event.type) {
+    case 'FlowNodeAdded':
+      return insertAfter(nodes, event.data.node, event.data.after);
+    case 'FlowNodeUpdated':
+      return nodes.map((node) => (node.id === event.data.nodeId ? event.data.node : node));
+    case 'FlowNodeMoved': {
+      const moved = nodes.find((node) => node.id === event.data.nodeId);
+      if (!moved) return [...nodes];
+      return insertAfter(nodes.filter((node) => node.id !== event.data.nodeId), moved, event.data.after);
+    }
+    case 'FlowNodeRemoved':
+      return nodes.filter((node) => node.id !== event.data.nodeId);
+  }
+}
+
 export function evolve(state: FlowState, event: FlowEvent): FlowState {
   if (event.type === 'FlowCreated') {
     const e = event.data;
@@ -166,17 +186,10 @@ export function evolve(state: FlowState, event: FlowEvent): FlowState {
     case 'FlowRepeatChanged':
       return { ...state, repeat: event.data.repeat };
     case 'FlowNodeAdded':
-      return { ...state, nodes: insertAfter(state.nodes, event.data.node, event.data.after) };
     case 'FlowNodeUpdated':
-      return { ...state, nodes: state.nodes.map((node) => (node.id === event.data.nodeId ? event.data.node : node)) };
-    case 'FlowNodeMoved': {
-      const moved = state.nodes.find((node) => node.id === event.data.nodeId);
-      if (!moved) return state;
-      const rest = state.nodes.filter((node) => node.id !== event.data.nodeId);
-      return { ...state, nodes: insertAfter(rest, moved, event.data.after) };
-    }
+    case 'FlowNodeMoved':
     case 'FlowNodeRemoved':
-      return { ...state, nodes: state.nodes.filter((node) => node.id !== event.data.nodeId) };
+      return { ...state, nodes: nodesAfter(state.nodes, event) };
     case 'IntegrationKeyCreated':
       return { ...state, integrationKeys: { ...state.integrationKeys, [event.data.keyId]: { revoked: false } } };
     case 'IntegrationKeyRevoked':
