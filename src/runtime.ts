@@ -4,6 +4,7 @@ import { answerUnparseableRequests, createApi } from './api/app.js';
 import { routes } from './api/routes/index.js';
 import type { ApiServices } from './api/services.js';
 import { createCatalog } from './catalog.js';
+import { StreamStateCache } from './commands/handle-command.js';
 import type { Config } from './config.js';
 import { EventStoreDbEventStore } from './eventstore/esdb.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
@@ -100,6 +101,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       db: createKysely<ReadModels>(pool),
       eventStore,
       catalog,
+      streamCache: new StreamStateCache(),
       progress,
       metrics,
       accessTokens: new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),

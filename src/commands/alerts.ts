@@ -59,6 +59,7 @@ async function trigger(deps: CommandDependencies, alertId: string, input: Trigge
     alertStreamId(alertId),
     { type: 'TriggerAlert', alertId, ...withoutActor(input) },
     { actor: input.actor, teamId: input.teamId },
+    { newStream: input.dedupKey === null },
   );
   const state = result.state as OpenAlertState;
   return {

@@ -7,7 +7,7 @@ import type { FlowEvent } from '../domain/flow/events.js';
 import { DEFAULT_RETRY, type FlowNode, type FlowNodeInput, type NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import type { ReadModels } from '../projections/read-models.js';
-import { type CommandDependencies, handleCommand, StaleVersionError } from './handle-command.js';
+import { aggregateStream, type CommandDependencies, handleCommand, StaleVersionError } from './handle-command.js';
 
 export const flowStreamId = (flowId: string) => `flow-${flowId}`;
 
@@ -43,10 +43,9 @@ interface EditInput {
 
 /** The flow from its own stream (authoritative, never the read model); null when it does not exist. */
 export async function loadFlow(deps: CommandDependencies, flowId: string): Promise<LoadedFlow | null> {
-  const recorded = await deps.eventStore.readStream(flowStreamId(flowId));
-  const state = fold(flowDecider, recorded.map((event) => deps.catalog.parse<FlowEvent>(event)));
+  const { state, revision } = await aggregateStream(deps, flowDecider, flowStreamId(flowId));
   if (state.status === 'none') return null;
-  return { flowId: state.flowId, teamId: state.teamId, name: state.name, version: recorded.length, repeat: state.repeat, nodes: state.nodes };
+  return { flowId: state.flowId, teamId: state.teamId, name: state.name, version: revision + 1, repeat: state.repeat, nodes: state.nodes };
 }
 
 export function toFlowNode(input: FlowNodeInput, id: string): FlowNode {

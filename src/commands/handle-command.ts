@@ -20,6 +20,73 @@ export interface CommandContext<State = never> {
 export interface CommandDependencies {
   eventStore: EventStore;
   catalog: EventCatalog;
+  /** States this process last saw per stream; commands then skip reading the stream when they can. */
+  streamCache?: StreamStateCache;
+}
+
+interface CachedStream {
+  revision: number;
+  state: unknown;
+}
+
+/**
+ * The state of recently used streams at the revision this process last read or wrote. A cached state is only a
+ * guess at the present: an append made from it carries its revision as the expected version, so a stale guess
+ * costs a conflict and a re-read, never a wrong decision. Bounded, least recently used first out.
+ */
+export class StreamStateCache {
+  private readonly entries = new Map<string, CachedStream>();
+
+  constructor(private readonly maxEntries = 20_000) {}
+
+  get(streamId: string): CachedStream | undefined {
+    const entry = this.entries.get(streamId);
+    if (entry) {
+      this.entries.delete(streamId);
+      this.entries.set(streamId, entry);
+    }
+    return entry;
+  }
+
+  set(streamId: string, revision: number, state: unknown): void {
+    this.entries.delete(streamId);
+    this.entries.set(streamId, { revision, state });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(streamId: string): void {
+    this.entries.delete(streamId);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/**
+ * A stream's current state and revision (-1: no such stream): the cached state brought up to date with the events
+ * after it, or a fold of the whole stream.
+ */
+export async function aggregateStream<State, Event extends DomainEvent>(
+  dependencies: CommandDependencies,
+  decider: Pick<Decider<unknown, State, Event>, 'initialState' | 'evolve'>,
+  streamId: string,
+): Promise<{ state: State; revision: number }> {
+  const { eventStore, catalog, streamCache } = dependencies;
+  const cached = streamCache?.get(streamId);
+  let state = cached ? (cached.state as State) : decider.initialState();
+  let revision = cached ? cached.revision : -1;
+  try {
+    for (const event of await eventStore.readStream(streamId, { fromVersion: revision + 1 })) {
+      state = decider.evolve(state, catalog.parse<Event>(event));
+      revision = event.streamVersion;
+    }
+  } catch (error) {
+    streamCache?.delete(streamId);
+    throw error;
+  }
+  if (revision >= 0) streamCache?.set(streamId, revision, state);
+  return { state, revision };
 }
 
 export interface CommandResult<State, Event> {
@@ -48,6 +115,8 @@ export interface HandleOptions {
   /** The revision the caller last saw (If-Match); a mismatch is a conflict, never retried. */
   expectedRevision?: number;
   maxAttempts?: number;
+  /** The stream id was just made up (a random id): no need to read it, it cannot exist yet. */
+  newStream?: boolean;
 }
 
 /** Load, fold, decide, append with the revision read as the expected version; re-decide on a lost race. */
@@ -59,20 +128,26 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   context: CommandContext<State>,
   options: HandleOptions = {},
 ): Promise<CommandResult<State, Event>> {
-  const { eventStore, catalog } = dependencies;
+  const { eventStore, catalog, streamCache } = dependencies;
   const maxAttempts = options.expectedRevision === undefined ? (options.maxAttempts ?? 12) : 1;
   const correlationId = context.correlationId ?? randomUUID();
 
   for (let attempt = 1; ; attempt++) {
-    const recorded = await eventStore.readStream(streamId);
-    const revision = recorded.length - 1;
-    if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
-      throw new StaleVersionError(options.expectedRevision + 1, revision + 1);
+    // A guess (a new stream, or the cached state) is good enough to decide from when the decision appends: the
+    // append's expected version checks it. Deciding nothing, refusing, or an If-Match needs the stream as it is.
+    const guess = attempt === 1 ? (options.newStream ? { state: decider.initialState(), revision: -1 } : cachedState<State>(streamCache, streamId)) : undefined;
+    let loaded = guess ?? (await aggregateStream(dependencies, decider, streamId));
+    let events: Event[];
+    try {
+      events = decideAgainst(decider, command, loaded, options);
+      if (events.length === 0 && guess) throw new GuessNotEnough();
+    } catch (error) {
+      if (!guess) throw error;
+      loaded = await aggregateStream(dependencies, decider, streamId);
+      events = decideAgainst(decider, command, loaded, options);
     }
-    let state = decider.initialState();
-    for (const event of recorded) state = decider.evolve(state, catalog.parse<Event>(event));
-
-    const events = decider.decide(command, state);
+    const { state, revision } = loaded;
+    const decidedFromGuess = loaded === guess;
     if (events.length === 0) return { events, state, revision, position: null };
 
     const expectedVersion: ExpectedVersion = revision === -1 ? 'no_stream' : revision;
@@ -90,22 +165,40 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
           },
         },
       );
-      return {
-        events,
-        state: events.reduce(decider.evolve, state),
-        revision: appended.nextExpectedVersion,
-        position: appended.position,
-      };
+      const after = events.reduce(decider.evolve, state);
+      streamCache?.set(streamId, appended.nextExpectedVersion, after);
+      return { events, state: after, revision: appended.nextExpectedVersion, position: appended.position };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         if (options.expectedRevision !== undefined) throw new StaleVersionError(options.expectedRevision + 1, error.actual + 1);
         if (attempt < maxAttempts) {
           // Writers that collided would collide again in lockstep; a little jitter lets one through per round.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+          // A guess that was merely out of date needs no wait: the re-read has the winner's events.
+          if (!decidedFromGuess) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
           continue;
         }
       }
       throw error;
     }
   }
+}
+
+/** Deciding from a guessed state produced nothing: only the stream as it is can say whether that is right. */
+class GuessNotEnough extends Error {}
+
+function cachedState<State>(cache: StreamStateCache | undefined, streamId: string): { state: State; revision: number } | undefined {
+  const cached = cache?.get(streamId);
+  return cached ? { state: cached.state as State, revision: cached.revision } : undefined;
+}
+
+function decideAgainst<Command, State, Event>(
+  decider: Decider<Command, State, Event>,
+  command: Command,
+  { state, revision }: { state: State; revision: number },
+  options: HandleOptions,
+): Event[] {
+  if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+    throw new StaleVersionError(options.expectedRevision + 1, revision + 1);
+  }
+  return decider.decide(command, state);
 }

@@ -46,7 +46,6 @@ export class SenderLiveness {
   }
 
   async refresh(): Promise<readonly string[]> {
-    if (!this.connection && !this.closed) await this.register().catch(() => undefined);
     const { rows } = await this.pool.query<{ sender_id: string }>(
       `with stopped as (
          update senders s set seen_stopped_at = coalesce(s.seen_stopped_at, now())
@@ -60,7 +59,15 @@ export class SenderLiveness {
     );
     // Attempts of a sender stopped this long ago have outlived their lease: the row has nothing left to prove.
     await this.pool.query(`delete from senders where seen_stopped_at < now() - interval '10 minutes'`);
-    this.stopped = rows.map((row) => row.sender_id).filter((sender) => sender !== this.senderId);
+    const stopped = rows.map((row) => row.sender_id);
+    if (stopped.includes(this.senderId) && !this.closed) {
+      // Our lock went with a dropped connection: take it again on a new one.
+      this.logger.warn({ senderId: this.senderId }, 'the sender lost its liveness lock; registering again');
+      await this.connection?.end().catch(() => undefined);
+      this.connection = null;
+      await this.register();
+    }
+    this.stopped = stopped.filter((sender) => sender !== this.senderId);
     return this.stopped;
   }
 

@@ -84,6 +84,9 @@ export async function startEscalationWorkers(
       graceMs: config.sweeperGraceSeconds * 1000,
       escalationLag: services.metrics.escalationLag,
       stoppedSenders: options.stoppedSenders,
+      // Soon after start-up, once the read models have caught up: a restarted process resolves what its predecessor
+      // left behind within seconds rather than an interval.
+      firstPassesMs: [1000, 2000],
       clock: services.clock,
     });
     stops.push(() => sweeper.stop());

@@ -16,6 +16,8 @@ export interface SweeperOptions {
   escalationLag?: Histogram;
   /** Senders known to have stopped: their open attempts are handed back at once, without waiting for the lease. */
   stoppedSenders?: () => readonly string[];
+  /** Passes soon after start-up, before the regular interval (ms after start-up, then after each other). */
+  firstPassesMs?: readonly number[];
   clock?: () => Date;
   batchSize?: number;
 }
@@ -109,9 +111,7 @@ export function startSweeper(options: SweeperOptions): Sweeper {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
-  // Soon after start-up (once the read models have caught up), then at the interval: a restarted process resolves
-  // what its predecessor left behind within seconds.
-  const firstPasses = [1000, 2000];
+  const firstPasses = [...(options.firstPassesMs ?? [])];
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {

@@ -22,8 +22,8 @@ describe('sweeper', () => {
     await db.insertInto('pending_escalations').values(row).execute();
     return row;
   };
-  const pendingDelivery = async (dueAt: Date) => {
-    const row = { delivery_id: randomUUID(), alert_id: randomUUID(), due_at: dueAt };
+  const pendingDelivery = async (dueAt: Date, sender: string | null = null) => {
+    const row = { delivery_id: randomUUID(), alert_id: randomUUID(), due_at: dueAt, sender };
     await db.insertInto('pending_deliveries').values(row).execute();
     return row;
   };
@@ -31,10 +31,10 @@ describe('sweeper', () => {
     await db.deleteFrom('pending_escalations').execute();
     await db.deleteFrom('pending_deliveries').execute();
   };
-  const sweeperWith = (fire: ReturnType<typeof recordingFire>['fire'], intervalMs = 3_600_000) => {
+  const sweeperWith = (fire: ReturnType<typeof recordingFire>['fire'], intervalMs = 3_600_000, stoppedSenders: string[] = []) => {
     const sweeper = startSweeper({
       db, fire, publisher: harness.publisher, logger: harness.logger,
-      intervalMs, graceMs: 1000, clock,
+      intervalMs, graceMs: 1000, clock, stoppedSenders: () => stoppedSenders,
     });
     sweepers.push(sweeper);
     return sweeper;
@@ -97,6 +97,20 @@ describe('sweeper', () => {
     now += 1500;
     expect((await sweeper.sweep()).deliveriesRedriven).toBe(1);
     await waitFor('the second hand-over', () => work.received.length === 2);
+    await work.stop();
+    await removeAllPending();
+  });
+
+  it('hands back at once, within its lease, a delivery whose attempt belongs to a stopped sender', async () => {
+    now = Date.now();
+    const orphaned = await pendingDelivery(new Date(now + 25_000), 'stopped-sender');
+    await pendingDelivery(new Date(now + 25_000), 'live-sender');
+    const work = await collectQueue(await harness.channel(), harness.names.deliveriesQueue);
+    const sweeper = sweeperWith(recordingFire().fire, 3_600_000, ['stopped-sender']);
+
+    expect((await sweeper.sweep()).deliveriesRedriven).toBe(1);
+    await waitFor('the delivery work', () => work.received.length === 1);
+    expect(deliveries(work.received)).toEqual([{ alertId: orphaned.alert_id, deliveryId: orphaned.delivery_id }]);
     await work.stop();
     await removeAllPending();
   });
