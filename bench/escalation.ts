@@ -9,7 +9,7 @@ import { deleteDelayCascade } from '../src/infra/delay-cascade.js';
 import { createLogger } from '../src/infra/logger.js';
 import { dropDatabase } from '../src/infra/postgres.js';
 import { startRuntime } from '../src/runtime.js';
-import { brokerNames } from '../src/workers/messages.js';
+import { brokerNames } from '../src/infra/broker-messages.js';
 import { machineTable, percentile } from './machine.js';
 
 /*

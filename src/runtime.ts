@@ -21,7 +21,7 @@ import { readModelProjections } from './projections/index.js';
 import { readModelDirectory } from './workers/channels/directory.js';
 import { createNotificationChannels } from './workers/channels/index.js';
 import { startEscalationWorkers } from './workers/index.js';
-import { brokerNames } from './workers/messages.js';
+import { brokerNames } from './infra/broker-messages.js';
 import { eventSourcedAttempts, startNotifier } from './workers/notifier.js';
 import { ProjectionProgress } from './projections/progress.js';
 import { READ_MODELS, readModelSubscription } from './projections/read-model-subscription.js';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerNames } from '../src/workers/messages.js';
+import { brokerNames } from '../src/infra/broker-messages.js';
 import { signUpWithTeam, type TeamOwner } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deleteDelayCascade } from '../src/infra/delay-cascade.js';
-import { brokerNames } from '../src/workers/messages.js';
+import { brokerNames } from '../src/infra/broker-messages.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from './support/database.js';
 import { waitFor } from './support/wait.js';
 

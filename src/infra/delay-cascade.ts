@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type amqp from 'amqplib';
-import type { brokerNames, DeliveryWork, TimerMessage } from '../workers/messages.js';
+import { type brokerNames, type DeliveryWork, MAX_TIMERS_PER_MESSAGE, type TimerMessage } from './broker-messages.js';
 import type { AmqpConnection } from './amqp.js';
 import type { Logger } from './logger.js';
 
@@ -183,12 +183,33 @@ export function cascadeDelaySeconds(dueAt: Date, now: Date): number {
 }
 
 /**
- * Sends a timer into the cascade: persistent, mandatory, and only resolved once the broker confirmed it.
- * An unroutable timer (a missing exchange or queue) is an error, never a silent drop.
+ * Sends timers into the cascade, one message per whole second of delay: persistent, mandatory, and only resolved
+ * once the broker confirmed every message. An unroutable timer (a missing exchange or queue) is an error, never a
+ * silent drop.
  */
-export async function publishTimer(channel: ConfirmChannel, names: BrokerNames, message: TimerMessage, now = new Date()): Promise<void> {
-  const delaySeconds = cascadeDelaySeconds(new Date(message.dueAt), now);
-  await publishConfirmed(channel, names.delayExchange, delayRoutingKey(delaySeconds), message, message.kind);
+export async function publishTimers(channel: ConfirmChannel, names: BrokerNames, timers: readonly TimerMessage[], now = new Date()): Promise<void> {
+  const bySlot = new Map<number, TimerMessage[]>();
+  for (const timer of timers) {
+    const delaySeconds = cascadeDelaySeconds(new Date(timer.dueAt), now);
+    const slot = bySlot.get(delaySeconds) ?? [];
+    slot.push(timer);
+    bySlot.set(delaySeconds, slot);
+  }
+  const publishes: Promise<void>[] = [];
+  for (const [delaySeconds, slot] of bySlot) {
+    for (let start = 0; start < slot.length; start += MAX_TIMERS_PER_MESSAGE) {
+      const body = { timers: slot.slice(start, start + MAX_TIMERS_PER_MESSAGE) };
+      publishes.push(publishConfirmed(channel, names.delayExchange, delayRoutingKey(delaySeconds), body, 'timers'));
+    }
+  }
+  await settleAll(publishes);
+}
+
+/** Waits for every publish, so none is left awaiting its confirm, then fails with the first failure. */
+async function settleAll(publishes: Promise<void>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(publishes);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Hands a delivery to the notifier now, confirmed. */
@@ -295,8 +316,8 @@ export class EscalationPublisher {
     return this.channel;
   }
 
-  async publishTimer(message: TimerMessage, now = new Date()): Promise<void> {
-    await publishTimer(await this.current(), this.names, message, now);
+  async publishTimers(timers: readonly TimerMessage[], now = new Date()): Promise<void> {
+    if (timers.length > 0) await publishTimers(await this.current(), this.names, timers, now);
   }
 
   async publishDeliveryWork(work: DeliveryWork): Promise<void> {

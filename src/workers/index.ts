@@ -9,7 +9,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { ReadModels } from '../projections/read-models.js';
 import { SubscriptionRunner } from '../projections/runner.js';
 import { escalationRelay } from './escalation-relay.js';
-import { brokerNames } from './messages.js';
+import { brokerNames } from '../infra/broker-messages.js';
 import { type Sweeper, startSweeper } from './sweeper.js';
 import { type FireEscalationStep, startTimerConsumer } from './timer-consumer.js';
 

@@ -16,7 +16,7 @@ import { waitFor } from '../../test/support/wait.js';
 import { alwaysOk, failFirst, hangFirst, startWebhookReceiver, type WebhookReceiver } from '../../test/support/webhook-receiver.js';
 import type { RecipientDirectory } from './channels/channel.js';
 import { createNotificationChannels } from './channels/index.js';
-import { brokerNames, type DeliveryWork } from './messages.js';
+import { brokerNames, type DeliveryWork } from '../infra/broker-messages.js';
 import { eventSourcedAttempts, type NotificationAttempts, type Notifier, startNotifier } from './notifier.js';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

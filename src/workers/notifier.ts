@@ -14,7 +14,7 @@ import type { SenderLiveness } from '../infra/sender-liveness.js';
 import { pause } from '../infra/pause.js';
 import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
-import { DeliveryWork, parseMessage } from './messages.js';
+import { DeliveryWork, parseMessage } from '../infra/broker-messages.js';
 
 /** The two commands around a send: persist the attempt, then record what became of it. */
 export interface NotificationAttempts {

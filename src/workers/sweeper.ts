@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Histogram } from 'prom-client';
 import type { Logger } from '../infra/logger.js';
 import type { ReadModels } from '../projections/read-models.js';
-import type { DeliveryWork } from './messages.js';
+import type { DeliveryWork } from '../infra/broker-messages.js';
 import type { FireEscalationStep } from './timer-consumer.js';
 
 export interface SweeperOptions {

@@ -5,7 +5,7 @@ import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import { pause } from '../infra/pause.js';
 import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
-import { type DeliveryWork, parseMessage, TimerMessage } from './messages.js';
+import { type DeliveryWork, parseMessage, TimerBatch, type TimerMessage } from '../infra/broker-messages.js';
 
 /** The engine's fenced firing path (fireEscalationStep in src/commands/alerts.ts, bound to its dependencies). */
 export type FireEscalationStep = (input: {
@@ -17,7 +17,7 @@ export type FireEscalationStep = (input: {
 }) => Promise<{ fired: boolean; lagMs: number | null }>;
 
 export interface TimerPublisher {
-  publishTimer(message: TimerMessage, now?: Date): Promise<void>;
+  publishTimers(timers: readonly TimerMessage[], now?: Date): Promise<void>;
   publishDeliveryWork(work: DeliveryWork): Promise<void>;
 }
 
@@ -58,24 +58,36 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
   const retryDelayMs = options.retryDelayMs ?? 1000;
 
   async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
-    const timer = parseMessage(TimerMessage, message.content);
-    if (!timer) {
+    const batch = parseMessage(TimerBatch, message.content);
+    if (!batch) {
       logger.error({ content: message.content.toString('utf8').slice(0, 500) }, 'malformed timer message dropped');
       delivery.ack();
       return;
     }
+    const tooEarly = batch.timers.filter((timer) => Date.parse(timer.dueAt) - clock().getTime() > REDELAY_BEYOND_MS);
+    const onTime = batch.timers.filter((timer) => !tooEarly.includes(timer));
+    // Each timer waits out its own remainder; timers still waiting when the channel closes stay unacked with their
+    // message, and the broker requeues it (the ones already acted on are fenced no-ops the second time).
+    const outcomes = await Promise.all(
+      onTime.map(async (timer) => {
+        if (!(await waitUntil(Date.parse(timer.dueAt), clock, delivery.closed))) return 'closed' as const;
+        try {
+          await act(timer);
+          return 'done' as const;
+        } catch (error) {
+          logger.warn({ err: error, timer }, 'timer action failed; it goes round again');
+          return 'failed' as const;
+        }
+      }),
+    );
+    if (outcomes.includes('closed')) return;
+    const again = [...tooEarly, ...onTime.filter((_, index) => outcomes[index] === 'failed')];
     try {
-      const dueAt = Date.parse(timer.dueAt);
-      if (dueAt - clock().getTime() > REDELAY_BEYOND_MS) {
-        await publisher.publishTimer(timer, clock());
-      } else {
-        // Timers still waiting when the channel closes stay unacked: the broker requeues them.
-        if (!(await waitUntil(dueAt, clock, delivery.closed))) return;
-        await act(timer);
-      }
+      if (again.length > tooEarly.length && !(await pause(retryDelayMs, delivery.closed))) return;
+      await publisher.publishTimers(again, clock());
       delivery.ack();
     } catch (error) {
-      logger.warn({ err: error, timer }, 'timer action failed; returning it to the queue');
+      logger.warn({ err: error }, 'could not send timers round again; returning their message to the queue');
       if (await pause(retryDelayMs, delivery.closed)) delivery.nack(true);
     }
   }

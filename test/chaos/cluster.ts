@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
-import { brokerNames } from '../../src/workers/messages.js';
+import { brokerNames } from '../../src/infra/broker-messages.js';
 import { HttpClient, type HttpResponse, type RequestOptions } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
 

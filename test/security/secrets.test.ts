@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
-import { brokerNames } from '../../src/workers/messages.js';
+import { brokerNames } from '../../src/infra/broker-messages.js';
 import { signUp, signUpWithTeam } from '../support/accounts.js';
 import { HttpClient } from '../support/app.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';

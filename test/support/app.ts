@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { brokerNames } from '../../src/workers/messages.js';
+import { brokerNames } from '../../src/infra/broker-messages.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from './database.js';
 

@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { BrokerConnection } from '../../src/infra/amqp.js';
 import { type BrokerNames, declareDelayCascade, deleteDelayCascade, EscalationPublisher } from '../../src/infra/delay-cascade.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
-import { brokerNames, type DeliveryWork, TimerMessage } from '../../src/workers/messages.js';
+import { brokerNames, type DeliveryWork, TimerBatch } from '../../src/infra/broker-messages.js';
 import type { FireEscalationStep } from '../../src/workers/timer-consumer.js';
 import { uniqueName } from '../support/database.js';
 
@@ -81,5 +81,5 @@ export async function collectQueue(channel: amqp.Channel, queue: string) {
   return { received, stop: () => channel.cancel(consumerTag) };
 }
 
-export const timers = (received: { body: unknown }[]) => received.map(({ body }) => TimerMessage.parse(body));
+export const timers = (received: { body: unknown }[]) => received.flatMap(({ body }) => TimerBatch.parse(body).timers);
 export const deliveries = (received: { body: unknown }[]) => received.map(({ body }) => body as DeliveryWork);

@@ -11,7 +11,7 @@ import {
   publishDeliveryWork,
   TopologyError,
 } from '../../src/infra/delay-cascade.js';
-import { brokerNames } from '../../src/workers/messages.js';
+import { brokerNames } from '../../src/infra/broker-messages.js';
 import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
 import { uniqueName } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -54,7 +54,7 @@ describe('delay cascade on RabbitMQ', () => {
     const due = await collectQueue(channel, harness.names.timersDueQueue);
     const publishedAt = Date.now();
     const dueAt = publishedAt + 3000 + ARRIVAL_MARGIN_MS + 100;
-    await harness.publisher.publishTimer({ kind: 'escalation', alertId: randomUUID(), epoch: 0, loop: 0, step: 0, dueAt: new Date(dueAt).toISOString() });
+    await harness.publisher.publishTimers([{ kind: 'escalation', alertId: randomUUID(), epoch: 0, loop: 0, step: 0, dueAt: new Date(dueAt).toISOString() }]);
 
     const [arrived] = await waitFor('the timer to leave the cascade', () => due.received.length === 1 && due.received, { timeoutMs: 8000 });
     await due.stop();
@@ -75,8 +75,8 @@ describe('delay cascade on RabbitMQ', () => {
       delaysMs.map((delayMs) => {
         const alertId = randomUUID();
         dueAtByAlert.set(alertId, now + delayMs);
-        return harness.publisher.publishTimer(
-          { kind: 'escalation', alertId, epoch: 1, loop: 0, step: 2, dueAt: new Date(now + delayMs).toISOString() },
+        return harness.publisher.publishTimers(
+          [{ kind: 'escalation', alertId, epoch: 1, loop: 0, step: 2, dueAt: new Date(now + delayMs).toISOString() }],
           new Date(now),
         );
       }),
@@ -97,9 +97,9 @@ describe('delay cascade on RabbitMQ', () => {
     const channel = await harness.channel();
     await channel.deleteExchange(harness.names.delayExchange);
     const timer = { kind: 'escalation' as const, alertId: randomUUID(), epoch: 0, loop: 0, step: 0, dueAt: new Date().toISOString() };
-    await expect(harness.publisher.publishTimer(timer)).rejects.toThrow(/NOT_FOUND/);
+    await expect(harness.publisher.publishTimers([timer])).rejects.toThrow(/NOT_FOUND/);
     await declareDelayCascade(harness.broker.current(), harness.names);
-    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimers([timer]);
   });
 
   it('refuses to start on a pre-existing queue with conflicting arguments, naming the queue and the argument', async () => {

@@ -70,7 +70,7 @@ describe('escalation relay', () => {
     ]);
 
     await waitFor('the relay to pass the events', checkpointPassed(position));
-    await waitFor('two timers', () => dueTimers.received.length === 2);
+    await waitFor('two timers', () => timers(dueTimers.received).length === 2);
     await waitFor('the delivery work', () => deliveryWork.received.length === 1);
     expect(timers(dueTimers.received)).toEqual(
       expect.arrayContaining([
@@ -94,7 +94,7 @@ describe('escalation relay', () => {
 
     runner = startRelay();
     await waitFor('the restarted relay to pass the new events', checkpointPassed(position));
-    await waitFor('the new timer', () => dueTimers.received.length >= 3);
+    await waitFor('the new timer', () => timers(dueTimers.received).length >= 3);
     await waitFor('the new delivery work', () => deliveryWork.received.length >= 2);
     expect(timers(dueTimers.received).slice(2)).toEqual([{ kind: 'escalation', alertId, epoch: 0, loop: 0, step: 0, dueAt }]);
     expect(deliveries(deliveryWork.received).slice(1)).toEqual([{ alertId, deliveryId }]);

@@ -15,7 +15,7 @@ import type { ReadModels } from '../../src/projections/read-models.js';
 import { readModelSubscription } from '../../src/projections/read-model-subscription.js';
 import { SubscriptionRunner } from '../../src/projections/runner.js';
 import { type EscalationWorkers, startEscalationWorkers } from '../../src/workers/index.js';
-import { brokerNames } from '../../src/workers/messages.js';
+import { brokerNames } from '../../src/infra/broker-messages.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { declareDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createMetrics } from '../../src/infra/metrics.js';
-import type { TimerMessage } from '../../src/workers/messages.js';
+import type { TimerMessage } from '../../src/infra/broker-messages.js';
 import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
 import { waitFor } from '../support/wait.js';
 import { type BrokerHarness, collectQueue, deliveries, type FiredStep, recordingFire, startBrokerHarness } from './broker-harness.js';
@@ -39,8 +39,8 @@ describe('timer consumer', () => {
 
   it('a timer delivered twice reaches the engine twice, and both copies are acked (the engine decides)', async () => {
     const timer = escalationTimer(0);
-    await harness.publisher.publishTimer(timer);
-    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimers([timer]);
+    await harness.publisher.publishTimers([timer]);
     await waitFor('both copies to reach the engine', () => callsFor(timer.alertId).length === 2);
     for (const call of callsFor(timer.alertId)) {
       expect(call).toMatchObject({ epoch: 3, loop: 1, step: 0 });
@@ -48,9 +48,20 @@ describe('timer consumer', () => {
     }
   });
 
+  it('timers due within the same second travel as one message, and each fires at its own due time', async () => {
+    const now = Date.now();
+    const batch = Array.from({ length: 40 }, (_, index) => ({ ...escalationTimer(1), dueAt: new Date(now + 2400 + index * 15).toISOString() }));
+    const channel = await harness.channel();
+    await harness.publisher.publishTimers(batch, new Date(now));
+    // 2.4 to 3 s ahead: all held 2 s, in the level-1 queue, as one message.
+    expect((await channel.checkQueue(harness.names.delayLevelQueue(1))).messageCount).toBe(1);
+    await waitFor('every timer to fire', () => batch.every((timer) => callsFor(timer.alertId).length === 1), { timeoutMs: 10_000 });
+    for (const timer of batch) expect(callsFor(timer.alertId)[0]!.calledAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
+  });
+
   it('a timer whose action failed goes back to the queue and fires on redelivery', async () => {
     const timer = escalationTimer(7);
-    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimers([timer]);
     const [failed, retried] = await waitFor('the retry to reach the engine', () => callsFor(timer.alertId).length === 2 && callsFor(timer.alertId));
     expect(retried!.calledAt - failed!.calledAt).toBeGreaterThanOrEqual(300);
   });
@@ -59,10 +70,10 @@ describe('timer consumer', () => {
     const lagCount = async () => (await metrics.escalationLag.get()).values.find((value) => value.metricName === 'alertops_escalation_lag_seconds_count')?.value ?? 0;
     const before = await lagCount();
     const stale = escalationTimer(9);
-    await harness.publisher.publishTimer(stale);
+    await harness.publisher.publishTimers([stale]);
     await waitFor('the stale timer to reach the engine', () => callsFor(stale.alertId).length === 1);
     const live = escalationTimer(1);
-    await harness.publisher.publishTimer(live);
+    await harness.publisher.publishTimers([live]);
     await waitFor('the live timer to reach the engine', () => callsFor(live.alertId).length === 1);
     await waitFor('one more lag observation', async () => (await lagCount()) === before + 1);
     const sum = (await metrics.escalationLag.get()).values.find((value) => value.metricName === 'alertops_escalation_lag_seconds_sum')!.value;
@@ -74,7 +85,7 @@ describe('timer consumer', () => {
     channel.sendToQueue(harness.names.timersDueQueue, Buffer.from('{"kind":"escalation","alertId":"not-a-uuid"}'));
     channel.sendToQueue(harness.names.timersDueQueue, Buffer.from('not json at all'));
     const timer = escalationTimer(2);
-    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimers([timer]);
     await waitFor('the valid timer behind them to fire', () => callsFor(timer.alertId).length === 1);
     expect(logged.filter((line) => line.msg === 'malformed timer message dropped')).toHaveLength(2);
     expect(recorder.calls.every((call: FiredStep) => call.alertId !== 'not-a-uuid')).toBe(true);
@@ -84,7 +95,7 @@ describe('timer consumer', () => {
     const channel = await harness.channel();
     const work = await collectQueue(channel, harness.names.deliveriesQueue);
     const timer: TimerMessage = { kind: 'delivery', alertId: randomUUID(), deliveryId: randomUUID(), dueAt: new Date(Date.now() + 1500).toISOString() };
-    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimers([timer]);
     const [arrived] = await waitFor('the delivery work', () => work.received.length === 1 && work.received, { timeoutMs: 5000 });
     await work.stop();
     expect(deliveries([arrived!])).toEqual([{ alertId: timer.alertId, deliveryId: timer.deliveryId }]);
@@ -108,7 +119,7 @@ describe('timer consumer', () => {
     await waitFor('the consumer to be cancelled', () => logged.some((line) => line.msg === 'the broker cancelled the consumer; resubscribing' && line.consumer === 'timer-consumer'));
     await declareDelayCascade(harness.broker.current(), harness.names);
     const timer = escalationTimer(5, 300);
-    await harness.publisher.publishTimer(timer);
+    await harness.publisher.publishTimers([timer]);
     await waitFor('the timer to fire through the new subscription', () => callsFor(timer.alertId).length === 1, { timeoutMs: 15_000 });
   });
 

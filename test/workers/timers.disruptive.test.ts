@@ -27,7 +27,7 @@ describe.skipIf(!canRestartBroker)('timers across a broker restart', () => {
   it('a timer in the middle of its delay survives the restart, and the consumer resumes by itself', async () => {
     const channel = await harness.channel();
     const inFlight = { kind: 'escalation' as const, alertId: randomUUID(), epoch: 0, loop: 0, step: 0, dueAt: new Date(Date.now() + 6000).toISOString() };
-    await harness.publisher.publishTimer(inFlight);
+    await harness.publisher.publishTimers([inFlight]);
     // 6 s is held as 5 s = 4 + 1: first in the level-2 queue.
     await waitFor('the timer to sit in the cascade', async () => (await channel.checkQueue(harness.names.delayLevelQueue(2))).messageCount === 1);
 
@@ -44,7 +44,7 @@ describe.skipIf(!canRestartBroker)('timers across a broker restart', () => {
     console.log(`timer fired ${fired!.calledAt - Date.parse(inFlight.dueAt)} ms after it was due`);
 
     const afterRestart = { kind: 'escalation' as const, alertId: randomUUID(), epoch: 0, loop: 0, step: 1, dueAt: new Date(Date.now() + 1500).toISOString() };
-    await waitFor('the publisher to be usable again', () => harness.publisher.publishTimer(afterRestart).then(() => true), { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor('the publisher to be usable again', () => harness.publisher.publishTimers([afterRestart]).then(() => true), { timeoutMs: 30_000, intervalMs: 500 });
     const second = await waitFor('a timer published after the restart to fire', () => recorder.calls.find((call) => call.alertId === afterRestart.alertId), { timeoutMs: 10_000 });
     expect(second.calledAt - Date.parse(afterRestart.dueAt)).toBeGreaterThanOrEqual(0);
     expect(second.calledAt - Date.parse(afterRestart.dueAt)).toBeLessThanOrEqual(250);

@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 const Timestamp = z.iso.datetime({ offset: true });
 
+/** Keeps one message well below the broker's frame and memory comfort (a timer is about 200 bytes). */
+export const MAX_TIMERS_PER_MESSAGE = 2000;
+
 /** A wake-up for the escalation engine: fire (epoch, loop, step) of an alert at `dueAt`. */
 export const EscalationTimer = z.object({
   kind: z.literal('escalation'),
@@ -22,6 +25,16 @@ export const DeliveryTimer = z.object({
 
 export const TimerMessage = z.discriminatedUnion('kind', [EscalationTimer, DeliveryTimer]);
 export type TimerMessage = z.infer<typeof TimerMessage>;
+
+/**
+ * What travels through the delay cascade: every timer due within the same second of one publish, so a storm costs
+ * the broker one message per due second rather than one per alert. A lone timer is a batch of one.
+ */
+export const TimerBatch = z.union([
+  z.object({ timers: z.array(TimerMessage).min(1).max(MAX_TIMERS_PER_MESSAGE) }),
+  TimerMessage.transform((timer) => ({ timers: [timer] })),
+]);
+export type TimerBatch = z.output<typeof TimerBatch>;
 
 /** Work for the notifier: try to deliver this notification now. */
 export const DeliveryWork = z.object({
