@@ -155,14 +155,14 @@ program
   .command('verify')
   .description('hash chains intact, and every read model equal to a fresh replay of the log')
   .action(() =>
-    withToolContext(async ({ pool, catalog }) => {
+    withToolContext(async ({ pool, eventStore, catalog }) => {
       let healthy = true;
       const chains = await verifyHashChains(pool);
       process.stdout.write(`hash chains: ${chains.streams} streams, ${chains.events} events, ${chains.broken.length} broken\n`);
       for (const link of chains.broken) process.stdout.write(`  ${link.streamId}@${link.streamVersion}: ${link.reason}\n`);
       healthy &&= chains.broken.length === 0;
       for (const projection of readModelProjections) {
-        const report = await verifyReadModel(pool, catalog, projection);
+        const report = await verifyReadModel({ pool, eventStore, catalog }, projection);
         const differing = report.differences.filter((difference) => difference.missing + difference.unexpected > 0);
         process.stdout.write(`read model ${projection.name}: ${report.replayedEvents} events replayed, ${differing.length ? 'DIFFERS' : 'equal'}\n`);
         for (const difference of differing) {

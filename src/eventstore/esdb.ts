@@ -19,6 +19,7 @@ import {
   comparePositions,
   type EventMetadata,
   type EventStore,
+  type ReadAllOptions,
   type ExpectedVersion,
   type LogPosition,
   type NewEvent,
@@ -178,7 +179,7 @@ export class EventStoreDbEventStore implements EventStore {
     return recorded;
   }
 
-  async readAll(options: { after: LogPosition; maxCount: number }): Promise<RecordedEvent[]> {
+  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const recorded: RecordedEvent[] = [];
     let lastSeen = options.after;
     for (;;) {
@@ -198,6 +199,10 @@ export class EventStoreDbEventStore implements EventStore {
         if (!event) continue;
         const position = toLogPosition(event.position);
         if (comparePositions(position, lastSeen) <= 0) continue;
+        if (options.until && comparePositions(position, options.until) > 0) {
+          await reading.cancel().catch(() => undefined);
+          return recorded;
+        }
         lastSeen = position;
         if (isSystemEvent(event.streamId, event.type)) continue;
         recorded.push(toRecordedEvent(event));

@@ -7,6 +7,7 @@ import {
   type ExpectedVersion,
   type LogPosition,
   type NewEvent,
+  type ReadAllOptions,
   type RecordedEvent,
   DuplicateEventIdError,
   WrongExpectedVersionError,
@@ -48,6 +49,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 
 /** Where subscribers hear that the log has grown (a hint: they also poll). */
 export const EVENTS_CHANNEL = 'alertops_events';
+const ANNOUNCE_SPACING_MS = 5;
 
 export class PostgresEventStore implements EventStore {
   private announcing = false;
@@ -93,8 +95,8 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Notifying inside the append would take PostgreSQL's notify lock at every commit and serialise concurrent
-   * writers. One notification after the commit, shared by the appends that land while it is on its way, wakes
-   * subscribers just as well.
+   * writers. One notification after the commit, shared by the appends that land while it is on its way or within
+   * a few milliseconds after it, wakes subscribers just as well at a bounded number of transactions per second.
    */
   private announceAppend(): void {
     if (this.announcing) {
@@ -106,11 +108,13 @@ export class PostgresEventStore implements EventStore {
       .query('select pg_notify($1, $2)', [EVENTS_CHANNEL, ''])
       .catch(() => undefined)
       .finally(() => {
-        this.announcing = false;
-        if (this.announceAgain) {
-          this.announceAgain = false;
-          this.announceAppend();
-        }
+        setTimeout(() => {
+          this.announcing = false;
+          if (this.announceAgain) {
+            this.announceAgain = false;
+            this.announceAppend();
+          }
+        }, ANNOUNCE_SPACING_MS).unref();
       });
   }
 
@@ -122,16 +126,29 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
-  async readAll(options: { after: LogPosition; maxCount: number }): Promise<RecordedEvent[]> {
+  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     // Only transactions older than every one still in flight are visible, so a late commit can never be
-    // overtaken by a reader's checkpoint (the sequence is taken before commit).
+    // overtaken by a reader's checkpoint (the sequence is taken before commit). The page is chosen on the narrow
+    // (transaction, position) index alone and its rows fetched by position: choosing on the whole rows lets the
+    // planner scan and sort the entire log for every page early in a long log.
+    const { until } = options;
+    const horizon = until
+      ? '(transaction_id, global_position) <= ($4::xid8, $5::bigint)'
+      : 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
     const { rows } = await this.pool.query<EventRow>(
       `select ${EVENT_COLUMNS} from events
-        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          and (transaction_id, global_position) > ($1::xid8, $2::bigint)
-        order by transaction_id, global_position
-        limit $3`,
-      [options.after.transactionId.toString(), options.after.globalPosition.toString(), options.maxCount],
+        where global_position = any(array(
+                select global_position from events
+                 where ${horizon} and (transaction_id, global_position) > ($1::xid8, $2::bigint)
+                 order by transaction_id, global_position
+                 limit $3))
+        order by transaction_id, global_position`,
+      [
+        options.after.transactionId.toString(),
+        options.after.globalPosition.toString(),
+        options.maxCount,
+        ...(until ? [until.transactionId.toString(), until.globalPosition.toString()] : []),
+      ],
     );
     return rows.map(toRecordedEvent);
   }

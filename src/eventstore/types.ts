@@ -64,6 +64,12 @@ export interface AppendResult {
   position: LogPosition;
 }
 
+export interface ReadAllOptions {
+  after: LogPosition;
+  maxCount: number;
+  until?: LogPosition;
+}
+
 export interface EventStore {
   append(
     streamId: string,
@@ -71,8 +77,12 @@ export interface EventStore {
     options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
   ): Promise<AppendResult>;
   readStream(streamId: string, options?: { fromVersion?: number; maxCount?: number }): Promise<RecordedEvent[]>;
-  /** Events after `after` in log order, never skipping one that commits later below a position already returned. */
-  readAll(options: { after: LogPosition; maxCount: number }): Promise<RecordedEvent[]>;
+  /**
+   * Events after `after` in log order, never skipping one that commits later below a position already returned.
+   * With `until` (a position some reader of this log has passed, so everything up to it has committed), events up
+   * to and including it, without waiting for later transactions.
+   */
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   close(): Promise<void>;
 }
 

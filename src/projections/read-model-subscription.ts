@@ -21,11 +21,13 @@ export function readModelSubscription(projections: readonly Projection[], option
   let shapes: Promise<TableShape[]> | null = null;
 
   const describe = (tx: ReadModelTransaction) => {
-    shapes ??= Promise.all(
-      projections.flatMap((projection) =>
-        Object.entries(projection.keys).map(([table, key]) => describeTable(tx, table, key, tableName(table))),
-      ),
-    ).catch((error: unknown) => {
+    shapes ??= (async () => {
+      const described: TableShape[] = [];
+      for (const projection of projections) {
+        for (const [table, key] of Object.entries(projection.keys)) described.push(await describeTable(tx, table, key, tableName(table)));
+      }
+      return described;
+    })().catch((error: unknown) => {
       shapes = null;
       throw error;
     });

@@ -87,9 +87,7 @@ async function replayInto(
   batchSize: number,
 ): Promise<{ events: number; position: LogPosition }> {
   if (comparePositions(after, until) >= 0) return { events: 0, position: after };
-  const recorded = (await deps.eventStore.readAll({ after, maxCount: batchSize })).filter(
-    (event) => comparePositions(event.position, until) <= 0,
-  );
+  const recorded = await deps.eventStore.readAll({ after, maxCount: batchSize, until });
   if (recorded.length === 0) return { events: 0, position: after };
   const events = projectedEvents(recorded, subscription.handles, deps.catalog);
   if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);

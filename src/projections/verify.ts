@@ -1,6 +1,5 @@
 import type { EventCatalog } from '../eventstore/catalog.js';
-import { toRecordedEvent } from '../eventstore/postgres.js';
-import { type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import { type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
 import { type Pool, type PoolClient, quoteIdentifier } from '../infra/postgres.js';
 import type { Projection } from './projection.js';
 import { READ_MODELS, readModelSubscription } from './read-model-subscription.js';
@@ -34,8 +33,7 @@ const EXAMPLES = 3;
  * projection's live rows, as it would on a rebuild.
  */
 export async function verifyReadModel(
-  pool: Pool,
-  catalog: EventCatalog,
+  { pool, eventStore, catalog }: { pool: Pool; eventStore: EventStore; catalog: EventCatalog },
   projection: Projection,
   options: { batchSize?: number; subscription?: string } = {},
 ): Promise<ReadModelReport> {
@@ -58,7 +56,7 @@ export async function verifyReadModel(
       await client.query(`create temporary table ${quoteIdentifier(table)} (like ${qualified} including all) on commit drop`);
     }
 
-    const replayedEvents = await replay(client, catalog, projection, checkpoint ?? START_OF_LOG, options.batchSize ?? 1000);
+    const replayedEvents = checkpoint ? await replay(client, eventStore, catalog, projection, checkpoint, options.batchSize ?? 1000) : 0;
 
     const differences: TableDifference[] = [];
     for (const [table, qualified] of liveTables) {
@@ -103,6 +101,7 @@ async function readCheckpoint(client: PoolClient, name: string): Promise<LogPosi
 
 async function replay(
   client: PoolClient,
+  eventStore: EventStore,
   catalog: EventCatalog,
   projection: Projection,
   until: LogPosition,
@@ -112,20 +111,8 @@ async function replay(
   let after = START_OF_LOG;
   let replayed = 0;
   for (;;) {
-    // Every event up to a checkpoint a runner reached had committed before it got there, so no
-    // visibility horizon is needed below it.
-    const { rows } = await client.query<Parameters<typeof toRecordedEvent>[0]>(
-      `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at,
-              prev_hash, hash, transaction_id::text as transaction_id, global_position
-         from events
-        where (transaction_id, global_position) > ($1::xid8, $2::bigint)
-          and (transaction_id, global_position) <= ($3::xid8, $4::bigint)
-        order by transaction_id, global_position
-        limit $5`,
-      [after.transactionId.toString(), after.globalPosition.toString(), until.transactionId.toString(), until.globalPosition.toString(), batchSize],
-    );
-    if (rows.length === 0) return replayed;
-    const recorded = rows.map(toRecordedEvent);
+    const recorded = await eventStore.readAll({ after, maxCount: batchSize, until });
+    if (recorded.length === 0) return replayed;
     after = recorded.at(-1)!.position;
     const events = projectedEvents(recorded, subscription.handles, catalog);
     if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);

@@ -1,3 +1,4 @@
+import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createCatalog } from '../../src/catalog.js';
 import type { Pool } from '../../src/infra/postgres.js';
 import { readModelProjections } from '../../src/projections/index.js';
@@ -251,7 +252,7 @@ export async function readModelDifferences(pool: Pool): Promise<Record<string, T
   const catalog = createCatalog();
   const differences: Record<string, TableDifference[]> = {};
   for (const projection of readModelProjections) {
-    const report = await verifyReadModel(pool, catalog, projection);
+    const report = await verifyReadModel({ pool, eventStore: new PostgresEventStore(pool), catalog }, projection);
     if (report.differences.length > 0) differences[projection.name] = report.differences;
   }
   return differences;

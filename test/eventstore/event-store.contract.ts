@@ -341,6 +341,25 @@ export function eventStoreContract(
         );
       });
 
+      it('reads up to and including a position some reader has passed, and nothing beyond it', async () => {
+        const streamId = streamName('until');
+        await store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata });
+        const { ours } = await readUntilVisible(store, START_OF_LOG, 500, [streamId], 2);
+        const until = ours[0]!.position;
+        await store.append(streamId, counted('Counted', 1), { expectedVersion: 1, metadata });
+        const bounded: RecordedEvent[] = [];
+        let after = START_OF_LOG;
+        for (;;) {
+          const page = await store.readAll({ after, maxCount: 50, until });
+          if (page.length === 0) break;
+          bounded.push(...page);
+          after = page.at(-1)!.position;
+        }
+        expect(bounded.filter((event) => event.streamId === streamId).map((event) => event.streamVersion)).toEqual([0]);
+        expect(bounded.at(-1)!.position).toEqual(until);
+        for (const event of bounded) expect(comparePositions(event.position, until)).toBeLessThanOrEqual(0);
+      });
+
       it('carries the same event, metadata and position as reading its stream', async () => {
         const streamId = streamName('same');
         const appended = await store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata });

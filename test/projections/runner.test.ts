@@ -333,7 +333,7 @@ describe('subscription runner', () => {
     await deposit(20);
     runner().start();
     await caughtUp();
-    const clean = await verifyReadModel(database.pool, catalog, ledgerProjection, { batchSize: 9, subscription: 'ledger' });
+    const clean = await verifyReadModel({ pool: database.pool, eventStore: store, catalog }, ledgerProjection, { batchSize: 9, subscription: 'ledger' });
     expect(clean.differences).toEqual([]);
     expect(clean.replayedEvents).toBe(expectedEntries);
     expect(clean.checkpoint).toEqual(head);
@@ -341,7 +341,7 @@ describe('subscription runner', () => {
     await Promise.all(runners.splice(0).map((running) => running.stop()));
     await database.pool.query(`update ledger_balances set balance = balance + 1 where account_id = 'account-3'`);
     await database.pool.query(`delete from ledger_entries where event_id = (select event_id from ledger_entries order by event_id limit 1)`);
-    const tampered = await verifyReadModel(database.pool, catalog, ledgerProjection, { subscription: 'ledger' });
+    const tampered = await verifyReadModel({ pool: database.pool, eventStore: store, catalog }, ledgerProjection, { subscription: 'ledger' });
     expect(tampered.differences.map(({ table, missing, unexpected }) => ({ table, missing, unexpected }))).toEqual([
       { table: 'ledger_balances', missing: 1, unexpected: 1 },
       { table: 'ledger_entries', missing: 1, unexpected: 0 },
