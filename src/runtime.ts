@@ -137,6 +137,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger,
         metrics,
         liveness,
+        deferral: { publisher: escalation.publisher, delayMs: 1000 },
         clock: services.clock,
       });
       stops.push(() => notifier.stop());

@@ -20,6 +20,7 @@ export const DeliveryTimer = z.object({
   kind: z.literal('delivery'),
   alertId: z.uuid(),
   deliveryId: z.uuid(),
+  teamId: z.uuid().optional(),
   dueAt: Timestamp,
 });
 
@@ -40,6 +41,8 @@ export type TimerBatch = z.output<typeof TimerBatch>;
 export const DeliveryWork = z.object({
   alertId: z.uuid(),
   deliveryId: z.uuid(),
+  /** Whose line the work waits in; absent in work the sweeper hands back. */
+  teamId: z.uuid().optional(),
 });
 export type DeliveryWork = z.infer<typeof DeliveryWork>;
 

@@ -11,6 +11,8 @@ export interface RelayPublisher {
 
 export const ESCALATION_RELAY = 'escalation-relay';
 
+const teamOf = (event: ProjectedEvent) => (event.metadata.teamId ? { teamId: event.metadata.teamId } : {});
+
 /**
  * Turns escalation events into broker messages: a timer per scheduled step and per notification retry (the
  * timers of a batch share a message per due second), delivery work per requested notification. The runner moves
@@ -32,9 +34,9 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
           timers.push({ kind: 'escalation', alertId, epoch, loop, step, dueAt });
         } else if (event.type === 'NotificationFailed' && event.data.retryAt !== null) {
           const { alertId, deliveryId, retryAt } = event.data;
-          timers.push({ kind: 'delivery', alertId, deliveryId, dueAt: retryAt });
+          timers.push({ kind: 'delivery', alertId, deliveryId, ...teamOf(event), dueAt: retryAt });
         } else if (event.type === 'NotificationRequested') {
-          work.push({ alertId: event.data.alertId, deliveryId: event.data.deliveryId });
+          work.push({ alertId: event.data.alertId, deliveryId: event.data.deliveryId, ...teamOf(event) });
         }
       }
       // Settle all before reporting, so a failure never leaves confirms outstanding on the next attempt's watch.

@@ -10,10 +10,13 @@ import type { BrokerConnection } from '../infra/amqp.js';
 import { type BrokerNames, declareDeliveriesQueue } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import type { EscalationPublisher } from '../infra/delay-cascade.js';
 import type { SenderLiveness } from '../infra/sender-liveness.js';
 import { pause } from '../infra/pause.js';
 import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
+import { CircuitBreaker } from './channels/circuit-breaker.js';
+import { FairDispatcher } from './fair-dispatcher.js';
 import { DeliveryWork, parseMessage } from '../infra/broker-messages.js';
 
 /** The two commands around a send: persist the attempt, then record what became of it. */
@@ -45,13 +48,20 @@ export interface NotifierOptions {
   /** Who this process is as a sender, and which senders have stopped (their open attempts are resolved at once). */
   liveness?: Pick<SenderLiveness, 'senderId' | 'stoppedSenders'>;
   clock?: () => Date;
-  /** Deliveries sent concurrently by this process. */
-  concurrency?: number;
+  /** How this process shares its senders among teams (see FairDispatcher). */
+  fairness?: { concurrency: number; perTeamInFlight: number; perTeamWaiting: number };
+  /** Where work refused for now (its team's line is full) goes to come back later. */
+  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'>; delayMs: number };
+  /** Per-destination circuit breaker for webhooks; one per process by default. */
+  circuitBreaker?: CircuitBreaker;
   /** Wait before handing a message back after an infrastructure error; grows with consecutive errors. */
   infrastructureBackoffMs?: { initial: number; max: number };
 }
 
 const RECORD_TRIES = 5;
+
+/** 32 senders; one team may hold 24 of them, and have 32 more deliveries waiting in this process. */
+export const DEFAULT_FAIRNESS = { concurrency: 32, perTeamInFlight: 24, perTeamWaiting: 32 } as const;
 
 export interface Notifier {
   stop(): Promise<void>;
@@ -68,6 +78,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const clock = options.clock ?? (() => new Date());
   const backoff = options.infrastructureBackoffMs ?? { initial: 250, max: 10_000 };
   const log = logger.child({ worker: 'notifier' });
+
+  const fairness = options.fairness ?? DEFAULT_FAIRNESS;
+  const dispatcher = new FairDispatcher(fairness);
+  const circuitBreaker = options.circuitBreaker ?? new CircuitBreaker({ failuresToOpen: 5, openMs: 30_000 });
 
   // Deliveries this process is sending right now. A second message for one of them (a duplicate publish) must
   // not start another attempt while this one holds the attempt's lease.
@@ -89,7 +103,11 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     const channelName = channelFor(plan.target);
     let outcome: NotificationOutcome;
     try {
-      outcome = await channels[channelName].send(plan);
+      const { target } = plan;
+      outcome =
+        target.type === 'webhook'
+          ? await circuitBreaker.send(new URL(target.url).origin, () => channels.webhook.send(plan))
+          : await channels[channelName].send(plan);
     } catch (error) {
       outcome = { delivered: false, error: `could not send: ${(error as Error).message}`, permanent: false };
     }
@@ -120,6 +138,23 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       delivery.nack(false);
       return;
     }
+    const turn = dispatcher.offer(work.teamId ?? 'unknown', () => deliverAndSettle(work, delivery));
+    if (turn !== false) return turn;
+    try {
+      if (!options.deferral) throw new Error('no way to defer delivery work');
+      const { alertId, deliveryId, teamId } = work;
+      const dueAt = new Date(clock().getTime() + options.deferral.delayMs).toISOString();
+      await options.deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
+      log.debug({ ...work }, "the team's line is full; delivery work deferred");
+      delivery.ack();
+    } catch (error) {
+      log.warn({ err: error, ...work }, 'could not defer delivery work; returning it to the queue');
+      if (await pause(backoff.initial, delivery.closed)) delivery.nack(true);
+    }
+  }
+
+  async function deliverAndSettle(work: DeliveryWork, delivery: Delivery): Promise<void> {
+    if (delivery.closed.aborted) return;
     if (sending.has(work.deliveryId)) {
       log.debug({ ...work }, 'delivery already being sent by this process; dropping the duplicate');
       delivery.ack();
@@ -146,7 +181,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     name: 'notifier',
     broker: options.broker,
     queue: names.deliveriesQueue,
-    prefetch: options.concurrency ?? 16,
+    // Room beyond the senders, so work of other teams reaches this process while one team's line is full.
+    prefetch: fairness.concurrency + 2 * fairness.perTeamWaiting,
     logger: log,
     prepare: (channel) => declareDeliveriesQueue(channel, names),
     handle,

@@ -94,7 +94,8 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
 
   async function act(timer: TimerMessage): Promise<void> {
     if (timer.kind === 'delivery') {
-      await publisher.publishDeliveryWork({ alertId: timer.alertId, deliveryId: timer.deliveryId });
+      const { alertId, deliveryId, teamId } = timer;
+      await publisher.publishDeliveryWork({ alertId, deliveryId, ...(teamId ? { teamId } : {}) });
       return;
     }
     const { alertId, epoch, loop, step } = timer;

@@ -75,11 +75,11 @@ describe('escalation relay', () => {
     expect(timers(dueTimers.received)).toEqual(
       expect.arrayContaining([
         { kind: 'escalation', alertId, epoch: 2, loop: 1, step: 3, dueAt: stepDueAt },
-        { kind: 'delivery', alertId, deliveryId: retried, dueAt: retryAt },
+        { kind: 'delivery', alertId, deliveryId: retried, teamId, dueAt: retryAt },
       ]),
     );
     // An unresolved attempt is resent by the start that records it as unknown, never by a second message.
-    expect(deliveries(deliveryWork.received)).toEqual([{ alertId, deliveryId: requested }]);
+    expect(deliveries(deliveryWork.received)).toEqual([{ alertId, deliveryId: requested, teamId }]);
   });
 
   it('a relay restarted from its checkpoint publishes what was appended while it was down, and nothing twice', async () => {
@@ -97,7 +97,7 @@ describe('escalation relay', () => {
     await waitFor('the new timer', () => timers(dueTimers.received).length >= 3);
     await waitFor('the new delivery work', () => deliveryWork.received.length >= 2);
     expect(timers(dueTimers.received).slice(2)).toEqual([{ kind: 'escalation', alertId, epoch: 0, loop: 0, step: 0, dueAt }]);
-    expect(deliveries(deliveryWork.received).slice(1)).toEqual([{ alertId, deliveryId }]);
+    expect(deliveries(deliveryWork.received).slice(1)).toEqual([{ alertId, deliveryId, teamId }]);
   });
 
   it('keeps its checkpoint while the broker cannot take a message, and publishes it once the broker can', async () => {
@@ -118,7 +118,7 @@ describe('escalation relay', () => {
     await declareDeliveriesQueue(channel, harness.names);
     const redelivered = await collectQueue(channel, harness.names.deliveriesQueue);
     await waitFor('the refused message to be published after all', () => redelivered.received.length === 1, { timeoutMs: 15_000 });
-    expect(deliveries(redelivered.received)).toEqual([{ alertId, deliveryId }]);
+    expect(deliveries(redelivered.received)).toEqual([{ alertId, deliveryId, teamId }]);
     await waitFor('the checkpoint to move past it', checkpointPassed(position));
   });
 });

@@ -1,0 +1,68 @@
+/**
+ * Shares a fixed number of senders among teams: each team's work waits in its own line, a free sender takes the
+ * next team in turn, and no team may hold more than `perTeamInFlight` senders, so the rest stay free for the others
+ * even while one team's targets hang until their timeout. A team whose line is full is refused (the caller sends
+ * the work round again later) rather than held, so one team's backlog never fills what the broker will hand out.
+ */
+export class FairDispatcher {
+  private readonly lines = new Map<string, (() => Promise<void>)[]>();
+  private readonly inFlight = new Map<string, number>();
+  /** Teams with work waiting, in the order their turn comes. */
+  private readonly turns: string[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly options: {
+      /** Senders in all. */
+      concurrency: number;
+      perTeamInFlight: number;
+      /** Work a team may have waiting for a sender before more is refused. */
+      perTeamWaiting: number;
+    },
+  ) {}
+
+  /** Runs `work` when a sender is free and its team's turn comes; false (and nothing runs) when the team's line is full. */
+  offer(team: string, work: () => Promise<void>): Promise<void> | false {
+    const line = this.lines.get(team) ?? [];
+    if (line.length >= this.options.perTeamWaiting) return false;
+    return new Promise<void>((resolve) => {
+      line.push(() => work().finally(resolve));
+      if (line.length === 1) {
+        this.lines.set(team, line);
+        this.turns.push(team);
+      }
+      this.dispatch();
+    });
+  }
+
+  inFlightOf(team: string): number {
+    return this.inFlight.get(team) ?? 0;
+  }
+
+  private dispatch(): void {
+    for (let looked = 0; this.running < this.options.concurrency && looked < this.turns.length; ) {
+      const team = this.turns.shift()!;
+      const line = this.lines.get(team)!;
+      if (this.inFlightOf(team) >= this.options.perTeamInFlight) {
+        this.turns.push(team);
+        looked++;
+        continue;
+      }
+      looked = 0;
+      const next = line.shift()!;
+      if (line.length > 0) this.turns.push(team);
+      else this.lines.delete(team);
+      this.running++;
+      this.inFlight.set(team, this.inFlightOf(team) + 1);
+      void next()
+        .catch(() => undefined)
+        .finally(() => {
+          this.running--;
+          const left = this.inFlightOf(team) - 1;
+          if (left > 0) this.inFlight.set(team, left);
+          else this.inFlight.delete(team);
+          this.dispatch();
+        });
+    }
+  }
+}
