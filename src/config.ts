@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
   AMQP_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('alertops'),
+  QUOTA_TRIGGERS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
+  QUOTA_OPEN_ALERTS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   STATE_DIR: z.string().default('.alertops'),
 });
 
@@ -51,6 +53,7 @@ export type Config = {
   sweeperIntervalSeconds: number;
   maxBodyBytes: number;
   amqpPrefix: string;
+  quotas: { triggersPerMinute: number; openAlerts: number };
 };
 
 export class ConfigurationError extends Error {
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweeperIntervalSeconds: e.SWEEPER_INTERVAL_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     amqpPrefix: e.AMQP_PREFIX,
+    quotas: { triggersPerMinute: e.QUOTA_TRIGGERS_PER_MINUTE, openAlerts: e.QUOTA_OPEN_ALERTS },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { AccessTokens } from './api/auth/access-token.js';
+import { TriggerQuota } from './api/trigger-quota.js';
 import { answerUnparseableRequests, createApi } from './api/app.js';
 import { routes } from './api/routes/index.js';
 import type { ApiServices } from './api/services.js';
@@ -105,6 +106,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       progress,
       metrics,
       accessTokens: new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),
+      triggerQuota: new TriggerQuota(pool, config.quotas),
       mailer,
       clock: () => new Date(),
       readiness: async () => ({

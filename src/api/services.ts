@@ -8,6 +8,7 @@ import type { Pool } from '../infra/postgres.js';
 import type { ProjectionProgress } from '../projections/progress.js';
 import type { ReadModels } from '../projections/read-models.js';
 import type { AccessTokens } from './auth/access-token.js';
+import type { TriggerQuota } from './trigger-quota.js';
 
 /** Everything a route may use. Built once per process by the runtime. */
 export interface ApiServices extends CommandDependencies {
@@ -18,6 +19,7 @@ export interface ApiServices extends CommandDependencies {
   progress: ProjectionProgress;
   metrics: Metrics;
   accessTokens: AccessTokens;
+  triggerQuota: TriggerQuota;
   /** SMTP when SMTP_URL is set; null means e-mail is disabled. */
   mailer: Mailer | null;
   clock: () => Date;

@@ -81,11 +81,12 @@ const triggerAlertRoute = defineRoute({
   auth: 'user',
   params: TeamParams,
   body: TriggerAlertBody,
-  responses: { 201: TriggerAlertResponse, 200: TriggerAlertResponse },
+  responses: { 201: TriggerAlertResponse, 200: TriggerAlertResponse, 429: null },
   async handler({ params, body, user, services }) {
     await authorizeTeam(services, user.id, params.teamId, 'alerts:write');
     const flow = await loadFlow(services, body.flowId);
     if (!flow || flow.teamId !== params.teamId) throw notFoundProblem('flow not found');
+    await services.triggerQuota.admit(params.teamId, 1, services.clock());
     const result = await triggerAlert(services, {
       teamId: params.teamId,
       flow,

@@ -44,12 +44,13 @@ const eventsIntegration = defineRoute({
   async: 'always',
   params: KeyParams,
   body: EventsBody,
-  responses: { 202: z.object({ dedup_key: z.string(), alertId: z.uuid() }) },
+  responses: { 202: z.object({ dedup_key: z.string(), alertId: z.uuid() }), 429: null },
   async handler({ params, body, services }) {
     const { keyId, teamId, flow } = await integrationFor(services, params.key);
     const actor = `integration:${keyId}` as const;
     const now = services.clock();
     if (body.event_action === 'trigger') {
+      await services.triggerQuota.admit(teamId, 1, now);
       const dedupKey = body.dedup_key ?? randomUUID();
       const result = await triggerAlert(services, {
         teamId,
@@ -111,6 +112,8 @@ const alertmanagerIntegration = defineRoute({
   async handler({ params, body, services }) {
     const { keyId, teamId, flow } = await integrationFor(services, params.key);
     const actor = `integration:${keyId}` as const;
+    const firing = body.alerts.filter((alert) => alert.status === 'firing').length;
+    if (firing > 0) await services.triggerQuota.admit(teamId, firing, services.clock());
     const outcomes: { fingerprint: string; alertId: string | null; action: string }[] = [];
     let position = null;
     for (const alert of body.alerts) {
