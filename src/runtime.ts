@@ -58,6 +58,7 @@ export class StartupError extends Error {
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
+  for (const { setting, warning } of config.relaxedSettings) logger.warn({ setting }, warning);
 
   try {
     await ensureDatabaseExists(config.databaseUrl);
@@ -126,7 +127,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         broker,
         names: brokerNames(config.amqpPrefix),
         attempts: eventSourcedAttempts(services),
-        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer),
+        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer, services.clock),
         logger,
         metrics,
         clock: services.clock,

@@ -6,15 +6,15 @@ import type { TeamMembersTable, TeamsTable } from './read-models.js';
 export const teamsProjection = defineProjection<{ teams: TeamsTable; team_members: TeamMembersTable }, TeamEvent>({
   name: 'teams',
   tables: ['teams', 'team_members'],
-  handles: new Set(['TeamCreated', 'MemberAdded', 'MemberRoleChanged', 'MemberRemoved']),
+  handles: new Set(['TeamCreated', 'MemberAdded', 'MemberRoleChanged', 'MemberRemoved', 'WebhookSecretRotated']),
   project(db, event) {
     switch (event.type) {
       case 'TeamCreated': {
-        const { teamId, name, webhookSecret, createdAt } = event.data;
+        const { teamId, name, createdAt } = event.data;
         return [
           db
             .insertInto('teams')
-            .values({ id: teamId, name, webhook_secret: webhookSecret, created_at: new Date(createdAt) })
+            .values({ id: teamId, name, created_at: new Date(createdAt) })
             .onConflict((conflict) => conflict.column('id').doNothing())
             .compile(),
         ];
@@ -42,6 +42,14 @@ export const teamsProjection = defineProjection<{ teams: TeamsTable; team_member
       case 'MemberRemoved':
         return [
           db.deleteFrom('team_members').where('team_id', '=', event.data.teamId).where('user_id', '=', event.data.userId).compile(),
+        ];
+      case 'WebhookSecretRotated':
+        return [
+          db
+            .updateTable('teams')
+            .set({ webhook_secret_generation: event.data.generation, webhook_secret_rotated_at: new Date(event.data.rotatedAt) })
+            .where('id', '=', event.data.teamId)
+            .compile(),
         ];
       default:
         return [];
