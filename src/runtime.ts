@@ -104,12 +104,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       accessTokens: new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds),
       mailer,
       clock: () => new Date(),
+      // The answer names the dependency, never its error text (host names, users, database names); the log has that.
       readiness: async () => ({
         postgres: await pool.query('select 1').then(
-          () => 'ok',
-          (error: Error) => error.message,
+          () => 'ok' as const,
+          (error: Error) => {
+            logger.debug({ err: error }, 'readiness: PostgreSQL is unavailable');
+            return 'unavailable' as const;
+          },
         ),
-        rabbitmq: broker.connected ? 'ok' : 'disconnected',
+        rabbitmq: broker.connected ? 'ok' : 'unavailable',
       }),
     };
 
