@@ -89,7 +89,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const relaxedSettings: RelaxedSetting[] = [];
   if (blankAsUnset.NODE_ENV === undefined) {
-    relaxedSettings.push({ setting: 'NODE_ENV', warning: 'NODE_ENV is not set: running with development defaults (set NODE_ENV=production to deploy)' });
+    relaxedSettings.push({
+      setting: 'NODE_ENV',
+      warning: 'NODE_ENV is not set: running with development defaults (set NODE_ENV=production to deploy)',
+    });
   }
   const jwtSecret = e.JWT_SECRET ?? generatedSecret('JWT_SECRET', 'jwt-secret', e.NODE_ENV, e.STATE_DIR, relaxedSettings);
   const webhookSigningKey =
@@ -101,9 +104,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       warning: 'webhooks may target private, loopback, link-local, unique-local and cloud-metadata addresses (WEBHOOK_ALLOW_PRIVATE=true)',
     });
   } else if (webhookAllowLoopback) {
+    const why = e.WEBHOOK_ALLOW_LOOPBACK === undefined ? `the ${e.NODE_ENV} default` : 'WEBHOOK_ALLOW_LOOPBACK=true';
     relaxedSettings.push({
       setting: 'WEBHOOK_ALLOW_LOOPBACK',
-      warning: `webhooks may target loopback addresses (${e.WEBHOOK_ALLOW_LOOPBACK === undefined ? `the ${e.NODE_ENV} default` : 'WEBHOOK_ALLOW_LOOPBACK=true'}; set WEBHOOK_ALLOW_LOOPBACK=false to refuse them)`,
+      warning: `webhooks may target loopback addresses (${why}; set WEBHOOK_ALLOW_LOOPBACK=false to refuse them)`,
     });
   }
   return {
