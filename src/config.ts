@@ -17,7 +17,9 @@ const EnvSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_FROM: z.string().min(3).default('AlertOps <alertops@localhost>'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
-  WEBHOOK_ALLOW_PRIVATE: booleanFlag.optional(),
+  WEBHOOK_SIGNING_KEY: z.string().min(32, 'WEBHOOK_SIGNING_KEY must be at least 32 characters').optional(),
+  WEBHOOK_ALLOW_PRIVATE: booleanFlag.default(false),
+  WEBHOOK_ALLOW_LOOPBACK: booleanFlag.optional(),
   // Must stay well below the notification attempt lease (30 s).
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -43,7 +45,12 @@ export type Config = {
   smtpUrl: string | undefined;
   smtpFrom: string;
   jwtSecret: string;
+  /** Server key every team's webhook signing secret is derived from (with the team id and the secret's generation). */
+  webhookSigningKey: string;
+  /** Webhook targets may be on private, link-local, unique-local and other non-public networks (loopback included). */
   webhookAllowPrivate: boolean;
+  /** Webhook targets may be on loopback (127.0.0.0/8, ::1). */
+  webhookAllowLoopback: boolean;
   webhookTimeoutMs: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   accessTokenTtlSeconds: number;
@@ -54,7 +61,14 @@ export type Config = {
   maxBodyBytes: number;
   amqpPrefix: string;
   quotas: { triggersPerMinute: number; openAlerts: number };
+  /** Settings that run less safely than production would; start-up logs one warning for each. */
+  relaxedSettings: RelaxedSetting[];
 };
+
+export interface RelaxedSetting {
+  setting: string;
+  warning: string;
+}
 
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
@@ -68,8 +82,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigurationError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
-  if (e.EVENT_STORE === 'esdb' && !e.ESDB_URL) {
-    throw new ConfigurationError('invalid configuration:\n  ESDB_URL: required when EVENT_STORE=esdb');
+  const problems: string[] = [];
+  if (e.EVENT_STORE === 'esdb' && !e.ESDB_URL) problems.push('ESDB_URL: required when EVENT_STORE=esdb');
+  if (e.NODE_ENV === 'production') {
+    if (!e.JWT_SECRET) problems.push('JWT_SECRET: required when NODE_ENV=production');
+    if (!e.WEBHOOK_SIGNING_KEY) problems.push('WEBHOOK_SIGNING_KEY: required when NODE_ENV=production');
+  }
+  if (problems.length > 0) throw new ConfigurationError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  const relaxedSettings: RelaxedSetting[] = [];
+  if (blankAsUnset.NODE_ENV === undefined) {
+    relaxedSettings.push({
+      setting: 'NODE_ENV',
+      warning: 'NODE_ENV is not set: running with development defaults (set NODE_ENV=production to deploy)',
+    });
+  }
+  const jwtSecret = e.JWT_SECRET ?? generatedSecret('JWT_SECRET', 'jwt-secret', e.NODE_ENV, e.STATE_DIR, relaxedSettings);
+  const webhookSigningKey =
+    e.WEBHOOK_SIGNING_KEY ?? generatedSecret('WEBHOOK_SIGNING_KEY', 'webhook-signing-key', e.NODE_ENV, e.STATE_DIR, relaxedSettings);
+  const webhookAllowLoopback = e.WEBHOOK_ALLOW_LOOPBACK ?? e.NODE_ENV !== 'production';
+  if (e.WEBHOOK_ALLOW_PRIVATE) {
+    relaxedSettings.push({
+      setting: 'WEBHOOK_ALLOW_PRIVATE',
+      warning: 'webhooks may target private, loopback, link-local, unique-local and cloud-metadata addresses (WEBHOOK_ALLOW_PRIVATE=true)',
+    });
+  } else if (webhookAllowLoopback) {
+    const why = e.WEBHOOK_ALLOW_LOOPBACK === undefined ? `the ${e.NODE_ENV} default` : 'WEBHOOK_ALLOW_LOOPBACK=true';
+    relaxedSettings.push({
+      setting: 'WEBHOOK_ALLOW_LOOPBACK',
+      warning: `webhooks may target loopback addresses (${why}; set WEBHOOK_ALLOW_LOOPBACK=false to refuse them)`,
+    });
   }
   return {
     nodeEnv: e.NODE_ENV,
@@ -80,8 +122,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     esdbUrl: e.ESDB_URL,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.SMTP_FROM,
-    jwtSecret: e.JWT_SECRET ?? developmentJwtSecret(e.NODE_ENV, e.STATE_DIR),
-    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? e.NODE_ENV !== 'production',
+    jwtSecret,
+    webhookSigningKey,
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    webhookAllowLoopback,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
@@ -92,15 +136,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     amqpPrefix: e.AMQP_PREFIX,
     quotas: { triggersPerMinute: e.QUOTA_TRIGGERS_PER_MINUTE, openAlerts: e.QUOTA_OPEN_ALERTS },
+    relaxedSettings,
   };
 }
 
-// Development convenience: a secret generated once and kept on disk so tokens survive restarts.
-function developmentJwtSecret(nodeEnv: Config['nodeEnv'], stateDir: string): string {
-  if (nodeEnv === 'production') {
-    throw new ConfigurationError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+/**
+ * A secret the environment did not give (never in production). Development keeps it on disk so tokens and webhook
+ * secrets survive restarts; tests get one for this process only, so no file is written and no key is shared.
+ */
+function generatedSecret(
+  setting: string,
+  fileName: string,
+  nodeEnv: Config['nodeEnv'],
+  stateDir: string,
+  relaxedSettings: RelaxedSetting[],
+): string {
+  if (nodeEnv !== 'development') {
+    relaxedSettings.push({ setting, warning: `${setting} is not set: using a secret generated for this process only (NODE_ENV=${nodeEnv})` });
+    return randomBytes(48).toString('base64url');
   }
-  const file = resolve(stateDir, 'jwt-secret');
+  const file = resolve(stateDir, fileName);
+  relaxedSettings.push({ setting, warning: `${setting} is not set: using the development secret kept in ${file} (set it in production)` });
   if (existsSync(file)) {
     const stored = readFileSync(file, 'utf8').trim();
     if (stored.length >= 32) return stored;

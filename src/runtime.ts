@@ -62,6 +62,7 @@ export class StartupError extends Error {
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
+  for (const { setting, warning } of config.relaxedSettings) logger.warn({ setting }, warning);
 
   try {
     await ensureDatabaseExists(config.databaseUrl);
@@ -109,12 +110,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       triggerQuota: new TriggerQuota(pool, config.quotas),
       mailer,
       clock: () => new Date(),
+      // The answer names the dependency, never its error text (host names, users, database names); the log has that.
       readiness: async () => ({
         postgres: await pool.query('select 1').then(
-          () => 'ok',
-          (error: Error) => error.message,
+          () => 'ok' as const,
+          (error: Error) => {
+            logger.debug({ err: error }, 'readiness: PostgreSQL is unavailable');
+            return 'unavailable' as const;
+          },
         ),
-        rabbitmq: broker.connected ? 'ok' : 'disconnected',
+        rabbitmq: broker.connected ? 'ok' : 'unavailable',
       }),
     };
 
@@ -135,7 +140,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         broker,
         names: brokerNames(config.amqpPrefix),
         attempts: eventSourcedAttempts(services),
-        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer),
+        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer, services.clock),
         logger,
         metrics,
         liveness,

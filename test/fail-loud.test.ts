@@ -129,6 +129,35 @@ describe('alertops start fails loudly instead of running wrong', () => {
     expect(exit, exit.stderr).toMatchObject({ code: 0, signal: null });
   });
 
+  /** The start-up log lines of a process that served and was then stopped. */
+  async function startUpLog(env: Record<string, string>): Promise<{ level: number; msg: string; setting?: string }[]> {
+    const started = startCli(env);
+    await waitFor('the API to listen', () => /AlertOps API listening/.test(started.output().stdout), { timeoutMs: 30_000 }).catch(
+      (error: Error) => {
+        started.child.kill('SIGKILL');
+        throw new Error(`${error.message}\n${JSON.stringify(started.output())}`);
+      },
+    );
+    started.child.kill('SIGTERM');
+    const exit = await started.exited;
+    expect(exit.code, exit.stderr).toBe(0);
+    return exit.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  }
+
+  it('logs one warning per relaxed setting at start-up under the development defaults, and none in production', async () => {
+    const { NODE_ENV: _test, JWT_SECRET: _secret, ...development } = validEnv();
+    const warnings = (await startUpLog(development)).filter((line) => line.level === 40 && line.setting);
+    expect(warnings.map((line) => line.setting)).toEqual(['NODE_ENV', 'JWT_SECRET', 'WEBHOOK_SIGNING_KEY', 'WEBHOOK_ALLOW_LOOPBACK']);
+    expect(warnings.find((line) => line.setting === 'WEBHOOK_ALLOW_LOOPBACK')!.msg).toMatch(/^webhooks may target loopback addresses/);
+
+    const production = validEnv({ NODE_ENV: 'production', WEBHOOK_SIGNING_KEY: 'fail-loud-webhook-signing-key-long-enough' });
+    expect((await startUpLog(production)).filter((line) => line.level === 40 && line.setting)).toEqual([]);
+    const privateAllowed = validEnv({ NODE_ENV: 'production', WEBHOOK_SIGNING_KEY: 'fail-loud-webhook-signing-key-long-enough', WEBHOOK_ALLOW_PRIVATE: 'true' });
+    expect((await startUpLog(privateAllowed)).filter((line) => line.level === 40 && line.setting).map((line) => line.setting)).toEqual([
+      'WEBHOOK_ALLOW_PRIVATE',
+    ]);
+  }, 90_000);
+
   it('exits 1 naming RabbitMQ (password hidden) when nothing listens at AMQP_URL', async () => {
     const port = await closedPort();
     const exit = await startCli(validEnv({ AMQP_URL: `amqp://guest:guest@127.0.0.1:${port}` })).exited;
@@ -178,6 +207,13 @@ describe('alertops start fails loudly instead of running wrong', () => {
     ['AMQP_URL is not a URL', { AMQP_URL: 'rabbit at localhost' }, /AMQP_URL: /],
     ['EVENT_STORE=esdb has no ESDB_URL', { EVENT_STORE: 'esdb' }, /ESDB_URL: required when EVENT_STORE=esdb/],
     ['WEBHOOK_ALLOW_PRIVATE is not a boolean', { WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /WEBHOOK_ALLOW_PRIVATE: /],
+    ['WEBHOOK_ALLOW_LOOPBACK is not a boolean', { WEBHOOK_ALLOW_LOOPBACK: 'sometimes' }, /WEBHOOK_ALLOW_LOOPBACK: /],
+    [
+      'NODE_ENV=production has no WEBHOOK_SIGNING_KEY',
+      { NODE_ENV: 'production', WEBHOOK_SIGNING_KEY: '' },
+      /WEBHOOK_SIGNING_KEY: required when NODE_ENV=production/,
+    ],
+    ['WEBHOOK_SIGNING_KEY is too short', { WEBHOOK_SIGNING_KEY: 'short' }, /WEBHOOK_SIGNING_KEY: WEBHOOK_SIGNING_KEY must be at least 32 characters/],
   ])('exits with the configuration error code, naming the variable, when %s', async (_, overrides, message) => {
     const exit = await startCli(validEnv(overrides)).exited;
     expect(exit.code, exit.stderr).toBe(CONFIGURATION_ERROR);

@@ -20,7 +20,9 @@ describe('README walkthrough', () => {
   let receiver: WebhookReceiver;
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    app = await startTestApp();
+    // The defaults a developer following the README gets: loopback webhooks allowed, nothing else non-public.
+    app = await startTestApp({ NODE_ENV: 'development' });
+    expect(app.config).toMatchObject({ webhookAllowLoopback: true, webhookAllowPrivate: false });
   });
   afterAll(async () => {
     await app?.stop();

@@ -95,7 +95,7 @@ describe('teams and members', () => {
       expect(asOwner.body).toEqual({
         id: owner.teamId,
         name: 'Platform',
-        webhookSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        webhookSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
         members: [
           { userId: owner.userId, email: owner.email, name: 'Test User', role: 'owner' },
           { userId: admin.userId, email: admin.email, name: 'Test User', role: 'admin' },

@@ -23,6 +23,6 @@ export interface ApiServices extends CommandDependencies {
   /** SMTP when SMTP_URL is set; null means e-mail is disabled. */
   mailer: Mailer | null;
   clock: () => Date;
-  /** Checks the dependencies /readyz reports on; throws with the reason when one is not usable. */
-  readiness: () => Promise<Record<string, 'ok' | string>>;
+  /** The dependencies /readyz reports on, each usable or not. */
+  readiness: () => Promise<Record<string, 'ok' | 'unavailable'>>;
 }

@@ -1,19 +1,25 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { DomainError, fold } from '../domain/decider.js';
+import type { Config } from '../config.js';
+import { DomainError, fold, invalid } from '../domain/decider.js';
 import type { FlowCommand, TeamMemberIds } from '../domain/flow/commands.js';
 import { flowDecider } from '../domain/flow/decider.js';
 import type { FlowEvent } from '../domain/flow/events.js';
 import { DEFAULT_RETRY, type FlowNode, type FlowNodeInput, type NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import type { ReadModels } from '../projections/read-models.js';
+import { webhookTargetRefusal } from '../workers/channels/network-guard.js';
 import { aggregateStream, type CommandDependencies, handleCommand, StaleVersionError } from './handle-command.js';
 
 export const flowStreamId = (flowId: string) => `flow-${flowId}`;
 
-/** Flow commands also read current team membership: a `user` target must be a member when it is set. */
+/**
+ * Flow commands also read current team membership (a `user` target must be a member when it is set) and the
+ * networks webhook targets may be on.
+ */
 export interface FlowCommandDependencies extends CommandDependencies {
   db: Kysely<ReadModels>;
+  config: Pick<Config, 'webhookAllowPrivate' | 'webhookAllowLoopback'>;
 }
 
 /** A flow as the event log has it now. Versions are 1-based: stream revision + 1, bumped by every change. */
@@ -58,6 +64,7 @@ export async function createFlow(
 ): Promise<{ flowId: string; version: number; position: LogPosition | null }> {
   const flowId = randomUUID();
   const nodes = input.nodes.map((node) => toFlowNode(node, randomUUID()));
+  await assertWebhookTargetsAllowed(deps, nodes.map((node) => node.target));
   const result = await handleCommand(
     deps,
     flowDecider,
@@ -90,6 +97,7 @@ export async function addFlowNode(
   input: EditInput & { node: FlowNodeInput; after?: string | null },
 ): Promise<FlowChange & { nodeId: string }> {
   const node = toFlowNode(input.node, randomUUID());
+  await assertWebhookTargetsAllowed(deps, [node.target]);
   const change = await editFlow(deps, input, {
     type: 'AddFlowNode',
     teamId: input.teamId,
@@ -104,6 +112,7 @@ export async function updateFlowNode(
   deps: FlowCommandDependencies,
   input: EditInput & { nodeId: string; changes: Partial<FlowNodeInput> },
 ): Promise<FlowChange> {
+  if (input.changes.target) await assertWebhookTargetsAllowed(deps, [input.changes.target]);
   return editFlow(deps, input, {
     type: 'UpdateFlowNode',
     teamId: input.teamId,
@@ -155,6 +164,18 @@ async function editFlow(deps: FlowCommandDependencies, input: EditInput, command
     }
     throw error;
   }
+}
+
+/**
+ * A webhook on a network this server may not reach (private, link-local, cloud metadata…) is refused as soon as it
+ * is set, so the flow's author hears of it now; the check made at every send still decides, since DNS can change.
+ */
+async function assertWebhookTargetsAllowed(deps: FlowCommandDependencies, targets: NodeTarget[]): Promise<void> {
+  const policy = { allowPrivate: deps.config.webhookAllowPrivate, allowLoopback: deps.config.webhookAllowLoopback };
+  const urls = [...new Set(targets.flatMap((target) => (target.type === 'webhook' ? [target.url] : [])))];
+  const refusals = await Promise.all(urls.map((url) => webhookTargetRefusal(url, { policy })));
+  const refusal = refusals.find((reason) => reason !== null);
+  if (refusal) throw invalid(refusal, 'webhook_target_refused');
 }
 
 /** The users among these targets who are members of the team right now. */

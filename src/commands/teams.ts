@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fold, notFound } from '../domain/decider.js';
 import type { TeamCommand } from '../domain/team/commands.js';
 import { teamDecider, type TeamState } from '../domain/team/decider.js';
@@ -29,7 +29,7 @@ export async function createTeam(
     deps,
     teamDecider,
     teamStreamId(teamId),
-    { type: 'CreateTeam', teamId, name: input.name, webhookSecret: randomBytes(32).toString('base64url'), ownerId: input.ownerId, now: input.now },
+    { type: 'CreateTeam', teamId, name: input.name, ownerId: input.ownerId, now: input.now },
     { actor: userActor(input.ownerId), teamId },
   );
   return { teamId, name: input.name, position: result.position };
@@ -54,6 +54,20 @@ export function removeMember(
 ): Promise<TeamChange> {
   const { teamId, actorId, userId, now } = input;
   return runTeamCommand(deps, teamId, actorId, { type: 'RemoveMember', actorId, userId, now });
+}
+
+/** The team signs webhooks with the next generation of its secret; the previous one keeps signing for a day. */
+export async function rotateWebhookSecret(
+  deps: CommandDependencies,
+  input: { teamId: string; actorId: string; now: Date },
+): Promise<{ generation: number; position: LogPosition | null }> {
+  const { teamId, actorId, now } = input;
+  const result = await handleCommand(deps, teamDecider, teamStreamId(teamId), { type: 'RotateWebhookSecret', actorId, now }, {
+    actor: userActor(actorId),
+    teamId,
+  });
+  if (result.state.status !== 'active') throw notFound('team not found');
+  return { generation: result.state.webhookSecretGeneration, position: result.position };
 }
 
 /** The token is returned here, once; the team keeps only its hash. */

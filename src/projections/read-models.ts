@@ -21,7 +21,9 @@ export interface RefreshTokensTable {
 export interface TeamsTable {
   id: string;
   name: string;
-  webhook_secret: string;
+  /** Which generation of the derived webhook signing secret is current (the secret is never stored). */
+  webhook_secret_generation: Generated<number>;
+  webhook_secret_rotated_at: Date | null;
   created_at: Date;
 }
 

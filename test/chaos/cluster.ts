@@ -31,6 +31,7 @@ export function serviceEnvironment(options: { databaseUrl: string; amqpPrefix: s
     AMQP_URL: inject('amqpUrl'),
     AMQP_PREFIX: options.amqpPrefix,
     JWT_SECRET: 'chaos-secret-that-is-long-enough-for-hs256-signing',
+    WEBHOOK_SIGNING_KEY: 'chaos-webhook-signing-key-long-enough-to-use',
     WEBHOOK_ALLOW_PRIVATE: 'true',
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
     SWEEPER_GRACE_SECONDS: '2',

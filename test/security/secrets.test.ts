@@ -52,7 +52,7 @@ describe('secrets at rest and in logs', () => {
     await database?.drop();
   });
 
-  it('keeps no password, refresh token, invite token or integration key in plain text in any table or log line', async () => {
+  it('keeps no password, refresh token, invite token, integration key or webhook secret in plain text in any table or log line', async () => {
     const owner = await signUpWithTeam(http, 'Vault');
     secrets.set('password', owner.password);
     secrets.set('refresh token', owner.refreshToken);
@@ -95,6 +95,15 @@ describe('secrets at rest and in logs', () => {
     expect(alertmanager.status).toBe(202);
     // A client that gets the method wrong still sends the key.
     expect((await http.get(`/integrations/events/${key.body.key}`)).status).toBe(405);
+
+    const team = await http.get(`/teams/${owner.teamId}`, { token: owner.token });
+    secrets.set('webhook secret', team.body.webhookSecret.slice('whsec_'.length));
+    const rotated = await http.post(`/teams/${owner.teamId}/webhook-secret/rotate`, undefined, {
+      token: owner.token,
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    expect(rotated.status).toBe(200);
+    secrets.set('rotated webhook secret', rotated.body.secret.slice('whsec_'.length));
 
     const found: string[] = [];
     const { rows: tables } = await database.pool.query<{ table_name: string }>(

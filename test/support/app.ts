@@ -13,32 +13,44 @@ export interface TestApp {
   database: TestDatabase;
   config: Config;
   http: HttpClient;
+  /** Stops the service and starts it again on the same database and broker names, with these settings changed. */
+  restart(env: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The whole service (API and workers) on a random port, with its own database and broker names. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({
+  const baseEnv = {
     NODE_ENV: 'test',
     PORT: '0',
     DATABASE_URL: database.url,
     AMQP_URL: inject('amqpUrl'),
     AMQP_PREFIX: uniqueName('alertops_test').toLowerCase(),
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-signing',
+    WEBHOOK_SIGNING_KEY: 'test-webhook-signing-key-that-is-long-enough',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
-  });
-  const runtime = await startRuntime({ config, api: true, workers: true, migrate: false, logger: createLogger(config.logLevel) });
-  const url = runtime.url!;
-  return {
-    url,
+  };
+  const start = async (config: Config) =>
+    startRuntime({ config, api: true, workers: true, migrate: false, logger: createLogger(config.logLevel) });
+  const config = loadConfig(baseEnv);
+  const runtime = await start(config);
+  const app: TestApp = {
+    url: runtime.url!,
     runtime,
     database,
     config,
-    http: new HttpClient(url),
+    http: new HttpClient(runtime.url!),
+    async restart(changes) {
+      await app.runtime.stop();
+      app.config = loadConfig({ ...baseEnv, ...changes });
+      app.runtime = await start(app.config);
+      app.url = app.runtime.url!;
+      app.http = new HttpClient(app.url);
+    },
     async stop() {
-      await runtime.stop();
+      await app.runtime.stop();
       const connection = await amqp.connect(config.amqpUrl);
       try {
         await deleteDelayCascade(connection, brokerNames(config.amqpPrefix));
@@ -48,6 +60,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await database.drop();
     },
   };
+  return app;
 }
 
 export interface HttpResponse<T = any> {

@@ -4,6 +4,7 @@ import { loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { authorizeTeam } from '../authorization.js';
+import { webhookTargetsFor } from '../redaction.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
 
@@ -140,13 +141,13 @@ const listAlerts = defineRoute({
 const getAlert = defineRoute({
   method: 'get',
   path: '/teams/:teamId/alerts/:alertId',
-  summary: 'An alert with its escalation progress and notifications',
+  summary: 'An alert with its escalation progress and notifications (viewers see webhook URLs redacted)',
   tag: 'alerts',
   auth: 'user',
   params: AlertParams,
   responses: { 200: AlertDetail },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
     const alert = await services.db
       .selectFrom('alerts')
       .selectAll()
@@ -186,7 +187,7 @@ const getAlert = defineRoute({
           id: row.delivery_id,
           loop: row.loop,
           step: row.step,
-          target: row.target,
+          target: webhookTargetsFor(role, row.target),
           status: row.status,
           attempts: row.attempts,
           lastError: row.last_error,
@@ -222,13 +223,13 @@ function alertActionRoute(action: AlertAction, summary: string) {
 const alertTimeline = defineRoute({
   method: 'get',
   path: '/teams/:teamId/alerts/:alertId/timeline',
-  summary: "Every event of the alert in order, with time, actor and data (due and fire times included)",
+  summary: 'Every event of the alert in order, with time, actor and data (due and fire times included; viewers see webhook URLs redacted)',
   tag: 'alerts',
   auth: 'user',
   params: AlertParams,
   responses: { 200: z.array(TimelineEntry) },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
     const events = await services.eventStore.readStream(alertStreamId(params.alertId));
     if (events.length === 0 || events[0]!.metadata.teamId !== params.teamId) throw notFoundProblem('alert not found');
     return {
@@ -238,7 +239,7 @@ const alertTimeline = defineRoute({
         at: event.recordedAt.toISOString(),
         type: event.type,
         actor: event.metadata.actor,
-        data: services.catalog.parse(event).data,
+        data: webhookTargetsFor(role, services.catalog.parse(event).data),
       })),
     };
   },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { toRecordedEvent } from '../../eventstore/postgres.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { authorizeTeam } from '../authorization.js';
+import { webhookTargetsFor } from '../redaction.js';
 import { defineRoute } from '../routing.js';
 
 const CONFIGURATION_STREAMS = ['team-%', 'flow-%'];
@@ -21,7 +22,7 @@ function withoutSecrets(value: unknown): unknown {
 export const auditRoute = defineRoute({
   method: 'get',
   path: '/teams/:teamId/audit',
-  summary: "The team's configuration changes (team, members, invites, flows), newest first",
+  summary: "The team's configuration changes (team, members, invites, flows), newest first; viewers see webhook URLs redacted",
   tag: 'audit',
   auth: 'user',
   params: z.object({ teamId: z.uuid() }),
@@ -36,7 +37,7 @@ export const auditRoute = defineRoute({
     ),
   },
   async handler({ params, query, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
     const { rows } = await services.pool.query(
       `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash,
               transaction_id::text as transaction_id, global_position
@@ -54,7 +55,7 @@ export const auditRoute = defineRoute({
         stream: event.streamId,
         type: event.type,
         actor: event.metadata.actor,
-        data: withoutSecrets(services.catalog.parse(event).data),
+        data: webhookTargetsFor(role, withoutSecrets(services.catalog.parse(event).data)),
       })),
     };
   },

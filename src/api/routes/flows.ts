@@ -14,6 +14,7 @@ import {
 import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { authorizeTeam } from '../authorization.js';
+import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { defineRoute, type RouteResult } from '../routing.js';
 
@@ -110,13 +111,13 @@ const listFlowsRoute = defineRoute({
 const getFlowRoute = defineRoute({
   method: 'get',
   path: '/teams/:teamId/flows/:flowId',
-  summary: 'A flow with its nodes in order; the ETag is its version, for If-Match on edits',
+  summary: 'A flow with its nodes in order (viewers see webhook URLs redacted); the ETag is its version, for If-Match on edits',
   tag: 'flows',
   auth: 'user',
   params: FlowParams,
   responses: { 200: FlowDetail },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
     const flow = await services.db
       .selectFrom('flows')
       .select(['id', 'name', 'version', 'repeat', 'nodes'])
@@ -124,7 +125,7 @@ const getFlowRoute = defineRoute({
       .where('team_id', '=', params.teamId)
       .executeTakeFirst();
     if (!flow) throw notFoundProblem('flow not found');
-    return { status: 200, body: flow, headers: etag(flow.version) };
+    return { status: 200, body: webhookTargetsFor(role, flow), headers: etag(flow.version) };
   },
 });
 

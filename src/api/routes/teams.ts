@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { changeMemberRole, createTeam, removeMember } from '../../commands/teams.js';
+import { changeMemberRole, createTeam, removeMember, rotateWebhookSecret } from '../../commands/teams.js';
 import { can, TeamRole } from '../../domain/team/roles.js';
+import { WEBHOOK_SECRET_PREFIX, webhookSecret } from '../../infra/webhook-secrets.js';
 import { authorizeTeam } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
@@ -69,15 +70,9 @@ const get = defineRoute({
       .orderBy('team_members.joined_at')
       .orderBy('team_members.user_id')
       .execute();
-    return {
-      status: 200,
-      body: {
-        id: team.id,
-        name: team.name,
-        members,
-        ...(can(role, 'integrations:manage') ? { webhookSecret: team.webhook_secret } : {}),
-      },
-    };
+    if (!can(role, 'integrations:manage')) return { status: 200, body: { id: team.id, name: team.name, members } };
+    const secret = webhookSecret(services.config.webhookSigningKey, team.id, team.webhook_secret_generation);
+    return { status: 200, body: { id: team.id, name: team.name, members, webhookSecret: secret }, headers: { 'Cache-Control': 'no-store' } };
   },
 });
 
@@ -112,4 +107,26 @@ const remove = defineRoute({
   },
 });
 
-export const teamRoutes = [create, list, get, changeRole, remove];
+const rotateSecret = defineRoute({
+  method: 'post',
+  path: '/teams/:teamId/webhook-secret/rotate',
+  summary: "Rotate the team's webhook signing secret; the new secret is in this response. For 24 h deliveries carry both signatures",
+  tag: 'teams',
+  auth: 'user',
+  // The response carries the secret: it must not be kept for Idempotency-Key replays.
+  replayable: false,
+  params: TeamParams,
+  responses: { 200: z.object({ secret: z.string().startsWith(WEBHOOK_SECRET_PREFIX) }) },
+  async handler({ params, user, services }) {
+    await authorizeTeam(services, user.id, params.teamId, 'integrations:manage');
+    const rotated = await rotateWebhookSecret(services, { teamId: params.teamId, actorId: user.id, now: services.clock() });
+    return {
+      status: 200,
+      body: { secret: webhookSecret(services.config.webhookSigningKey, params.teamId, rotated.generation) },
+      headers: { 'Cache-Control': 'no-store' },
+      position: rotated.position,
+    };
+  },
+});
+
+export const teamRoutes = [create, list, get, changeRole, remove, rotateSecret];

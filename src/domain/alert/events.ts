@@ -95,6 +95,21 @@ export const NotificationDelivered = z.object({
   detail: z.string().nullable(),
 });
 
+/**
+ * Version 1 errors could quote the target: its response body after the status, or where a redirect pointed. Read
+ * today they keep only the status, in the words used now; nothing the target sent is passed on.
+ */
+export function legacyNotificationError(error: string): string {
+  const answered = /^HTTP (\d{3})(:|$)/.exec(error);
+  if (answered) return answered[1]!.startsWith('3') ? `redirect refused (HTTP ${answered[1]})` : `HTTP ${answered[1]}`;
+  return error;
+}
+
+function withoutTargetText(data: unknown): unknown {
+  if (!data || typeof data !== 'object' || typeof (data as { error?: unknown }).error !== 'string') return data;
+  return { ...data, error: legacyNotificationError((data as { error: string }).error) };
+}
+
 /** A failed attempt; `retryAt` null means the attempts are used up and the notification is abandoned. */
 export const NotificationFailed = z.object({
   alertId: z.uuid(),
@@ -140,7 +155,7 @@ export const alertEventDefinitions = {
   NotificationRequested: { schema: NotificationRequested, version: 1 },
   NotificationAttemptStarted: { schema: NotificationAttemptStarted, version: 2, upcasters: { 1: attemptStartedV1ToV2 } },
   NotificationDelivered: { schema: NotificationDelivered, version: 1 },
-  NotificationFailed: { schema: NotificationFailed, version: 1 },
+  NotificationFailed: { schema: NotificationFailed, version: 2, upcasters: { 1: withoutTargetText } },
   NotificationOutcomeUnknown: { schema: NotificationOutcomeUnknown, version: 1 },
   NotificationCancelled: { schema: NotificationCancelled, version: 1 },
   EscalationExhausted: { schema: EscalationExhausted, version: 1 },

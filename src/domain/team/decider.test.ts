@@ -20,7 +20,7 @@ const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
 
 const created: TeamEvent = {
   type: 'TeamCreated',
-  data: { teamId, name: 'Payments', webhookSecret: 'whsec', createdBy: owner, createdAt: t0.toISOString() },
+  data: { teamId, name: 'Payments', createdBy: owner, createdAt: t0.toISOString() },
 };
 const added = (userId: string, role: TeamRole, via: string | null = null): TeamEvent => ({
   type: 'MemberAdded',
@@ -59,14 +59,14 @@ describe('team decider: creation', () => {
   it('creating a team makes its creator the owner', () => {
     spec
       .given([])
-      .when({ type: 'CreateTeam', teamId, name: 'Payments', webhookSecret: 'whsec', ownerId: owner, now: t0 })
+      .when({ type: 'CreateTeam', teamId, name: 'Payments', ownerId: owner, now: t0 })
       .then([created, added(owner, 'owner')]);
   });
 
   it('a team is created only once', () => {
     spec
       .given(team)
-      .when({ type: 'CreateTeam', teamId, name: 'Payments', webhookSecret: 'whsec', ownerId: owner, now: t0 })
+      .when({ type: 'CreateTeam', teamId, name: 'Payments', ownerId: owner, now: t0 })
       .thenThrows('conflict', 'team_exists');
   });
 });
@@ -246,5 +246,31 @@ describe('team decider: invites', () => {
 
   it('a member cannot revoke an invite', () => {
     spec.given([...team, issued()]).when({ type: 'RevokeInvite', actorId: member, inviteId, now: minutes(5) }).thenThrows('forbidden');
+  });
+});
+
+describe('team decider: webhook secret', () => {
+  const rotate = (actorId: string, at = minutes(30)): TeamCommand => ({ type: 'RotateWebhookSecret', actorId, now: at });
+  const rotated = (generation: number, rotatedBy: string, at = minutes(30)): TeamEvent => ({
+    type: 'WebhookSecretRotated',
+    data: { teamId, generation, rotatedBy, rotatedAt: at.toISOString() },
+  });
+
+  it('an owner rotates the secret from generation 0 to 1, recording only the generation', () => {
+    spec.given(team).when(rotate(owner)).then([rotated(1, owner)]);
+  });
+
+  it('an admin rotates again: each rotation is the next generation', () => {
+    spec.given([...team, rotated(1, owner, minutes(5))]).when(rotate(admin)).then([rotated(2, admin)]);
+  });
+
+  it('members and viewers may not rotate the secret', () => {
+    spec.given(team).when(rotate(member)).thenThrows('forbidden');
+    spec.given(team).when(rotate(viewer)).thenThrows('forbidden');
+  });
+
+  it('someone outside the team does not see it at all', () => {
+    spec.given(team).when(rotate(stranger)).thenThrows('not_found');
+    spec.given([]).when(rotate(owner)).thenThrows('not_found');
   });
 });

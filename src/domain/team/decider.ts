@@ -20,6 +20,8 @@ export type TeamState =
       name: string;
       members: Record<string, TeamRole>;
       invites: Record<string, InviteState>;
+      /** The generation of the webhook signing secret in use; the secret itself is derived from it, never kept. */
+      webhookSecretGeneration: number;
     };
 
 type ActiveTeamState = Extract<TeamState, { status: 'active' }>;
@@ -71,7 +73,7 @@ export const teamDecider: Decider<TeamCommand, TeamState, TeamEvent> = {
 
   evolve(state, event) {
     if (event.type === 'TeamCreated') {
-      return { status: 'active', teamId: event.data.teamId, name: event.data.name, members: {}, invites: {} };
+      return { status: 'active', teamId: event.data.teamId, name: event.data.name, members: {}, invites: {}, webhookSecretGeneration: 0 };
     }
     if (state.status !== 'active') return state;
     switch (event.type) {
@@ -91,6 +93,8 @@ export const teamDecider: Decider<TeamCommand, TeamState, TeamEvent> = {
         const status = event.type === 'InviteRevoked' ? 'revoked' : 'accepted';
         return { ...state, invites: { ...state.invites, [event.data.inviteId]: { ...invite, status } } };
       }
+      case 'WebhookSecretRotated':
+        return { ...state, webhookSecretGeneration: event.data.generation };
     }
   },
 
@@ -99,9 +103,9 @@ export const teamDecider: Decider<TeamCommand, TeamState, TeamEvent> = {
     switch (command.type) {
       case 'CreateTeam': {
         if (state.status !== 'none') throw conflict('the team already exists', 'team_exists');
-        const { teamId, name, webhookSecret, ownerId } = command;
+        const { teamId, name, ownerId } = command;
         return [
-          { type: 'TeamCreated', data: { teamId, name, webhookSecret, createdBy: ownerId, createdAt: at } },
+          { type: 'TeamCreated', data: { teamId, name, createdBy: ownerId, createdAt: at } },
           { type: 'MemberAdded', data: { teamId, userId: ownerId, role: 'owner', inviteId: null, addedAt: at } },
         ];
       }
@@ -160,6 +164,15 @@ export const teamDecider: Decider<TeamCommand, TeamState, TeamEvent> = {
 
       case 'AcceptInvite':
         return decideAcceptInvite(command, state);
+
+      case 'RotateWebhookSecret':
+        requirePermission(state, command.actorId, 'integrations:manage');
+        return [
+          {
+            type: 'WebhookSecretRotated',
+            data: { teamId: state.teamId, generation: state.webhookSecretGeneration + 1, rotatedBy: command.actorId, rotatedAt: at },
+          },
+        ];
     }
   },
 };

@@ -4,13 +4,30 @@ import { TeamRole } from './roles.js';
 
 const Timestamp = z.iso.datetime({ offset: true });
 
-/** `webhookSecret` signs the team's webhook deliveries; it is made once, here. */
+/** The team's webhook signing secret starts at generation 0; the secret is derived, never recorded. */
 export const TeamCreated = z.object({
   teamId: z.uuid(),
   name: z.string(),
-  webhookSecret: z.string(),
   createdBy: z.uuid(),
   createdAt: Timestamp,
+});
+
+/**
+ * Version 1 carried the team's webhook secret in plain text. That secret is never used again: the team signs with
+ * generation 0 of a derived secret, so the upcast event drops it.
+ */
+function withoutPlaintextWebhookSecret(data: unknown): unknown {
+  if (!data || typeof data !== 'object') return data;
+  const { webhookSecret: _plaintext, ...rest } = data as Record<string, unknown>;
+  return rest;
+}
+
+/** The team signs webhook deliveries with a new generation of its secret from now on (the previous one for a day more). */
+export const WebhookSecretRotated = z.object({
+  teamId: z.uuid(),
+  generation: z.int().min(1),
+  rotatedBy: z.uuid(),
+  rotatedAt: Timestamp,
 });
 
 export const MemberAdded = z.object({
@@ -66,13 +83,14 @@ export const InviteAccepted = z.object({
 });
 
 export const teamEventDefinitions = {
-  TeamCreated: { schema: TeamCreated, version: 1 },
+  TeamCreated: { schema: TeamCreated, version: 2, upcasters: { 1: withoutPlaintextWebhookSecret } },
   MemberAdded: { schema: MemberAdded, version: 1 },
   MemberRoleChanged: { schema: MemberRoleChanged, version: 1 },
   MemberRemoved: { schema: MemberRemoved, version: 1 },
   InviteIssued: { schema: InviteIssued, version: 1 },
   InviteRevoked: { schema: InviteRevoked, version: 1 },
   InviteAccepted: { schema: InviteAccepted, version: 1 },
+  WebhookSecretRotated: { schema: WebhookSecretRotated, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
 export type TeamEvent = EventsOf<typeof teamEventDefinitions>;

@@ -11,15 +11,19 @@ export type TeamPermission =
   | 'invites:manage'
   | 'flows:write'
   | 'alerts:write'
-  | 'integrations:manage';
+  | 'integrations:manage'
+  /** Webhook URLs in full: they often carry credentials (userinfo, tokens in the path or query). */
+  | 'webhook-urls:read';
 
 const grants: Record<TeamRole, ReadonlySet<TeamPermission>> = {
   owner: new Set([
     'team:read', 'team:manage', 'members:manage', 'owners:manage', 'invites:manage', 'flows:write', 'alerts:write',
-    'integrations:manage',
+    'integrations:manage', 'webhook-urls:read',
   ]),
-  admin: new Set(['team:read', 'members:manage', 'invites:manage', 'flows:write', 'alerts:write', 'integrations:manage']),
-  member: new Set(['team:read', 'flows:write', 'alerts:write']),
+  admin: new Set([
+    'team:read', 'members:manage', 'invites:manage', 'flows:write', 'alerts:write', 'integrations:manage', 'webhook-urls:read',
+  ]),
+  member: new Set(['team:read', 'flows:write', 'alerts:write', 'webhook-urls:read']),
   viewer: new Set(['team:read']),
 };
 

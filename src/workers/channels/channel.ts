@@ -1,5 +1,6 @@
 import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
+import type { WebhookSecretGeneration } from '../../domain/team/webhook-secret.js';
 
 export type ChannelName = 'webhook' | 'email';
 
@@ -17,8 +18,12 @@ export function channelFor(target: NotificationAttemptPlan['target']): ChannelNa
   return target.type === 'webhook' ? 'webhook' : 'email';
 }
 
+/** A user target's address, only while they belong to the alert's team: someone who left is never paged. */
+export type MemberAddress = { status: 'member'; email: string } | { status: 'not_member' } | { status: 'no_address' };
+
 /** Read-model lookups the channels make at send time. */
 export interface RecipientDirectory {
-  emailOfUser(userId: string): Promise<string | null>;
-  webhookSecretOf(teamId: string): Promise<string | null>;
+  memberEmail(teamId: string, userId: string): Promise<MemberAddress>;
+  /** Null when the team is not known (yet). */
+  webhookSecretGenerationOf(teamId: string): Promise<WebhookSecretGeneration | null>;
 }

@@ -4,6 +4,7 @@ import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import { createMailer, type Mailer } from '../../infra/mailer.js';
 import { type SmtpSink, startSmtpSink } from '../../../test/support/smtp-sink.js';
 import { waitFor } from '../../../test/support/wait.js';
+import type { MemberAddress } from './channel.js';
 import { createEmailChannel } from './email.js';
 
 function planFor(target: NotificationAttemptPlan['target'], change: Partial<NotificationAttemptPlan> = {}): NotificationAttemptPlan {
@@ -33,12 +34,12 @@ describe('email channel', () => {
     await sink?.stop();
   });
 
-  const noUsers = async () => null;
+  const noUsers = async (): Promise<MemberAddress> => ({ status: 'no_address' });
 
   it('mails the address with severity and summary in the subject, details and an acknowledge hint in the text', async () => {
     const plan = planFor({ type: 'email', email: 'oncall@example.com' });
 
-    const outcome = await createEmailChannel({ mailer, emailOfUser: noUsers }).send(plan);
+    const outcome = await createEmailChannel({ mailer, memberEmail: noUsers }).send(plan);
 
     expect(outcome).toEqual({ delivered: true, detail: `accepted for oncall@example.com as <${plan.deliveryId}@alertops>` });
     const mail = await waitFor('the page at the SMTP sink', () => sink.messages.find((m) => m.messageId === `<${plan.deliveryId}@alertops>`));
@@ -52,7 +53,7 @@ describe('email channel', () => {
 
   it('sends every retry of a delivery under the same Message-ID', async () => {
     const plan = planFor({ type: 'email', email: 'retry@example.com' });
-    const channel = createEmailChannel({ mailer, emailOfUser: noUsers });
+    const channel = createEmailChannel({ mailer, memberEmail: noUsers });
 
     await channel.send(plan);
     await channel.send({ ...plan, attempt: 2 });
@@ -64,28 +65,41 @@ describe('email channel', () => {
     expect(received.map((m) => m.messageId)).toEqual([`<${plan.deliveryId}@alertops>`, `<${plan.deliveryId}@alertops>`]);
   });
 
-  it("pages a team member at the e-mail address the users read model has for them", async () => {
+  it("pages a team member at the e-mail address the users read model has for them, asking within the alert's team", async () => {
     const userId = randomUUID();
-    const asked: string[] = [];
-    const emailOfUser = async (id: string) => (asked.push(id), id === userId ? 'ada@example.com' : null);
+    const plan = planFor({ type: 'user', userId });
+    const asked: [string, string][] = [];
+    const memberEmail = async (teamId: string, id: string): Promise<MemberAddress> => (
+      asked.push([teamId, id]), id === userId ? { status: 'member', email: 'ada@example.com' } : { status: 'not_member' }
+    );
 
-    const outcome = await createEmailChannel({ mailer, emailOfUser }).send(planFor({ type: 'user', userId }));
+    const outcome = await createEmailChannel({ mailer, memberEmail }).send(plan);
 
     expect(outcome).toMatchObject({ delivered: true });
-    expect(asked).toEqual([userId]);
+    expect(asked).toEqual([[plan.teamId, userId]]);
     await waitFor('the page to ada', () => sink.messages.some((m) => m.to.includes('ada@example.com')));
   });
 
   it('a member with no known e-mail address is a failed attempt that may be retried', async () => {
     const userId = randomUUID();
 
-    const outcome = await createEmailChannel({ mailer, emailOfUser: noUsers }).send(planFor({ type: 'user', userId }));
+    const outcome = await createEmailChannel({ mailer, memberEmail: noUsers }).send(planFor({ type: 'user', userId }));
 
     expect(outcome).toEqual({ delivered: false, error: `no e-mail address known for user ${userId}`, permanent: false });
   });
 
+  it('a user who is no longer a member of the team is never mailed: the attempt fails for good, saying so', async () => {
+    const userId = randomUUID();
+    const mailsBefore = sink.messages.length;
+
+    const outcome = await createEmailChannel({ mailer, memberEmail: async () => ({ status: 'not_member' }) }).send(planFor({ type: 'user', userId }));
+
+    expect(outcome).toEqual({ delivered: false, error: `user ${userId} is no longer a member of the team`, permanent: true });
+    expect(sink.messages).toHaveLength(mailsBefore);
+  });
+
   it('fails for good, saying why, when SMTP_URL is not set', async () => {
-    const outcome = await createEmailChannel({ mailer: null, emailOfUser: noUsers }).send(planFor({ type: 'email', email: 'x@example.com' }));
+    const outcome = await createEmailChannel({ mailer: null, memberEmail: noUsers }).send(planFor({ type: 'email', email: 'x@example.com' }));
 
     expect(outcome).toEqual({ delivered: false, error: 'email channel disabled: SMTP_URL is not set', permanent: true });
   });
@@ -94,7 +108,7 @@ describe('email channel', () => {
     const refusing = await startSmtpSink({ rejectRecipient: (address) => address === 'gone@example.com' });
     const refusingMailer = createMailer({ smtpUrl: refusing.url, smtpFrom: 'AlertOps <pager@alertops.test>' });
     try {
-      const outcome = await createEmailChannel({ mailer: refusingMailer, emailOfUser: noUsers }).send(planFor({ type: 'email', email: 'gone@example.com' }));
+      const outcome = await createEmailChannel({ mailer: refusingMailer, memberEmail: noUsers }).send(planFor({ type: 'email', email: 'gone@example.com' }));
 
       expect(outcome).toMatchObject({ delivered: false, permanent: true });
       expect(outcome.delivered === false && outcome.error).toMatch(/^SMTP: .*550.*mailbox gone@example.com unavailable/);
@@ -110,7 +124,7 @@ describe('email channel', () => {
     await stopped.stop();
     const unreachable = createMailer({ smtpUrl: stopped.url, smtpFrom: 'AlertOps <pager@alertops.test>' });
 
-    const outcome = await createEmailChannel({ mailer: unreachable, emailOfUser: noUsers }).send(planFor({ type: 'email', email: 'x@example.com' }));
+    const outcome = await createEmailChannel({ mailer: unreachable, memberEmail: noUsers }).send(planFor({ type: 'email', email: 'x@example.com' }));
     unreachable?.close();
 
     expect(outcome).toMatchObject({ delivered: false, permanent: false });

@@ -1,11 +1,11 @@
 import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import type { Mailer } from '../../infra/mailer.js';
-import type { NotificationChannel } from './channel.js';
+import type { MemberAddress, NotificationChannel } from './channel.js';
 
 export interface EmailChannelOptions {
   /** null when SMTP_URL is unset: every e-mail notification then fails permanently, saying so. */
   mailer: Mailer | null;
-  emailOfUser: (userId: string) => Promise<string | null>;
+  memberEmail: (teamId: string, userId: string) => Promise<MemberAddress>;
 }
 
 /** One Message-ID per delivery, the same on every retry, so a resent page threads with (or is dropped as) the first. */
@@ -42,19 +42,24 @@ export function createEmailChannel(options: EmailChannelOptions): NotificationCh
   return {
     name: 'email',
     async send(plan) {
-      const { mailer } = options;
-      if (!mailer) return { delivered: false, error: 'email channel disabled: SMTP_URL is not set', permanent: true };
-
       let to: string;
       if (plan.target.type === 'email') {
         to = plan.target.email;
       } else if (plan.target.type === 'user') {
-        const email = await options.emailOfUser(plan.target.userId);
-        if (!email) return { delivered: false, error: `no e-mail address known for user ${plan.target.userId}`, permanent: false };
-        to = email;
+        const recipient = await options.memberEmail(plan.teamId, plan.target.userId);
+        if (recipient.status === 'not_member') {
+          return { delivered: false, error: `user ${plan.target.userId} is no longer a member of the team`, permanent: true };
+        }
+        if (recipient.status === 'no_address') {
+          return { delivered: false, error: `no e-mail address known for user ${plan.target.userId}`, permanent: false };
+        }
+        to = recipient.email;
       } else {
         return { delivered: false, error: `the email channel cannot deliver to a ${plan.target.type} target`, permanent: true };
       }
+
+      const { mailer } = options;
+      if (!mailer) return { delivered: false, error: 'email channel disabled: SMTP_URL is not set', permanent: true };
 
       try {
         const sent = await mailer.send({ to, subject: emailSubject(plan), text: emailText(plan), messageId: emailMessageId(plan.deliveryId) });

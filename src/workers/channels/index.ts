@@ -1,21 +1,29 @@
 import type { Config } from '../../config.js';
+import { signingGenerations } from '../../domain/team/webhook-secret.js';
 import type { Mailer } from '../../infra/mailer.js';
+import { webhookSecret } from '../../infra/webhook-secrets.js';
 import type { ChannelName, NotificationChannel, RecipientDirectory } from './channel.js';
 import { createEmailChannel } from './email.js';
 import { createWebhookChannel } from './webhook.js';
 
 /** Every channel the notifier can send through, configured from the environment. */
 export function createNotificationChannels(
-  config: Pick<Config, 'webhookTimeoutMs' | 'webhookAllowPrivate'>,
+  config: Pick<Config, 'webhookTimeoutMs' | 'webhookAllowPrivate' | 'webhookAllowLoopback' | 'webhookSigningKey'>,
   directory: RecipientDirectory,
   mailer: Mailer | null,
+  clock: () => Date = () => new Date(),
 ): Record<ChannelName, NotificationChannel> {
   return {
     webhook: createWebhookChannel({
       timeoutMs: config.webhookTimeoutMs,
-      allowPrivate: config.webhookAllowPrivate,
-      webhookSecretOf: (teamId) => directory.webhookSecretOf(teamId),
+      policy: { allowPrivate: config.webhookAllowPrivate, allowLoopback: config.webhookAllowLoopback },
+      async signingSecretsOf(teamId, now) {
+        const secret = await directory.webhookSecretGenerationOf(teamId);
+        if (!secret) return null;
+        return signingGenerations(secret, now).map((generation) => webhookSecret(config.webhookSigningKey, teamId, generation));
+      },
+      clock,
     }),
-    email: createEmailChannel({ mailer, emailOfUser: (userId) => directory.emailOfUser(userId) }),
+    email: createEmailChannel({ mailer, memberEmail: (teamId, userId) => directory.memberEmail(teamId, userId) }),
   };
 }

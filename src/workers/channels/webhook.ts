@@ -1,20 +1,21 @@
-import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
+import { webhookSignatureHeader } from '../../infra/webhook-secrets.js';
 import type { NotificationChannel } from './channel.js';
-import { type HostResolver, type ResolvedAddress, resolveWebhookHost } from './network-guard.js';
+import { type HostResolver, type ResolvedAddress, resolveWebhookHost, untilAborted, type WebhookNetworkPolicy } from './network-guard.js';
 
 export const WEBHOOK_USER_AGENT = 'AlertOps-Webhook/1';
-const RESPONSE_EXCERPT_BYTES = 512;
 
 export interface WebhookChannelOptions {
   timeoutMs: number;
-  /** Whether loopback, private, link-local and similar addresses may be targets (WEBHOOK_ALLOW_PRIVATE). */
-  allowPrivate: boolean;
-  webhookSecretOf: (teamId: string) => Promise<string | null>;
+  /** Which non-public addresses may be targets (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOW_LOOPBACK). */
+  policy: WebhookNetworkPolicy;
+  /** The team's `whsec_` secrets a delivery made at `now` is signed with, current first; null when the team is unknown. */
+  signingSecretsOf: (teamId: string, now: Date) => Promise<string[] | null>;
+  clock?: () => Date;
   resolve?: HostResolver;
 }
 
@@ -28,20 +29,18 @@ export function webhookBody(plan: NotificationAttemptPlan): Buffer {
       step: plan.step,
       attempt: plan.attempt,
       teamId: plan.teamId,
+      actions: { acknowledge: null, resolve: null },
     }),
   );
 }
 
-/** `X-AlertOps-Signature`: receivers recompute the HMAC over the raw body with the team's secret. */
-export function webhookSignature(secret: string, body: Buffer | string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 /**
- * POSTs the alert to the target URL. Target problems (refused address, timeout, non-2xx) are failed
- * outcomes; only our own read model being unreachable (the secret lookup) throws.
+ * POSTs the alert to the target URL, signed as Standard Webhooks specify. Target problems (refused address, timeout,
+ * non-2xx) are failed outcomes described in our own words; nothing the target sends back is kept. Only our own read
+ * model being unreachable (the secret lookup) throws.
  */
 export function createWebhookChannel(options: WebhookChannelOptions): NotificationChannel {
+  const clock = options.clock ?? (() => new Date());
   return {
     name: 'webhook',
     async send(plan) {
@@ -49,28 +48,29 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
         return { delivered: false, error: `the webhook channel cannot deliver to a ${plan.target.type} target`, permanent: true };
       }
       const url = new URL(plan.target.url);
-      const secret = await options.webhookSecretOf(plan.teamId);
-      if (!secret) return { delivered: false, error: `team ${plan.teamId} has no webhook secret yet`, permanent: false };
+      const now = clock();
+      const secrets = await options.signingSecretsOf(plan.teamId, now);
+      if (!secrets || secrets.length === 0) return { delivered: false, error: 'the team has no webhook signing secret yet', permanent: false };
 
       const deadline = AbortSignal.timeout(options.timeoutMs);
       const resolution = await untilAborted(
-        resolveWebhookHost(url.hostname, {
-          allowPrivate: options.allowPrivate,
-          ...(options.resolve ? { resolve: options.resolve } : {}),
-        }),
+        resolveWebhookHost(url.hostname, { policy: options.policy, ...(options.resolve ? { resolve: options.resolve } : {}) }),
         deadline,
       );
       if (!resolution) return timedOut(options.timeoutMs);
       if (!resolution.ok) return { delivered: false, error: resolution.error, permanent: resolution.permanent };
 
       const body = webhookBody(plan);
+      const timestamp = Math.floor(now.getTime() / 1000);
       return post(url, resolution.address, body, deadline, options.timeoutMs, {
         'content-type': 'application/json',
         'content-length': String(body.length),
         'user-agent': WEBHOOK_USER_AGENT,
+        'webhook-id': plan.deliveryId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': webhookSignatureHeader(secrets, plan.deliveryId, timestamp, body),
         'x-alertops-delivery': plan.deliveryId,
         'x-alertops-attempt': String(plan.attempt),
-        'x-alertops-signature': webhookSignature(secret, body),
       });
     },
   };
@@ -93,31 +93,18 @@ function post(
       resolve(outcome);
     };
     const fail = (error: unknown) =>
-      settle(deadline.aborted ? timedOut(timeoutMs) : { delivered: false, error: describeNetworkError(error, url), permanent: false });
+      settle(deadline.aborted ? timedOut(timeoutMs) : { delivered: false, error: describeNetworkError(error), permanent: false });
 
     // http.request never follows redirects; the pinned lookup makes the socket go to the address we checked.
     const request = transport.request(url, { method: 'POST', headers, signal: deadline, agent: false, lookup: pinnedLookup(address) });
     request.on('error', fail);
     request.on('response', (response) => {
-      const excerpt: Buffer[] = [];
-      let excerptBytes = 0;
-      response.on('data', (chunk: Buffer) => {
-        if (excerptBytes < RESPONSE_EXCERPT_BYTES) {
-          excerpt.push(chunk);
-          excerptBytes += chunk.length;
-        }
-      });
-      response.on('error', fail);
-      response.on('aborted', () => fail(new Error('the response was cut off')));
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        const text = Buffer.concat(excerpt).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8').replace(/\s+/g, ' ').trim();
-        if (status >= 200 && status < 300) return settle({ delivered: true, detail: `HTTP ${status}` });
-        const reason = status >= 300 && status < 400
-          ? `redirect to ${response.headers.location ?? '(no location)'} not followed`
-          : text || response.statusMessage || '';
-        settle({ delivered: false, error: `HTTP ${status}${reason ? `: ${reason}` : ''}`, permanent: false });
-      });
+      // The status is the whole answer: the body (and any Location) is the target's to say, not ours to keep.
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300) settle({ delivered: true, detail: `HTTP ${status}` });
+      else if (status >= 300 && status < 400) settle({ delivered: false, error: `redirect refused (HTTP ${status})`, permanent: false });
+      else settle({ delivered: false, error: `HTTP ${status}`, permanent: false });
+      request.destroy();
     });
     request.end(body);
   });
@@ -131,27 +118,24 @@ function pinnedLookup(address: ResolvedAddress): LookupFunction {
 }
 
 function timedOut(timeoutMs: number): NotificationOutcome {
-  return { delivered: false, error: `timed out after ${timeoutMs} ms`, permanent: false };
+  return { delivered: false, error: `timeout after ${timeoutMs} ms`, permanent: false };
 }
 
-function describeNetworkError(error: unknown, url: URL): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNREFUSED') return `connection refused by ${url.host}`;
-  if (code === 'ECONNRESET') return `connection reset by ${url.host}`;
-  const message = error instanceof Error ? error.message : String(error);
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
-}
+const networkErrors: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed while sending',
+};
 
-async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | null> {
-  if (signal.aborted) return null;
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<null>((resolve) => {
-    onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+/** Our own words for a failed exchange: the error code, never a message that could quote the target. */
+function describeNetworkError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const known = networkErrors[code];
+  if (known) return known;
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH)/.test(code)) return `TLS handshake failed (${code})`;
+  if (code.startsWith('HPE_')) return `invalid HTTP response (${code})`;
+  return /^[A-Z0-9_]+$/.test(code) ? `network error (${code})` : 'network error';
 }

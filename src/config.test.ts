@@ -1,0 +1,70 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+const longEnough = (name: string) => `${name}-for-config-tests-long-enough-to-use`;
+
+describe('configuration defaults', () => {
+  let stateDir: string;
+  beforeEach(() => {
+    stateDir = mkdtempSync(join(tmpdir(), 'alertops-config-'));
+  });
+  afterEach(() => {
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const relaxed = (env: Record<string, string>) => loadConfig({ STATE_DIR: stateDir, ...env }).relaxedSettings.map((entry) => entry.setting);
+
+  it('production refuses to start without JWT_SECRET and WEBHOOK_SIGNING_KEY, naming both', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', STATE_DIR: stateDir })).toThrow(
+      /JWT_SECRET: required when NODE_ENV=production\n {2}WEBHOOK_SIGNING_KEY: required when NODE_ENV=production/,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: longEnough('jwt'), WEBHOOK_SIGNING_KEY: 'short' })).toThrow(
+      /WEBHOOK_SIGNING_KEY: WEBHOOK_SIGNING_KEY must be at least 32 characters/,
+    );
+    expect(readdirSync(stateDir)).toEqual([]);
+  });
+
+  it('production allows public webhook targets only, and relaxes nothing', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: longEnough('jwt'), WEBHOOK_SIGNING_KEY: longEnough('key') });
+    expect(config).toMatchObject({ webhookAllowPrivate: false, webhookAllowLoopback: false, relaxedSettings: [] });
+  });
+
+  it('development (the default) allows loopback webhooks only, keeps generated secrets on disk, and says so for each', () => {
+    const first = loadConfig({ STATE_DIR: stateDir });
+    const second = loadConfig({ STATE_DIR: stateDir });
+
+    expect(first).toMatchObject({ nodeEnv: 'development', webhookAllowPrivate: false, webhookAllowLoopback: true });
+    expect(first.relaxedSettings.map((entry) => entry.setting)).toEqual(['NODE_ENV', 'JWT_SECRET', 'WEBHOOK_SIGNING_KEY', 'WEBHOOK_ALLOW_LOOPBACK']);
+    expect(first.relaxedSettings.every((entry) => entry.warning.length > 20)).toBe(true);
+    expect(second.jwtSecret).toBe(first.jwtSecret);
+    expect(second.webhookSigningKey).toBe(first.webhookSigningKey);
+    expect(first.webhookSigningKey).not.toBe(first.jwtSecret);
+    expect(readFileSync(join(stateDir, 'webhook-signing-key'), 'utf8')).toBe(first.webhookSigningKey);
+  });
+
+  it('tests get secrets for the process only: nothing is written, and each load gets its own', () => {
+    const first = loadConfig({ NODE_ENV: 'test', STATE_DIR: stateDir });
+    const second = loadConfig({ NODE_ENV: 'test', STATE_DIR: stateDir });
+
+    expect(first.jwtSecret).not.toBe(second.jwtSecret);
+    expect(first.webhookSigningKey).not.toBe(second.webhookSigningKey);
+    expect(first.webhookSigningKey.length).toBeGreaterThanOrEqual(32);
+    expect(readdirSync(stateDir)).toEqual([]);
+    expect(first.relaxedSettings.map((entry) => entry.setting)).toEqual(['JWT_SECRET', 'WEBHOOK_SIGNING_KEY', 'WEBHOOK_ALLOW_LOOPBACK']);
+  });
+
+  it('every non-public network is allowed only by WEBHOOK_ALLOW_PRIVATE=true, with a warning; loopback can be refused in development', () => {
+    const secrets = { JWT_SECRET: longEnough('jwt'), WEBHOOK_SIGNING_KEY: longEnough('key') };
+    expect(loadConfig({ NODE_ENV: 'development', WEBHOOK_ALLOW_PRIVATE: 'true', ...secrets })).toMatchObject({ webhookAllowPrivate: true });
+    expect(relaxed({ NODE_ENV: 'development', WEBHOOK_ALLOW_PRIVATE: 'true', ...secrets })).toEqual(['WEBHOOK_ALLOW_PRIVATE']);
+    expect(relaxed({ NODE_ENV: 'production', WEBHOOK_ALLOW_LOOPBACK: 'true', ...secrets })).toEqual(['WEBHOOK_ALLOW_LOOPBACK']);
+    expect(loadConfig({ NODE_ENV: 'development', WEBHOOK_ALLOW_LOOPBACK: 'false', ...secrets })).toMatchObject({
+      webhookAllowPrivate: false,
+      webhookAllowLoopback: false,
+      relaxedSettings: [],
+    });
+  });
+});
