@@ -73,6 +73,8 @@ export interface EscalationFacts {
   /** Delivery ids with a send cut off mid-flight (NotificationOutcomeUnknown), and when that was recorded. */
   outcomeUnknown: Map<string, number>;
   attemptsStarted: number;
+  /** Attempts started without an outcome yet: sends in flight, or cut off by a crash and not yet resolved. */
+  openAttempts: number;
   events: number;
 }
 
@@ -134,8 +136,12 @@ export class BenchDatabase {
       failedAttempts: 0,
       outcomeUnknown: new Map(),
       attemptsStarted: 0,
+      openAttempts: 0,
       events: Number(total!.count),
     };
+    const attempt = (row: z.infer<typeof EscalationEventRow>) => `${row.delivery_id}#${row.attempt}`;
+    const started = new Set<string>();
+    const resolved = new Set<string>();
     for (const raw of rows) {
       const row = EscalationEventRow.parse(raw);
       switch (row.event_type) {
@@ -155,18 +161,23 @@ export class BenchDatabase {
           break;
         case 'NotificationAttemptStarted':
           facts.attemptsStarted++;
+          started.add(attempt(row));
           break;
         case 'NotificationDelivered':
           facts.delivered.add(row.delivery_id!);
+          resolved.add(attempt(row));
           break;
         case 'NotificationFailed':
           facts.failedAttempts++;
+          resolved.add(attempt(row));
           break;
         case 'NotificationOutcomeUnknown':
           facts.outcomeUnknown.set(row.delivery_id!, row.recorded_at.getTime());
+          resolved.add(attempt(row));
           break;
       }
     }
+    facts.openAttempts = [...started].filter((key) => !resolved.has(key)).length;
     return facts;
   }
 

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import amqp from 'amqplib';
+import { z } from 'zod';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { dropDatabase } from '../../src/infra/postgres.js';
 import { brokerNames } from '../../src/workers/messages.js';
@@ -74,8 +75,14 @@ export async function newServiceInstance(baseDatabaseUrl: string, amqpUrl: strin
 export interface ServiceLog {
   warnings: number;
   errors: number;
+  /** Messages at warn level or above, with how often each was logged. */
+  messages: Map<string, number>;
   lastLines: string[];
 }
+
+const PinoLine = z.object({ level: z.number(), msg: z.string().optional() });
+const PINO_WARN = 40;
+const PINO_ERROR = 50;
 
 /**
  * The service as a user runs it: `alertops start` from the built code, a process of its own. It can be killed
@@ -85,7 +92,7 @@ export class ServiceProcess {
   private process: ChildProcess | null = null;
   private exit: Promise<void> = Promise.resolve();
   readonly pids: number[] = [];
-  readonly log: ServiceLog = { warnings: 0, errors: 0, lastLines: [] };
+  readonly log: ServiceLog = { warnings: 0, errors: 0, messages: new Map(), lastLines: [] };
 
   constructor(readonly instance: ServiceInstance) {
     if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run \`npm run build\` first`);
@@ -148,14 +155,20 @@ export class ServiceProcess {
   }
 
   private record(line: string): void {
-    let level = 0;
+    let entry: z.infer<typeof PinoLine>;
     try {
-      level = Number((JSON.parse(line) as { level?: unknown }).level ?? 0);
+      const parsed = PinoLine.safeParse(JSON.parse(line));
+      entry = parsed.success ? parsed.data : { level: PINO_ERROR, msg: line.slice(0, 200) };
     } catch {
-      level = 50;
+      // Not a log line: a crash's stack trace, or a runtime warning.
+      entry = { level: PINO_ERROR, msg: line.slice(0, 200) };
     }
-    if (level >= 50) this.log.errors++;
-    else if (level >= 40) this.log.warnings++;
+    if (entry.level >= PINO_ERROR) this.log.errors++;
+    else if (entry.level >= PINO_WARN) this.log.warnings++;
+    if (entry.level >= PINO_WARN) {
+      const message = entry.msg ?? '(no message)';
+      this.log.messages.set(message, (this.log.messages.get(message) ?? 0) + 1);
+    }
     this.log.lastLines.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
     if (this.log.lastLines.length > 20) this.log.lastLines.shift();
   }
