@@ -95,7 +95,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     requestTimeoutMs: e.BENCH_REQUEST_TIMEOUT_SECONDS * 1000,
     responseDrainSeconds: pick(e.BENCH_RESPONSE_DRAIN_SECONDS, 20, 10),
     delaysSeconds: Array.from({ length: e.BENCH_MAX_DELAY_SECONDS - e.BENCH_MIN_DELAY_SECONDS + 1 }, (_, index) => e.BENCH_MIN_DELAY_SECONDS + index),
-    pageDrainSeconds: pick(e.BENCH_PAGE_DRAIN_SECONDS, 45, 15),
+    pageDrainSeconds: pick(e.BENCH_PAGE_DRAIN_SECONDS, 30, 15),
     appendSeconds: pick(e.BENCH_APPEND_SECONDS, 5, 1),
     ingest: {
       triggers: pick(e.BENCH_INGEST_TRIGGERS, 10_000, 300),
@@ -104,7 +104,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       inFlightSettleSeconds: pick(e.BENCH_INFLIGHT_SETTLE_SECONDS, 5, 2),
     },
     sustained: { ratePerSecond: pick(e.BENCH_SUSTAINED_RATE, 300, 50), seconds: pick(e.BENCH_SUSTAINED_SECONDS, 60, 10) },
-    storm: { alerts: pick(e.BENCH_STORM_ALERTS, 10_000, 500), maxSeconds: pick(e.BENCH_STORM_MAX_SECONDS, 90, 30), respondAsync: e.BENCH_STORM_ASYNC },
+    storm: { alerts: pick(e.BENCH_STORM_ALERTS, 10_000, 500), maxSeconds: pick(e.BENCH_STORM_MAX_SECONDS, 60, 30), respondAsync: e.BENCH_STORM_ASYNC },
     recovery: {
       ratePerSecond: pick(e.BENCH_RECOVERY_RATE, 300, 50),
       seconds: recoverySeconds,
