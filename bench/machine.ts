@@ -13,8 +13,12 @@ function cpuModel(): string {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
-/** The machine a benchmark ran on, as Markdown table rows. */
-export function machineTable(postgresVersion: string): string[] {
+export function loadAverage(): string {
+  return os.loadavg().map((load) => load.toFixed(2)).join(' / ');
+}
+
+/** The machine a benchmark ran on, as Markdown table rows; `extraRows` are further [name, value] pairs. */
+export function machineTable(postgresVersion: string, extraRows: [string, string][] = []): string[] {
   return [
     '| machine | |',
     '|---|---|',
@@ -23,7 +27,8 @@ export function machineTable(postgresVersion: string): string[] {
     `| memory | ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB |`,
     `| Node.js | ${process.version} |`,
     `| PostgreSQL | ${postgresVersion} |`,
-    `| load average at the end (1/5/15 min) | ${os.loadavg().map((load) => load.toFixed(2)).join(' / ')} |`,
+    ...extraRows.map(([name, value]) => `| ${name} | ${value} |`),
+    `| load average at the end (1/5/15 min) | ${loadAverage()} |`,
   ];
 }
 

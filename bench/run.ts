@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { DomainEvent } from '../src/domain/decider.js';
 import { EventCatalog } from '../src/eventstore/catalog.js';
@@ -15,6 +13,7 @@ import { readModelSubscription } from '../src/projections/read-model-subscriptio
 import { SubscriptionRunner } from '../src/projections/runner.js';
 import { projectionStatus } from '../src/projections/status.js';
 import { machineTable, percentile } from './machine.js';
+import { RESULTS_FILE, writeResultsSection } from './results-file.js';
 
 /*
  * Throughput of the PostgreSQL event store and the projection runner on this machine, against a database
@@ -202,7 +201,7 @@ async function main(): Promise<void> {
 function writeResults(results: Measurement[], postgresVersion: string): void {
   const rate = (measurement: Measurement) => Math.round(measurement.events / measurement.seconds).toLocaleString('en-US');
   const lines = [
-    '# Benchmark results',
+    '## Event store',
     '',
     `Run with \`npm run bench\` on ${new Date().toISOString()}. Each run uses a fresh database, dropped afterwards.`,
     '',
@@ -220,9 +219,8 @@ function writeResults(results: Measurement[], postgresVersion: string): void {
     'shows in the load average. Compare runs on the same machine only.',
     '',
   ];
-  const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-  writeFileSync(file, lines.join('\n'));
-  process.stdout.write(`\n${lines.join('\n')}\nwritten to ${file}\n`);
+  writeResultsSection(RESULTS_FILE, 'event-store', lines.join('\n'));
+  process.stdout.write(`\n${lines.join('\n')}\nwritten to ${RESULTS_FILE}\n`);
 }
 
 main().catch((error: unknown) => {
