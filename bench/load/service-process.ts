@@ -67,6 +67,10 @@ export async function newServiceInstance(baseDatabaseUrl: string, amqpUrl: strin
       LOG_LEVEL: 'warn',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       JWT_SECRET: randomBytes(32).toString('hex'),
+      WEBHOOK_SIGNING_KEY: randomBytes(32).toString('hex'),
+      // One team offers the whole storm here: the per-team quotas would refuse most of it by design.
+      QUOTA_TRIGGERS_PER_MINUTE: '10000000',
+      QUOTA_OPEN_ALERTS: '10000000',
     },
   };
 }

@@ -22,13 +22,13 @@ export class TriggerQuota {
   /** Counts `count` triggers against the team's window; throws 429 with Retry-After when over either limit. */
   async admit(teamId: string, count: number, now: Date): Promise<void> {
     const windowStart = new Date(Math.floor(now.getTime() / WINDOW_MS) * WINDOW_MS);
-    const { rows } = await this.pool.query<{ triggers: number; open_alerts: string }>(
+    const { rows } = await this.pool.query<{ triggers: number; open_alerts: number }>(
       `with counted as (
          insert into team_trigger_windows (team_id, window_start, triggers) values ($1, $2, $3)
          on conflict (team_id, window_start) do update set triggers = team_trigger_windows.triggers + excluded.triggers
          returning triggers)
        select (select triggers from counted) as triggers,
-              (select count(*) from alerts where team_id = $1 and status in ('triggered', 'acknowledged')) as open_alerts`,
+              coalesce((select open_alerts from team_open_alerts where team_id = $1), 0) as open_alerts`,
       [teamId, windowStart, count],
     );
     const { triggers, open_alerts } = rows[0]!;

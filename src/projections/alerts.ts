@@ -1,14 +1,20 @@
 import type { Selectable } from 'kysely';
 import type { AlertEventOf } from '../domain/alert/events.js';
 import { defineProjection } from './projection.js';
-import type { AlertNotificationsTable, AlertsTable, PendingDeliveriesTable, PendingEscalationsTable } from './read-models.js';
+import type { TableView } from './read-model-batch.js';
+import type { AlertNotificationsTable, AlertsTable, PendingDeliveriesTable, PendingEscalationsTable, TeamOpenAlertsTable } from './read-models.js';
 
 type AlertRow = Selectable<AlertsTable>;
 type NotificationRow = Selectable<AlertNotificationsTable>;
 
+function countOpenAlerts(openAlerts: TableView<Selectable<TeamOpenAlertsTable>, 'team_id'>, teamId: string, change: 1 | -1): void {
+  const current = openAlerts.get({ team_id: teamId })?.open_alerts ?? 0;
+  openAlerts.put({ team_id: teamId, open_alerts: Math.max(0, current + change) });
+}
+
 /** Alert list and detail: status, escalation progress, dedup count, and each notification with its attempts. */
 export const alertsProjection = defineProjection<
-  { alerts: AlertRow; alert_notifications: NotificationRow },
+  { alerts: AlertRow; alert_notifications: NotificationRow; team_open_alerts: Selectable<TeamOpenAlertsTable> },
   AlertEventOf<
     | 'AlertTriggered' | 'AlertDeduplicated' | 'EscalationStepScheduled' | 'EscalationStepFired' | 'EscalationExhausted'
     | 'AlertAcknowledged' | 'AlertResolved' | 'AlertEscalatedManually' | 'NotificationRequested' | 'NotificationAttemptStarted'
@@ -16,9 +22,10 @@ export const alertsProjection = defineProjection<
   >
 >()({
   name: 'alerts',
-  keys: { alerts: ['id'], alert_notifications: ['delivery_id'] },
+  keys: { alerts: ['id'], alert_notifications: ['delivery_id'], team_open_alerts: ['team_id'] },
   handlers: {
-    AlertTriggered({ alerts }, { data: e, recordedAt }) {
+    AlertTriggered({ alerts, team_open_alerts }, { data: e, recordedAt }) {
+      countOpenAlerts(team_open_alerts, e.teamId, 1);
       alerts.put({
         id: e.alertId, team_id: e.teamId, flow_id: e.flowId, flow_version: e.flowVersion, status: 'triggered',
         summary: e.summary, details: e.details, severity: e.severity, dedup_key: e.dedupKey, source: e.source,
@@ -45,7 +52,8 @@ export const alertsProjection = defineProjection<
         { status: 'acknowledged', epoch: data.epoch, acknowledged_at: new Date(data.at), acknowledged_by: data.by, next_escalation_at: null, updated_at: recordedAt },
       );
     },
-    AlertResolved({ alerts }, { data, recordedAt }) {
+    AlertResolved({ alerts, team_open_alerts }, { data, metadata, recordedAt }) {
+      if (metadata.teamId) countOpenAlerts(team_open_alerts, metadata.teamId, -1);
       alerts.update(
         { id: data.alertId },
         { status: 'resolved', epoch: data.epoch, resolved_at: new Date(data.at), resolved_by: data.by, next_escalation_at: null, updated_at: recordedAt },

@@ -87,6 +87,12 @@ export interface AlertNotificationsTable {
   updated_at: Date;
 }
 
+export interface TeamOpenAlertsTable {
+  team_id: string;
+  /** Alerts triggered and not yet resolved. */
+  open_alerts: number;
+}
+
 export interface PendingEscalationsTable {
   alert_id: string;
   team_id: string;
@@ -135,6 +141,7 @@ export type ReadModels = {
   invites: InvitesTable;
   alerts: AlertsTable;
   alert_notifications: AlertNotificationsTable;
+  team_open_alerts: TeamOpenAlertsTable;
   pending_escalations: PendingEscalationsTable;
   pending_deliveries: PendingDeliveriesTable;
 };
