@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import type { FlowLimits } from './domain/flow/commands.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -32,6 +33,10 @@ const EnvSchema = z.object({
   AMQP_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('alertops'),
   QUOTA_TRIGGERS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(6000),
   QUOTA_OPEN_ALERTS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  QUOTA_FLOW_NODES: z.coerce.number().int().min(1).max(50).default(50),
+  QUOTA_FLOW_REPEAT: z.coerce.number().int().min(0).max(10).default(10),
+  QUOTA_NOTIFICATION_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(10),
+  QUOTA_MIN_RETRY_BACKOFF_SECONDS: z.coerce.number().min(0).max(3600).default(0.1),
   STATE_DIR: z.string().default('.alertops'),
 });
 
@@ -61,6 +66,7 @@ export type Config = {
   maxBodyBytes: number;
   amqpPrefix: string;
   quotas: { triggersPerMinute: number; openAlerts: number };
+  flowLimits: FlowLimits;
   /** Settings that run less safely than production would; start-up logs one warning for each. */
   relaxedSettings: RelaxedSetting[];
 };
@@ -136,6 +142,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     amqpPrefix: e.AMQP_PREFIX,
     quotas: { triggersPerMinute: e.QUOTA_TRIGGERS_PER_MINUTE, openAlerts: e.QUOTA_OPEN_ALERTS },
+    flowLimits: {
+      maxNodes: e.QUOTA_FLOW_NODES,
+      maxRepeat: e.QUOTA_FLOW_REPEAT,
+      maxAttempts: e.QUOTA_NOTIFICATION_ATTEMPTS,
+      minBackoffSeconds: e.QUOTA_MIN_RETRY_BACKOFF_SECONDS,
+    },
     relaxedSettings,
   };
 }

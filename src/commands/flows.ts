@@ -19,7 +19,7 @@ export const flowStreamId = (flowId: string) => `flow-${flowId}`;
  */
 export interface FlowCommandDependencies extends CommandDependencies {
   db: Kysely<ReadModels>;
-  config: Pick<Config, 'webhookAllowPrivate' | 'webhookAllowLoopback'>;
+  config: Pick<Config, 'webhookAllowPrivate' | 'webhookAllowLoopback' | 'flowLimits'>;
 }
 
 /** A flow as the event log has it now. Versions are 1-based: stream revision + 1, bumped by every change. */
@@ -78,6 +78,7 @@ export async function createFlow(
       nodes,
       teamMemberIds: await teamMembersAmong(deps, input.teamId, nodes.map((node) => node.target)),
       now: input.now,
+      limits: deps.config.flowLimits,
     },
     { actor: input.actor, teamId: input.teamId },
   );
@@ -88,7 +89,13 @@ export async function changeFlowSettings(
   deps: FlowCommandDependencies,
   input: EditInput & { name?: string; repeat?: number },
 ): Promise<FlowChange> {
-  return editFlow(deps, input, { type: 'ChangeFlowSettings', teamId: input.teamId, name: input.name, repeat: input.repeat });
+  return editFlow(deps, input, {
+    type: 'ChangeFlowSettings',
+    teamId: input.teamId,
+    name: input.name,
+    repeat: input.repeat,
+    limits: deps.config.flowLimits,
+  });
 }
 
 /** `after` omitted: append at the end; null: first. The node id is made here, stable for the node's life. */
@@ -104,6 +111,7 @@ export async function addFlowNode(
     node,
     ...(input.after === undefined ? {} : { after: input.after }),
     teamMemberIds: await teamMembersAmong(deps, input.teamId, [node.target]),
+    limits: deps.config.flowLimits,
   });
   return { ...change, nodeId: node.id };
 }
@@ -119,6 +127,7 @@ export async function updateFlowNode(
     nodeId: input.nodeId,
     changes: input.changes,
     teamMemberIds: await teamMembersAmong(deps, input.teamId, input.changes.target ? [input.changes.target] : []),
+    limits: deps.config.flowLimits,
   });
 }
 

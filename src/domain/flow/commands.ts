@@ -6,6 +6,15 @@ import type { FlowNode, FlowNodeInput } from './node.js';
  */
 export type TeamMemberIds = readonly string[];
 
+/** How large and how insistent a team's flows may be (per-team quotas; the service's configuration sets them). */
+export interface FlowLimits {
+  maxNodes: number;
+  maxRepeat: number;
+  maxAttempts: number;
+  /** The shortest backoff between attempts of a node that retries. */
+  minBackoffSeconds: number;
+}
+
 export type FlowCommand =
   | {
       type: 'CreateFlow';
@@ -16,11 +25,19 @@ export type FlowCommand =
       nodes: FlowNode[];
       teamMemberIds: TeamMemberIds;
       now: Date;
+      limits?: FlowLimits;
     }
-  | { type: 'ChangeFlowSettings'; teamId: string; name?: string; repeat?: number }
+  | { type: 'ChangeFlowSettings'; teamId: string; name?: string; repeat?: number; limits?: FlowLimits }
   /** `after` omitted: append at the end; null: make it the first node. */
-  | { type: 'AddFlowNode'; teamId: string; node: FlowNode; after?: string | null; teamMemberIds: TeamMemberIds }
-  | { type: 'UpdateFlowNode'; teamId: string; nodeId: string; changes: Partial<FlowNodeInput>; teamMemberIds: TeamMemberIds }
+  | { type: 'AddFlowNode'; teamId: string; node: FlowNode; after?: string | null; teamMemberIds: TeamMemberIds; limits?: FlowLimits }
+  | {
+      type: 'UpdateFlowNode';
+      teamId: string;
+      nodeId: string;
+      changes: Partial<FlowNodeInput>;
+      teamMemberIds: TeamMemberIds;
+      limits?: FlowLimits;
+    }
   | { type: 'MoveFlowNode'; teamId: string; nodeId: string; after: string | null }
   | { type: 'RemoveFlowNode'; teamId: string; nodeId: string }
   | { type: 'CreateIntegrationKey'; teamId: string; keyId: string; keyHash: string; now: Date }

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { conflict, type Decider, DomainError, invalid } from '../decider.js';
-import type { FlowCommand, TeamMemberIds } from './commands.js';
+import type { FlowCommand, FlowLimits, TeamMemberIds } from './commands.js';
 import { type FlowEvent, MAX_FLOW_NODES, MAX_FLOW_REPEAT } from './events.js';
-import type { FlowNode, NodeTarget } from './node.js';
+import type { FlowNode, NodeTarget, RetryPolicy } from './node.js';
 
 export interface FlowDefinition {
   flowId: string;
@@ -31,14 +31,28 @@ function requireNode(flow: CreatedFlowState, nodeId: string): FlowNode {
   return node;
 }
 
-function requireRepeat(repeat: number): void {
-  if (!Number.isInteger(repeat) || repeat < 0 || repeat > MAX_FLOW_REPEAT) {
-    throw invalid(`repeat must be a whole number from 0 to ${MAX_FLOW_REPEAT}`, 'invalid_repeat');
+/** The limits when the command names none: the widest the event schema allows. */
+export const DEFAULT_FLOW_LIMITS: FlowLimits = { maxNodes: MAX_FLOW_NODES, maxRepeat: MAX_FLOW_REPEAT, maxAttempts: 20, minBackoffSeconds: 0 };
+
+function requireRepeat(repeat: number, limits: FlowLimits): void {
+  const max = Math.min(limits.maxRepeat, MAX_FLOW_REPEAT);
+  if (!Number.isInteger(repeat) || repeat < 0 || repeat > max) {
+    throw invalid(`repeat must be a whole number from 0 to ${max}`, 'invalid_repeat');
   }
 }
 
-function requireNodeCount(count: number): void {
-  if (count > MAX_FLOW_NODES) throw invalid(`a flow has at most ${MAX_FLOW_NODES} nodes`, 'too_many_nodes');
+function requireNodeCount(count: number, limits: FlowLimits): void {
+  const max = Math.min(limits.maxNodes, MAX_FLOW_NODES);
+  if (count > max) throw invalid(`a flow has at most ${max} nodes`, 'too_many_nodes');
+}
+
+function requireRetry(retry: RetryPolicy, limits: FlowLimits): void {
+  if (retry.maxAttempts > limits.maxAttempts) {
+    throw invalid(`a node makes at most ${limits.maxAttempts} attempts`, 'too_many_attempts');
+  }
+  if (retry.maxAttempts > 1 && retry.backoffSeconds < limits.minBackoffSeconds) {
+    throw invalid(`a node that retries waits at least ${limits.minBackoffSeconds} s between attempts`, 'backoff_too_short');
+  }
 }
 
 function requireMemberTarget(target: NodeTarget, teamMemberIds: TeamMemberIds): void {
@@ -62,8 +76,10 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
   switch (command.type) {
     case 'CreateFlow': {
       if (state.status !== 'none') throw conflict(`flow ${command.flowId} already exists`, 'flow_exists');
-      requireRepeat(command.repeat);
-      requireNodeCount(command.nodes.length);
+      const limits = command.limits ?? DEFAULT_FLOW_LIMITS;
+      requireRepeat(command.repeat, limits);
+      requireNodeCount(command.nodes.length, limits);
+      for (const node of command.nodes) requireRetry(node.retry, limits);
       if (new Set(command.nodes.map((node) => node.id)).size !== command.nodes.length) {
         throw invalid('node ids must be unique within a flow', 'duplicate_node_id');
       }
@@ -89,14 +105,16 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
         events.push({ type: 'FlowRenamed', data: { flowId: flow.flowId, name: command.name } });
       }
       if (command.repeat !== undefined && command.repeat !== flow.repeat) {
-        requireRepeat(command.repeat);
+        requireRepeat(command.repeat, command.limits ?? DEFAULT_FLOW_LIMITS);
         events.push({ type: 'FlowRepeatChanged', data: { flowId: flow.flowId, repeat: command.repeat } });
       }
       return events;
     }
     case 'AddFlowNode': {
       const flow = requireTeamFlow(state, command.teamId);
-      requireNodeCount(flow.nodes.length + 1);
+      const limits = command.limits ?? DEFAULT_FLOW_LIMITS;
+      requireNodeCount(flow.nodes.length + 1, limits);
+      requireRetry(command.node.retry, limits);
       if (flow.nodes.some((node) => node.id === command.node.id)) {
         throw conflict(`node ${command.node.id} already exists in this flow`, 'node_exists');
       }
@@ -111,6 +129,7 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
       const changes = Object.fromEntries(Object.entries(command.changes).filter(([, value]) => value !== undefined));
       const updated: FlowNode = { ...current, ...changes, id: current.id };
       if (isDeepStrictEqual(updated, current)) return [];
+      if (command.changes.retry) requireRetry(updated.retry, command.limits ?? DEFAULT_FLOW_LIMITS);
       // A target the edit leaves alone is not re-checked: renaming a step must not fail because of someone else's membership.
       if (command.changes.target) requireMemberTarget(command.changes.target, command.teamMemberIds);
       return [{ type: 'FlowNodeUpdated', data: { flowId: flow.flowId, nodeId: current.id, node: updated } }];
