@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  SESSION_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(5000),
   SWEEPER_GRACE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
@@ -46,6 +47,8 @@ export type Config = {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
+  /** A session ends this many days after sign-in, however often its refresh token rotates. */
+  sessionMaxDays: number;
   readYourWritesTimeoutMs: number;
   sweeperGraceSeconds: number;
   sweeperIntervalSeconds: number;
@@ -83,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    sessionMaxDays: e.SESSION_MAX_DAYS,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
     sweeperGraceSeconds: e.SWEEPER_GRACE_SECONDS,
     sweeperIntervalSeconds: e.SWEEPER_INTERVAL_SECONDS,

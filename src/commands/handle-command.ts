@@ -48,6 +48,12 @@ export interface HandleOptions {
   /** The revision the caller last saw (If-Match); a mismatch is a conflict, never retried. */
   expectedRevision?: number;
   maxAttempts?: number;
+  /**
+   * Read the stream from this revision on instead of from its start. Only for deciders whose every event carries the
+   * whole state they decide on (a rolling state): the events from any revision evolve to the current state, so the
+   * command costs the same however long the stream is. A revision beyond the stream's end reads the whole stream.
+   */
+  readFrom?: number;
 }
 
 /** Load, fold, decide, append with the revision read as the expected version; re-decide on a lost race. */
@@ -64,8 +70,10 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   const correlationId = context.correlationId ?? randomUUID();
 
   for (let attempt = 1; ; attempt++) {
-    const recorded = await eventStore.readStream(streamId);
-    const revision = recorded.length - 1;
+    const readFrom = options.readFrom ?? 0;
+    let recorded = readFrom > 0 ? await eventStore.readStream(streamId, { fromVersion: readFrom }) : [];
+    if (recorded.length === 0) recorded = await eventStore.readStream(streamId);
+    const revision = recorded.length === 0 ? -1 : recorded[recorded.length - 1]!.streamVersion;
     if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
       throw new StaleVersionError(options.expectedRevision + 1, revision + 1);
     }

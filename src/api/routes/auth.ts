@@ -1,15 +1,22 @@
 import { z } from 'zod';
+import { type SessionLifetimes, refreshSession, signOut } from '../../commands/sessions.js';
 import { registerWithInvite } from '../../commands/teams.js';
-import { logIn, registerUser, rotateRefreshToken } from '../../commands/users.js';
+import { changePassword, logIn, registerUser, signOutEverywhere } from '../../commands/users.js';
 import { EmailAddress } from '../../domain/user/identity.js';
-import { secretTokenId } from '../../infra/secret-tokens.js';
 import { clearLoginFailures, loginRetryAfterSeconds, recordLoginFailure } from '../auth/login-throttle.js';
 import { HttpProblem, unauthorized } from '../problem.js';
+import type { ApiServices } from '../services.js';
 import { defineRoute } from '../routing.js';
 import { InviteToken, inviteTeamId } from './invites.js';
 
 const Password = z.string().min(8, 'at least 8 characters').max(200, 'at most 200 characters');
 const Tokens = z.object({ accessToken: z.string(), refreshToken: z.string() });
+const RefreshToken = z.string().min(1).max(300);
+
+const lifetimesOf = (services: ApiServices): SessionLifetimes => ({
+  refreshTokenTtlDays: services.config.refreshTokenTtlDays,
+  sessionMaxDays: services.config.sessionMaxDays,
+});
 
 const register = defineRoute({
   method: 'post',
@@ -21,7 +28,8 @@ const register = defineRoute({
   body: z.strictObject({ email: EmailAddress, password: Password, name: z.string().trim().min(1).max(100), inviteToken: InviteToken.optional() }),
   responses: { 201: z.object({ user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }), ...Tokens.shape }) },
   async handler({ body, services }) {
-    const registration = { email: body.email, password: body.password, name: body.name, now: services.clock(), refreshTokenTtlDays: services.config.refreshTokenTtlDays };
+    const now = services.clock();
+    const registration = { email: body.email, password: body.password, name: body.name, now, lifetimes: lifetimesOf(services) };
     const session = body.inviteToken
       ? await registerWithInvite(services, { ...registration, invite: { teamId: await inviteTeamId(services, body.inviteToken), token: body.inviteToken } })
       : await registerUser(services, registration);
@@ -29,7 +37,7 @@ const register = defineRoute({
       status: 201,
       body: {
         user: { id: session.userId, email: session.email, name: session.name },
-        accessToken: await services.accessTokens.issue(session.userId),
+        accessToken: await services.accessTokens.issue(session.userId, now),
         refreshToken: session.refreshToken,
       },
       position: session.position,
@@ -52,7 +60,7 @@ const login = defineRoute({
       throw new HttpProblem(429, 'Too Many Requests', `too many failed sign-ins; retry in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
     }
     const now = services.clock();
-    const session = await logIn(services, { email: body.email, password: body.password, now, refreshTokenTtlDays: services.config.refreshTokenTtlDays });
+    const session = await logIn(services, { email: body.email, password: body.password, now, lifetimes: lifetimesOf(services) });
     if (!session) {
       await recordLoginFailure(services, body.email, ctx.ip);
       throw unauthorized('the email or password is wrong');
@@ -60,7 +68,7 @@ const login = defineRoute({
     await clearLoginFailures(services, body.email);
     return {
       status: 200,
-      body: { accessToken: await services.accessTokens.issue(session.userId), refreshToken: session.refreshToken },
+      body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
       position: session.position,
     };
   },
@@ -69,28 +77,70 @@ const login = defineRoute({
 const refresh = defineRoute({
   method: 'post',
   path: '/auth/refresh',
-  summary: 'Exchange a refresh token for a new session; a spent refresh token signs out its whole session family',
+  summary:
+    'Exchange a refresh token for a new one and an access token; a spent refresh token ends its whole session, and no session outlives SESSION_MAX_DAYS',
   tag: 'auth',
   auth: 'none',
   replayable: false,
-  body: z.strictObject({ refreshToken: z.string().min(1).max(300) }),
+  body: z.strictObject({ refreshToken: RefreshToken }),
   responses: { 200: Tokens },
   async handler({ body, services }) {
-    const tokenId = secretTokenId(body.refreshToken);
-    const owner = tokenId
-      ? await services.db.selectFrom('refresh_tokens').select('user_id').where('token_id', '=', tokenId).executeTakeFirst()
-      : undefined;
-    if (!owner) throw unauthorized('the refresh token is invalid or expired');
     const now = services.clock();
-    const session = await rotateRefreshToken(services, {
-      userId: owner.user_id, refreshToken: body.refreshToken, now, refreshTokenTtlDays: services.config.refreshTokenTtlDays,
-    });
+    const session = await refreshSession(services, { refreshToken: body.refreshToken, now, lifetimes: lifetimesOf(services) });
     return {
       status: 200,
-      body: { accessToken: await services.accessTokens.issue(session.userId), refreshToken: session.refreshToken },
+      body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
       position: session.position,
     };
   },
 });
 
-export const authRoutes = [register, login, refresh];
+const logout = defineRoute({
+  method: 'post',
+  path: '/auth/logout',
+  summary:
+    'End the session a refresh token belongs to. Always 204 for a well-formed body: a token that opens no session (unknown, spent elsewhere, already signed out) has nothing to end',
+  tag: 'auth',
+  auth: 'none',
+  replayable: false,
+  body: z.strictObject({ refreshToken: RefreshToken }),
+  responses: { 204: null },
+  async handler({ body, services }) {
+    const { position } = await signOut(services, { refreshToken: body.refreshToken, now: services.clock() });
+    return { status: 204, position };
+  },
+});
+
+const logoutAll = defineRoute({
+  method: 'post',
+  path: '/auth/logout-all',
+  summary: "End every session of the signed-in user: their refresh tokens, and every access token issued until now (this one included), are refused",
+  tag: 'auth',
+  auth: 'user',
+  replayable: false,
+  responses: { 204: null },
+  async handler({ user, services }) {
+    const { position } = await signOutEverywhere(services, { userId: user.id, now: services.clock() });
+    return { status: 204, position };
+  },
+});
+
+const password = defineRoute({
+  method: 'post',
+  path: '/auth/password',
+  summary:
+    'Change the password, proving the current one (403 wrong_password if not); ends every session as /auth/logout-all does',
+  tag: 'auth',
+  auth: 'user',
+  replayable: false,
+  body: z.strictObject({ currentPassword: z.string().min(1).max(200), newPassword: Password }),
+  responses: { 204: null },
+  async handler({ body, user, services }) {
+    const { position } = await changePassword(services, {
+      userId: user.id, currentPassword: body.currentPassword, newPassword: body.newPassword, now: services.clock(),
+    });
+    return { status: 204, position };
+  },
+});
+
+export const authRoutes = [register, login, refresh, logout, logoutAll, password];
