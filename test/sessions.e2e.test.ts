@@ -46,7 +46,7 @@ describe('sessions and the sign-in throttle', () => {
   };
 
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ TRUST_PROXY: 'true' });
     app.runtime.services.clock = () => frozenAt ?? new Date(Date.now() + clockOffsetMs);
   });
   afterEach(() => {
@@ -213,6 +213,27 @@ describe('sessions and the sign-in throttle', () => {
     it('needs a signed-in user', async () => {
       expect((await app.http.post('/auth/password', { currentPassword: 'whatever-1', newPassword: 'whatever-2' })).status).toBe(401);
     });
+
+    it('counts a wrong current password as a failed sign-in from that address', async () => {
+      const user = await signUp(app.http);
+      const address = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const response = await app.http.post(
+          '/auth/password',
+          { currentPassword: `guess-${attempt}`, newPassword: 'attacker-password' },
+          { token: user.token, headers: { 'x-forwarded-for': address } },
+        );
+        expect(response.status).toBe(403);
+      }
+      const throttled = await app.http.post(
+        '/auth/password',
+        { currentPassword: user.password, newPassword: 'attacker-password' },
+        { token: user.token, headers: { 'x-forwarded-for': address } },
+      );
+      expect(throttled.status).toBe(429);
+      expect((await login(user.email, user.password, address)).status).toBe(429);
+    });
   });
 
   describe('session lifetime', () => {
@@ -271,6 +292,108 @@ describe('sessions and the sign-in throttle', () => {
         { stream_id: expect.stringMatching(/^session-/), events: 6 },
         { stream_id: `user-${user.userId}`, events: 1 },
       ]);
+    });
+  });
+
+  describe('sign-in throttle', () => {
+    it('lets parallel wrong guesses from one address through no more than five times', async () => {
+      const user = await signUp(app.http);
+      const attacker = newAddress();
+      freeze();
+      const guesses = await Promise.all(Array.from({ length: 30 }, (_, n) => login(user.email, `guess-${n}`, attacker)));
+      const statuses = guesses.map((guess) => guess.status);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(25);
+      for (const guess of guesses.filter((candidate) => candidate.status === 429)) {
+        expect(guess.headers.get('content-type')).toContain('application/problem+json');
+        expect(Number(guess.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+    });
+
+    it('lets the rightful user sign in from another address while a guesser is throttled', async () => {
+      const user = await signUp(app.http);
+      const attacker = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 5; attempt++) expect((await login(user.email, `guess-${attempt}`, attacker)).status).toBe(401);
+      expect((await login(user.email, 'guess-6', attacker)).status).toBe(429);
+      expect((await login(user.email, user.password, attacker)).status).toBe(429);
+
+      const signedIn = await login(user.email, user.password, newAddress());
+      expect(signedIn.status).toBe(200);
+      expect((await me(signedIn.body.accessToken)).status).toBe(200);
+      expect((await login(user.email, 'guess-7', attacker)).status).toBe(429);
+    });
+
+    it('doubles the wait with every further failure', async () => {
+      const user = await signUp(app.http);
+      const attacker = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 5; attempt++) expect((await login(user.email, `guess-${attempt}`, attacker)).status).toBe(401);
+      const waits: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const refused = await login(user.email, 'too-soon', attacker);
+        expect(refused.status).toBe(429);
+        const wait = Number(refused.headers.get('retry-after'));
+        waits.push(wait);
+        travel(wait * 1000 - 1);
+        expect((await login(user.email, 'still-too-soon', attacker)).status).toBe(429);
+        travel(1);
+        expect((await login(user.email, `guess-after-${wait}`, attacker)).status).toBe(401);
+      }
+      expect(waits).toEqual([1, 2, 4, 8]);
+    });
+
+    it("forgives an account's failures at an address once the right password is given there", async () => {
+      const user = await signUp(app.http);
+      const address = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 4; attempt++) expect((await login(user.email, `typo-${attempt}`, address)).status).toBe(401);
+      expect((await login(user.email, user.password, address)).status).toBe(200);
+      for (let attempt = 1; attempt <= 5; attempt++) expect((await login(user.email, `typo-again-${attempt}`, address)).status).toBe(401);
+      expect((await login(user.email, user.password, address)).status).toBe(429);
+    });
+
+    it('lets failures leak away over time', async () => {
+      const user = await signUp(app.http);
+      const address = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 5; attempt++) expect((await login(user.email, `guess-${attempt}`, address)).status).toBe(401);
+      expect((await login(user.email, user.password, address)).status).toBe(429);
+      travel(61 * 60_000);
+      expect((await login(user.email, user.password, address)).status).toBe(200);
+    });
+
+    it('counts IPv6 clients by their /64', async () => {
+      const user = await signUp(app.http);
+      freeze();
+      for (let host = 1; host <= 5; host++) expect((await login(user.email, `guess-${host}`, `2001:db8:5e:${addresses}::${host}`)).status).toBe(401);
+      expect((await login(user.email, 'guess-6', `2001:db8:5e:${addresses}:ffff:ffff:ffff:ffff`)).status).toBe(429);
+      expect((await login(user.email, user.password, `2001:db8:5e:${addresses + 1}::1`)).status).toBe(200);
+    });
+
+    it('throttles an address that sprays many accounts, for every account, and no other address', async () => {
+      const user = await signUp(app.http);
+      const sprayer = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        expect((await login(uniqueEmail('spray'), 'Summer2026!', sprayer)).status).toBe(401);
+      }
+      const refused = await login(user.email, user.password, sprayer);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect((await login(user.email, user.password, newAddress())).status).toBe(200);
+    });
+
+    it('takes the client address from the X-Forwarded-For entry the proxy appended, never from what the client wrote before it', async () => {
+      const user = await signUp(app.http);
+      const client = newAddress();
+      freeze();
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const spoofed = `203.0.113.${attempt}, ${client}`;
+        expect((await login(user.email, `guess-${attempt}`, spoofed)).status).toBe(401);
+      }
+      expect((await login(user.email, user.password, `203.0.113.77, ${client}`)).status).toBe(429);
+      expect((await login(user.email, user.password, `${client}, ${newAddress()}`)).status).toBe(200);
     });
   });
 });

@@ -3,7 +3,7 @@ import { type SessionLifetimes, refreshSession, signOut } from '../../commands/s
 import { registerWithInvite } from '../../commands/teams.js';
 import { changePassword, logIn, registerUser, signOutEverywhere } from '../../commands/users.js';
 import { EmailAddress } from '../../domain/user/identity.js';
-import { clearLoginFailures, loginRetryAfterSeconds, recordLoginFailure } from '../auth/login-throttle.js';
+import { chargeSignInAttempt, forgiveSignInAttempt } from '../auth/login-throttle.js';
 import { HttpProblem, unauthorized } from '../problem.js';
 import type { ApiServices } from '../services.js';
 import { defineRoute } from '../routing.js';
@@ -17,6 +17,20 @@ const lifetimesOf = (services: ApiServices): SessionLifetimes => ({
   refreshTokenTtlDays: services.config.refreshTokenTtlDays,
   sessionMaxDays: services.config.sessionMaxDays,
 });
+
+/** Counts a password check against the caller's buckets first; refuses with 429 and Retry-After while they wait. */
+async function throttlePasswordCheck(services: ApiServices, email: string, address: string): Promise<void> {
+  const refused = await chargeSignInAttempt(services, email, address);
+  if (refused) {
+    throw new HttpProblem(
+      429,
+      'Too Many Requests',
+      `too many failed password checks from this address; retry in ${refused.retryAfterSeconds} s`,
+      { code: 'sign_in_throttled' },
+      { 'Retry-After': String(refused.retryAfterSeconds) },
+    );
+  }
+}
 
 const register = defineRoute({
   method: 'post',
@@ -48,24 +62,19 @@ const register = defineRoute({
 const login = defineRoute({
   method: 'post',
   path: '/auth/login',
-  summary: 'Sign in; repeated failures for an email or from an address are throttled (429 with Retry-After)',
+  summary:
+    'Sign in; failed attempts slow further ones from the same address, per account and per address, with growing waits (429 with Retry-After)',
   tag: 'auth',
   auth: 'none',
   replayable: false,
   body: z.strictObject({ email: EmailAddress, password: z.string().min(1).max(200) }),
   responses: { 200: Tokens },
   async handler({ body, services, ctx }) {
-    const retryAfter = await loginRetryAfterSeconds(services, body.email, ctx.ip);
-    if (retryAfter !== null) {
-      throw new HttpProblem(429, 'Too Many Requests', `too many failed sign-ins; retry in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
-    }
+    await throttlePasswordCheck(services, body.email, ctx.ip);
     const now = services.clock();
     const session = await logIn(services, { email: body.email, password: body.password, now, lifetimes: lifetimesOf(services) });
-    if (!session) {
-      await recordLoginFailure(services, body.email, ctx.ip);
-      throw unauthorized('the email or password is wrong');
-    }
-    await clearLoginFailures(services, body.email);
+    if (!session) throw unauthorized('the email or password is wrong');
+    await forgiveSignInAttempt(services, body.email, ctx.ip);
     return {
       status: 200,
       body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
@@ -129,16 +138,20 @@ const password = defineRoute({
   method: 'post',
   path: '/auth/password',
   summary:
-    'Change the password, proving the current one (403 wrong_password if not); ends every session as /auth/logout-all does',
+    'Change the password, proving the current one (403 wrong_password if not; throttled like sign-ins); ends every session as /auth/logout-all does',
   tag: 'auth',
   auth: 'user',
   replayable: false,
   body: z.strictObject({ currentPassword: z.string().min(1).max(200), newPassword: Password }),
   responses: { 204: null },
-  async handler({ body, user, services }) {
+  async handler({ body, user, services, ctx }) {
+    const account = await services.db.selectFrom('users').select('email').where('id', '=', user.id).executeTakeFirst();
+    if (!account) throw unauthorized('the access token names no user');
+    await throttlePasswordCheck(services, account.email, ctx.ip);
     const { position } = await changePassword(services, {
       userId: user.id, currentPassword: body.currentPassword, newPassword: body.newPassword, now: services.clock(),
     });
+    await forgiveSignInAttempt(services, account.email, ctx.ip);
     return { status: 204, position };
   },
 });
