@@ -141,6 +141,7 @@ const password = defineRoute({
     'Change the password, proving the current one (403 wrong_password if not; throttled like sign-ins); ends every session as /auth/logout-all does',
   tag: 'auth',
   auth: 'user',
+  // Idempotency-Key would keep a hash of the body, and this body carries passwords.
   replayable: false,
   body: z.strictObject({ currentPassword: z.string().min(1).max(200), newPassword: Password }),
   responses: { 204: null },
