@@ -1,6 +1,7 @@
 import { alertEventDefinitions } from './domain/alert/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
+import { sessionEventDefinitions } from './domain/session/events.js';
 import { teamEventDefinitions } from './domain/team/events.js';
 import { userEventDefinitions } from './domain/user/events.js';
 import { EventCatalog } from './eventstore/catalog.js';
@@ -12,5 +13,6 @@ export function createCatalog(): EventCatalog {
     .register(dedupSlotEventDefinitions)
     .register(flowEventDefinitions)
     .register(userEventDefinitions)
+    .register(sessionEventDefinitions)
     .register(teamEventDefinitions);
 }

@@ -8,6 +8,9 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/** `false` (the default), `true` (one proxy in front), or how many proxies in front append to X-Forwarded-For. */
+const proxyHops = z.union([booleanFlag.transform((trusted) => (trusted ? 1 : 0)), z.coerce.number().int().min(1).max(16)]);
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -26,6 +29,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  SESSION_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  TRUST_PROXY: proxyHops.default(0),
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(5000),
   SWEEPER_GRACE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
@@ -60,6 +65,10 @@ export type Config = {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
+  /** A session ends this many days after sign-in, however often its refresh token rotates. */
+  sessionMaxDays: number;
+  /** Proxies in front whose X-Forwarded-For entries are trusted for the client address (0: none, use the socket's). */
+  trustProxyHops: number;
   readYourWritesTimeoutMs: number;
   sweeperGraceSeconds: number;
   sweeperIntervalSeconds: number;
@@ -136,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    sessionMaxDays: e.SESSION_MAX_DAYS,
+    trustProxyHops: e.TRUST_PROXY,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
     sweeperGraceSeconds: e.SWEEPER_GRACE_SECONDS,
     sweeperIntervalSeconds: e.SWEEPER_INTERVAL_SECONDS,

@@ -10,7 +10,10 @@ import type { ApiServices } from './services.js';
 
 /** The Koa application: problem+json errors, bounded JSON bodies, request logs and metrics, then the routes. */
 export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]): Koa {
-  const app = new Koa({ proxy: false });
+  // Behind proxies, the client is the entry the nearest trusted proxy appended to X-Forwarded-For: counting from the
+  // right, never the leftmost entry, which the client itself can write.
+  const hops = services.config.trustProxyHops;
+  const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   const router = new Router();
   const openapi = openApiDocument(routes);
 

@@ -128,7 +128,21 @@ async function authenticate(ctx: Context, services: ApiServices, mode: 'user' | 
     if (mode === 'user') throw unauthorized('the access token is invalid or expired');
     return null;
   }
+  if (await issuedBeforeCutoff(services, claims.userId, claims.issuedAt)) {
+    if (mode === 'user') throw unauthorized('the session of this access token has ended; sign in again');
+    return null;
+  }
   return { id: claims.userId };
+}
+
+/** Whether the user ended every session (sign-out everywhere, a password change) after this token was issued. */
+async function issuedBeforeCutoff(services: ApiServices, userId: string, issuedAt: Date): Promise<boolean> {
+  const cutoff = await services.db
+    .selectFrom('session_cutoffs')
+    .select('sessions_valid_after')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return cutoff !== undefined && issuedAt.getTime() < cutoff.sessions_valid_after.getTime();
 }
 
 function withoutPosition(query: Context['query']): Record<string, unknown> {

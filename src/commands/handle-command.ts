@@ -71,13 +71,21 @@ export async function aggregateStream<State, Event extends DomainEvent>(
   dependencies: CommandDependencies,
   decider: Pick<Decider<unknown, State, Event>, 'initialState' | 'evolve'>,
   streamId: string,
+  /** For a rolling state (every event carries the whole state decided on): read from this revision on. */
+  readFrom = 0,
 ): Promise<{ state: State; revision: number }> {
   const { eventStore, catalog, streamCache } = dependencies;
   const cached = streamCache?.get(streamId);
   let state = cached ? (cached.state as State) : decider.initialState();
-  let revision = cached ? cached.revision : -1;
+  let revision = cached ? cached.revision : readFrom > 0 ? readFrom - 1 : -1;
   try {
-    for (const event of await eventStore.readStream(streamId, { fromVersion: revision + 1 })) {
+    let recorded = await eventStore.readStream(streamId, { fromVersion: revision + 1 });
+    if (!cached && readFrom > 0 && recorded.length === 0) {
+      // Nothing from there on: the stream is shorter than the caller thought, or does not exist.
+      revision = -1;
+      recorded = await eventStore.readStream(streamId);
+    }
+    for (const event of recorded) {
       state = decider.evolve(state, catalog.parse<Event>(event));
       revision = event.streamVersion;
     }
@@ -117,6 +125,12 @@ export interface HandleOptions {
   maxAttempts?: number;
   /** The stream id was just made up (a random id): no need to read it, it cannot exist yet. */
   newStream?: boolean;
+  /**
+   * Read the stream from this revision on instead of from its start. Only for deciders whose every event carries the
+   * whole state they decide on (a rolling state): the events from any revision evolve to the current state, so the
+   * command costs the same however long the stream is. A revision beyond the stream's end reads the whole stream.
+   */
+  readFrom?: number;
 }
 
 /** Load, fold, decide, append with the revision read as the expected version; re-decide on a lost race. */
@@ -136,14 +150,14 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     // A guess (a new stream, or the cached state) is good enough to decide from when the decision appends: the
     // append's expected version checks it. Deciding nothing, refusing, or an If-Match needs the stream as it is.
     const guess = attempt === 1 ? (options.newStream ? { state: decider.initialState(), revision: -1 } : cachedState<State>(streamCache, streamId)) : undefined;
-    let loaded = guess ?? (await aggregateStream(dependencies, decider, streamId));
+    let loaded = guess ?? (await aggregateStream(dependencies, decider, streamId, options.readFrom));
     let events: Event[];
     try {
       events = decideAgainst(decider, command, loaded, options);
       if (events.length === 0 && guess) throw new GuessNotEnough();
     } catch (error) {
       if (!guess) throw error;
-      loaded = await aggregateStream(dependencies, decider, streamId);
+      loaded = await aggregateStream(dependencies, decider, streamId, options.readFrom);
       events = decideAgainst(decider, command, loaded, options);
     }
     const { state, revision } = loaded;

@@ -1,28 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import type { NewRefreshToken } from '../domain/user/commands.js';
-import { fold, unauthenticated } from '../domain/decider.js';
+import { fold, forbidden, notFound } from '../domain/decider.js';
 import { type RegisteredUserState, userDecider } from '../domain/user/decider.js';
 import type { UserEvent } from '../domain/user/events.js';
 import { normalizeEmail, userIdForEmail, userStreamId } from '../domain/user/identity.js';
-import type { LogPosition } from '../eventstore/types.js';
+import { comparePositions, type LogPosition } from '../eventstore/types.js';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from '../infra/passwords.js';
-import { newSecretToken, readSecretToken } from '../infra/secret-tokens.js';
 import { type CommandDependencies, handleCommand } from './handle-command.js';
+import { closeStaleSessions, type Session, type SessionCommandDependencies, type SessionLifetimes, startSession } from './sessions.js';
 
-const DAY_MS = 86_400_000;
-
-export interface Session {
-  userId: string;
-  /** `<tokenId>.<secret>`; shown to the client once, never stored. */
-  refreshToken: string;
-  position: LogPosition | null;
-}
-
-/** A fresh refresh token: the client gets `token`, the stream gets only its id, hash and expiry. */
-function newRefreshToken(now: Date, ttlDays: number): { token: string; next: Omit<NewRefreshToken, 'familyId'> } {
-  const secret = newSecretToken();
-  return { token: secret.token, next: { tokenId: secret.id, tokenHash: secret.hash, expiresAt: new Date(now.getTime() + ttlDays * DAY_MS) } };
-}
+export type { Session } from './sessions.js';
 
 /** The user from their own stream (authoritative, never the read model); null when nobody registered that id. */
 export async function loadUser(deps: CommandDependencies, userId: string): Promise<RegisteredUserState | null> {
@@ -31,72 +16,82 @@ export async function loadUser(deps: CommandDependencies, userId: string): Promi
   return state.status === 'registered' ? state : null;
 }
 
+const later = (a: LogPosition | null, b: LogPosition | null) => (!a ? b : !b ? a : comparePositions(a, b) >= 0 ? a : b);
+const cutoffOf = (user: RegisteredUserState) => (user.sessionsValidAfter ? new Date(user.sessionsValidAfter) : null);
+
 /** Registers and signs in. The same email, in any case, registers once: the second racer gets a conflict. */
 export async function registerUser(
   deps: CommandDependencies,
-  input: { email: string; password: string; name: string; now: Date; refreshTokenTtlDays: number },
+  input: { email: string; password: string; name: string; now: Date; lifetimes: SessionLifetimes },
 ): Promise<Session & { email: string; name: string }> {
   const email = normalizeEmail(input.email);
   const userId = userIdForEmail(email);
   const passwordHash = await hashPassword(input.password);
-  const refresh = newRefreshToken(input.now, input.refreshTokenTtlDays);
-  const result = await handleCommand(
+  await handleCommand(
     deps,
     userDecider,
     userStreamId(userId),
-    {
-      type: 'RegisterUser',
-      userId,
-      email,
-      name: input.name,
-      passwordHash,
-      refreshToken: { familyId: randomUUID(), ...refresh.next },
-      now: input.now,
-    },
+    { type: 'RegisterUser', userId, email, name: input.name, passwordHash, now: input.now },
     { actor: `user:${userId}`, teamId: null },
   );
-  return { userId, email, name: input.name, refreshToken: refresh.token, position: result.position };
+  const session = await startSession(deps, { userId, now: input.now, lifetimes: input.lifetimes });
+  return { ...session, email, name: input.name };
 }
 
-/** A new session for the right email and password; null for a wrong one, whichever part was wrong. */
+/**
+ * A new session for the right email and password; null for a wrong one, whichever part was wrong. Signing in also
+ * closes some of the user's sessions that no longer count, so their number stays bounded.
+ */
 export async function logIn(
-  deps: CommandDependencies,
-  input: { email: string; password: string; now: Date; refreshTokenTtlDays: number },
+  deps: SessionCommandDependencies,
+  input: { email: string; password: string; now: Date; lifetimes: SessionLifetimes },
 ): Promise<Session | null> {
   const user = await loadUser(deps, userIdForEmail(input.email));
   const valid = user ? await verifyPassword(input.password, user.passwordHash) : await verifyAgainstDecoy(input.password);
   if (!user || !valid) return null;
-  const refresh = newRefreshToken(input.now, input.refreshTokenTtlDays);
-  const result = await handleCommand(
-    deps,
-    userDecider,
-    userStreamId(user.userId),
-    { type: 'IssueRefreshToken', refreshToken: { familyId: randomUUID(), ...refresh.next }, now: input.now },
-    { actor: `user:${user.userId}`, teamId: null },
-  );
-  return { userId: user.userId, refreshToken: refresh.token, position: result.position };
+  await closeStaleSessions(deps, { userId: user.userId, sessionsValidAfter: cutoffOf(user), now: input.now });
+  return startSession(deps, { userId: user.userId, now: input.now, lifetimes: input.lifetimes });
 }
 
 /**
- * Exchanges the current refresh token of a family for a new one. A spent token coming back means a copy is out
- * there: the family is revoked (that fact is recorded) and the caller is refused.
+ * Ends every session of the user: from now on their sessions' refresh tokens, and every access token issued before
+ * now, are refused. The sessions are then closed one by one (a bounded number here, the rest at later sign-ins).
  */
-export async function rotateRefreshToken(
-  deps: CommandDependencies,
-  input: { userId: string; refreshToken: string; now: Date; refreshTokenTtlDays: number },
-): Promise<Session> {
-  const presented = readSecretToken(input.refreshToken);
-  if (!presented) throw unauthenticated('the refresh token is invalid or expired', 'invalid_refresh_token');
-  const refresh = newRefreshToken(input.now, input.refreshTokenTtlDays);
+export async function signOutEverywhere(
+  deps: SessionCommandDependencies,
+  input: { userId: string; now: Date },
+): Promise<{ position: LogPosition | null }> {
   const result = await handleCommand(
     deps,
     userDecider,
     userStreamId(input.userId),
-    { type: 'RotateRefreshToken', tokenId: presented.id, presentedHash: presented.hash, next: refresh.next, now: input.now },
+    { type: 'RevokeAllSessions', now: input.now },
     { actor: `user:${input.userId}`, teamId: null },
   );
-  if (result.events.some((event) => event.type === 'RefreshTokenReuseDetected')) {
-    throw unauthenticated('the refresh token was already used; every session it belonged to is signed out', 'refresh_token_reused');
-  }
-  return { userId: input.userId, refreshToken: refresh.token, position: result.position };
+  if (result.state.status !== 'registered') throw notFound('user not found');
+  const closed = await closeStaleSessions(deps, { userId: input.userId, sessionsValidAfter: cutoffOf(result.state), now: input.now });
+  return { position: later(result.position, closed) };
+}
+
+/**
+ * Changes the password of a user who proves the current one, and ends every session as signing out everywhere does.
+ * A wrong current password is refused (403, `wrong_password`) and changes nothing.
+ */
+export async function changePassword(
+  deps: SessionCommandDependencies,
+  input: { userId: string; currentPassword: string; newPassword: string; now: Date },
+): Promise<{ position: LogPosition | null }> {
+  const user = await loadUser(deps, input.userId);
+  if (!user) throw notFound('user not found');
+  if (!(await verifyPassword(input.currentPassword, user.passwordHash))) throw forbidden('the current password is wrong', 'wrong_password');
+  const result = await handleCommand(
+    deps,
+    userDecider,
+    userStreamId(user.userId),
+    { type: 'ChangePassword', verifiedPasswordHash: user.passwordHash, newPasswordHash: await hashPassword(input.newPassword), now: input.now },
+    { actor: `user:${user.userId}`, teamId: null },
+  );
+  if (result.state.status !== 'registered') throw notFound('user not found');
+  const closed = await closeStaleSessions(deps, { userId: user.userId, sessionsValidAfter: cutoffOf(result.state), now: input.now });
+  return { position: later(result.position, closed) };
 }

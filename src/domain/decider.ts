@@ -19,7 +19,7 @@ export class DomainError extends Error {
 
 export const unauthenticated = (message: string, code?: string) => new DomainError('unauthenticated', message, code);
 export const notFound = (message: string) => new DomainError('not_found', message);
-export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const forbidden = (message: string, code?: string) => new DomainError('forbidden', message, code);
 export const conflict = (message: string, code?: string) => new DomainError('conflict', message, code);
 export const invalid = (message: string, code?: string) => new DomainError('invalid', message, code);
 export const gone = (message: string, code?: string) => new DomainError('gone', message, code);

@@ -9,7 +9,7 @@ export function createLogger(level: string, name = 'alertops', destination?: pin
     level,
     redact: {
       paths: [
-        'password', '*.password', 'token', '*.token', 'refreshToken', '*.refreshToken', 'accessToken', '*.accessToken',
+        'password', '*.password', 'currentPassword', '*.currentPassword', 'newPassword', '*.newPassword', 'token', '*.token', 'refreshToken', '*.refreshToken', 'accessToken', '*.accessToken',
         'req.headers.authorization', 'req.headers.cookie', 'headers.authorization',
       ],
       censor: '[redacted]',

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
 /** An opaque `<id>.<secret>` token: the id finds the record, the secret proves possession and is stored only hashed. */
 export interface SecretToken {
@@ -11,9 +11,22 @@ export function sha256Hex(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-export function newSecretToken(id: string = randomUUID()): SecretToken {
+/** A fresh secret and its hash, for a token whose id is settled later (a session's next refresh token). */
+export function newTokenSecret(): { secret: string; hash: string } {
   const secret = randomBytes(32).toString('base64url');
-  return { id, token: `${id}.${secret}`, hash: sha256Hex(secret) };
+  return { secret, hash: sha256Hex(secret) };
+}
+
+export function newSecretToken(id: string = randomUUID()): SecretToken {
+  const { secret, hash } = newTokenSecret();
+  return { id, token: `${id}.${secret}`, hash };
+}
+
+/** Two sha256 hex digests compared in constant time. */
+export function sameSecretHash(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === 32 && right.length === 32 && timingSafeEqual(left, right);
 }
 
 const TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{16,128})$/;

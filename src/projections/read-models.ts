@@ -18,6 +18,29 @@ export interface RefreshTokensTable {
   expires_at: Date;
 }
 
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  started_at: Date;
+  expires_at: Date;
+  absolute_expires_at: Date;
+  generation: number;
+  /** The session stream's revision this row was projected from. */
+  version: number;
+}
+
+export interface SessionTokensTable {
+  token_id: string;
+  session_id: string;
+  generation: number;
+  token_hash: string;
+}
+
+export interface SessionCutoffsTable {
+  user_id: string;
+  sessions_valid_after: Date;
+}
+
 export interface TeamsTable {
   id: string;
   name: string;
@@ -136,6 +159,9 @@ export type ReadModels = {
   integration_keys: IntegrationKeysTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
+  session_tokens: SessionTokensTable;
+  session_cutoffs: SessionCutoffsTable;
   teams: TeamsTable;
   team_members: TeamMembersTable;
   invites: InvitesTable;

@@ -69,6 +69,16 @@ describe('secrets at rest and in logs', () => {
     secrets.set('invite token', invite.body.token);
     const invitee = await signUp(http, { email: (await inviteEmail(owner, invite.body.id)) ?? '', inviteToken: invite.body.token });
     secrets.set('invitee password', invitee.password);
+    const newPassword = `changed-${randomUUID()}`;
+    const wrongCurrent = `not-current-${randomUUID()}`;
+    expect((await http.post('/auth/password', { currentPassword: wrongCurrent, newPassword }, { token: invitee.token })).status).toBe(403);
+    expect((await http.post('/auth/password', { currentPassword: invitee.password, newPassword }, { token: invitee.token })).status).toBe(204);
+    secrets.set('new password', newPassword);
+    secrets.set('wrong current password', wrongCurrent);
+    const afterChange = await http.post('/auth/login', { email: invitee.email, password: newPassword });
+    expect(afterChange.status).toBe(200);
+    expect((await http.post('/auth/logout', { refreshToken: afterChange.body.refreshToken })).status).toBe(204);
+    secrets.set('signed-out refresh token', afterChange.body.refreshToken);
     const secondInvite = await http.post(`/teams/${owner.teamId}/invites`, { email: invitee.email.replace('new-', 'also-'), role: 'viewer' }, { token: owner.token });
     secrets.set('second invite token', secondInvite.body.token);
     await http.post('/invites/accept', { token: secondInvite.body.token }, { token: owner.token, headers: { 'idempotency-key': randomUUID() } });

@@ -6,6 +6,8 @@ const AUDIENCE = 'alertops-api';
 
 export interface AccessTokenClaims {
   userId: string;
+  /** From `iat`, to the millisecond: tokens issued before the user's "sessions valid after" instant are refused. */
+  issuedAt: Date;
 }
 
 export class AccessTokens {
@@ -25,7 +27,9 @@ export class AccessTokens {
       .setSubject(userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
-      .setIssuedAt(issuedAt)
+      // A NumericDate may carry a fraction (RFC 7519, section 2): to the millisecond, a token issued just after the
+      // user signed out everywhere is told apart from one issued just before, within the same second.
+      .setIssuedAt(now.getTime() / 1000)
       .setExpirationTime(issuedAt + this.ttlSeconds)
       .sign(this.key);
   }
@@ -42,7 +46,7 @@ export class AccessTokens {
       // Only user ids are ever issued; any other subject would reach uuid columns in queries and fail there.
       const userId = z.uuid().safeParse(payload.sub);
       if (payload.typ !== 'access' || !userId.success) return null;
-      return { userId: userId.data };
+      return { userId: userId.data, issuedAt: new Date(Math.round((payload.iat as number) * 1000)) };
     } catch (error) {
       if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
       throw error;

@@ -1,15 +1,36 @@
 import { z } from 'zod';
+import { type SessionLifetimes, refreshSession, signOut } from '../../commands/sessions.js';
 import { registerWithInvite } from '../../commands/teams.js';
-import { logIn, registerUser, rotateRefreshToken } from '../../commands/users.js';
+import { changePassword, logIn, registerUser, signOutEverywhere } from '../../commands/users.js';
 import { EmailAddress } from '../../domain/user/identity.js';
-import { secretTokenId } from '../../infra/secret-tokens.js';
-import { clearLoginFailures, loginRetryAfterSeconds, recordLoginFailure } from '../auth/login-throttle.js';
+import { chargeSignInAttempt, forgiveSignInAttempt } from '../auth/login-throttle.js';
 import { HttpProblem, unauthorized } from '../problem.js';
+import type { ApiServices } from '../services.js';
 import { defineRoute } from '../routing.js';
 import { InviteToken, inviteTeamId } from './invites.js';
 
 const Password = z.string().min(8, 'at least 8 characters').max(200, 'at most 200 characters');
 const Tokens = z.object({ accessToken: z.string(), refreshToken: z.string() });
+const RefreshToken = z.string().min(1).max(300);
+
+const lifetimesOf = (services: ApiServices): SessionLifetimes => ({
+  refreshTokenTtlDays: services.config.refreshTokenTtlDays,
+  sessionMaxDays: services.config.sessionMaxDays,
+});
+
+/** Counts a password check against the caller's buckets first; refuses with 429 and Retry-After while they wait. */
+async function throttlePasswordCheck(services: ApiServices, email: string, address: string): Promise<void> {
+  const refused = await chargeSignInAttempt(services, email, address);
+  if (refused) {
+    throw new HttpProblem(
+      429,
+      'Too Many Requests',
+      `too many failed password checks from this address; retry in ${refused.retryAfterSeconds} s`,
+      { code: 'sign_in_throttled' },
+      { 'Retry-After': String(refused.retryAfterSeconds) },
+    );
+  }
+}
 
 const register = defineRoute({
   method: 'post',
@@ -21,7 +42,8 @@ const register = defineRoute({
   body: z.strictObject({ email: EmailAddress, password: Password, name: z.string().trim().min(1).max(100), inviteToken: InviteToken.optional() }),
   responses: { 201: z.object({ user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }), ...Tokens.shape }) },
   async handler({ body, services }) {
-    const registration = { email: body.email, password: body.password, name: body.name, now: services.clock(), refreshTokenTtlDays: services.config.refreshTokenTtlDays };
+    const now = services.clock();
+    const registration = { email: body.email, password: body.password, name: body.name, now, lifetimes: lifetimesOf(services) };
     const session = body.inviteToken
       ? await registerWithInvite(services, { ...registration, invite: { teamId: await inviteTeamId(services, body.inviteToken), token: body.inviteToken } })
       : await registerUser(services, registration);
@@ -29,7 +51,7 @@ const register = defineRoute({
       status: 201,
       body: {
         user: { id: session.userId, email: session.email, name: session.name },
-        accessToken: await services.accessTokens.issue(session.userId),
+        accessToken: await services.accessTokens.issue(session.userId, now),
         refreshToken: session.refreshToken,
       },
       position: session.position,
@@ -40,27 +62,22 @@ const register = defineRoute({
 const login = defineRoute({
   method: 'post',
   path: '/auth/login',
-  summary: 'Sign in; repeated failures for an email or from an address are throttled (429 with Retry-After)',
+  summary:
+    'Sign in; failed attempts slow further ones from the same address, per account and per address, with growing waits (429 with Retry-After)',
   tag: 'auth',
   auth: 'none',
   replayable: false,
   body: z.strictObject({ email: EmailAddress, password: z.string().min(1).max(200) }),
   responses: { 200: Tokens },
   async handler({ body, services, ctx }) {
-    const retryAfter = await loginRetryAfterSeconds(services, body.email, ctx.ip);
-    if (retryAfter !== null) {
-      throw new HttpProblem(429, 'Too Many Requests', `too many failed sign-ins; retry in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
-    }
+    await throttlePasswordCheck(services, body.email, ctx.ip);
     const now = services.clock();
-    const session = await logIn(services, { email: body.email, password: body.password, now, refreshTokenTtlDays: services.config.refreshTokenTtlDays });
-    if (!session) {
-      await recordLoginFailure(services, body.email, ctx.ip);
-      throw unauthorized('the email or password is wrong');
-    }
-    await clearLoginFailures(services, body.email);
+    const session = await logIn(services, { email: body.email, password: body.password, now, lifetimes: lifetimesOf(services) });
+    if (!session) throw unauthorized('the email or password is wrong');
+    await forgiveSignInAttempt(services, body.email, ctx.ip);
     return {
       status: 200,
-      body: { accessToken: await services.accessTokens.issue(session.userId), refreshToken: session.refreshToken },
+      body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
       position: session.position,
     };
   },
@@ -69,28 +86,75 @@ const login = defineRoute({
 const refresh = defineRoute({
   method: 'post',
   path: '/auth/refresh',
-  summary: 'Exchange a refresh token for a new session; a spent refresh token signs out its whole session family',
+  summary:
+    'Exchange a refresh token for a new one and an access token; a spent refresh token ends its whole session, and no session outlives SESSION_MAX_DAYS',
   tag: 'auth',
   auth: 'none',
   replayable: false,
-  body: z.strictObject({ refreshToken: z.string().min(1).max(300) }),
+  body: z.strictObject({ refreshToken: RefreshToken }),
   responses: { 200: Tokens },
   async handler({ body, services }) {
-    const tokenId = secretTokenId(body.refreshToken);
-    const owner = tokenId
-      ? await services.db.selectFrom('refresh_tokens').select('user_id').where('token_id', '=', tokenId).executeTakeFirst()
-      : undefined;
-    if (!owner) throw unauthorized('the refresh token is invalid or expired');
     const now = services.clock();
-    const session = await rotateRefreshToken(services, {
-      userId: owner.user_id, refreshToken: body.refreshToken, now, refreshTokenTtlDays: services.config.refreshTokenTtlDays,
-    });
+    const session = await refreshSession(services, { refreshToken: body.refreshToken, now, lifetimes: lifetimesOf(services) });
     return {
       status: 200,
-      body: { accessToken: await services.accessTokens.issue(session.userId), refreshToken: session.refreshToken },
+      body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
       position: session.position,
     };
   },
 });
 
-export const authRoutes = [register, login, refresh];
+const logout = defineRoute({
+  method: 'post',
+  path: '/auth/logout',
+  summary:
+    'End the session a refresh token belongs to. Always 204 for a well-formed body: a token that opens no session (unknown, spent elsewhere, already signed out) has nothing to end',
+  tag: 'auth',
+  auth: 'none',
+  replayable: false,
+  body: z.strictObject({ refreshToken: RefreshToken }),
+  responses: { 204: null },
+  async handler({ body, services }) {
+    const { position } = await signOut(services, { refreshToken: body.refreshToken, now: services.clock() });
+    return { status: 204, position };
+  },
+});
+
+const logoutAll = defineRoute({
+  method: 'post',
+  path: '/auth/logout-all',
+  summary: "End every session of the signed-in user: their refresh tokens, and every access token issued until now (this one included), are refused",
+  tag: 'auth',
+  auth: 'user',
+  replayable: false,
+  responses: { 204: null },
+  async handler({ user, services }) {
+    const { position } = await signOutEverywhere(services, { userId: user.id, now: services.clock() });
+    return { status: 204, position };
+  },
+});
+
+const password = defineRoute({
+  method: 'post',
+  path: '/auth/password',
+  summary:
+    'Change the password, proving the current one (403 wrong_password if not; throttled like sign-ins); ends every session as /auth/logout-all does',
+  tag: 'auth',
+  auth: 'user',
+  // Idempotency-Key would keep a hash of the body, and this body carries passwords.
+  replayable: false,
+  body: z.strictObject({ currentPassword: z.string().min(1).max(200), newPassword: Password }),
+  responses: { 204: null },
+  async handler({ body, user, services, ctx }) {
+    const account = await services.db.selectFrom('users').select('email').where('id', '=', user.id).executeTakeFirst();
+    if (!account) throw unauthorized('the access token names no user');
+    await throttlePasswordCheck(services, account.email, ctx.ip);
+    const { position } = await changePassword(services, {
+      userId: user.id, currentPassword: body.currentPassword, newPassword: body.newPassword, now: services.clock(),
+    });
+    await forgiveSignInAttempt(services, account.email, ctx.ip);
+    return { status: 204, position };
+  },
+});
+
+export const authRoutes = [register, login, refresh, logout, logoutAll, password];

@@ -1,26 +1,10 @@
-/** A refresh token about to be handed out: ids and the sha256 of its secret, made by the command handler. */
-export interface NewRefreshToken {
-  familyId: string;
-  tokenId: string;
-  tokenHash: string;
-  expiresAt: Date;
-}
-
 export type UserCommand =
+  | { type: 'RegisterUser'; userId: string; email: string; name: string; passwordHash: string; now: Date }
   | {
-      type: 'RegisterUser';
-      userId: string;
-      email: string;
-      name: string;
-      passwordHash: string;
-      refreshToken: NewRefreshToken;
+      type: 'ChangePassword';
+      /** The hash the current password was verified against: a password changed meanwhile makes this a conflict. */
+      verifiedPasswordHash: string;
+      newPasswordHash: string;
       now: Date;
     }
-  | { type: 'IssueRefreshToken'; refreshToken: NewRefreshToken; now: Date }
-  | {
-      type: 'RotateRefreshToken';
-      tokenId: string;
-      presentedHash: string;
-      next: Omit<NewRefreshToken, 'familyId'>;
-      now: Date;
-    };
+  | { type: 'RevokeAllSessions'; now: Date };

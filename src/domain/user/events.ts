@@ -13,6 +13,29 @@ export const UserRegistered = z.object({
   registeredAt: Timestamp,
 });
 
+/** The user chose a new password (after proving the current one); the hash replaces the previous one. */
+export const PasswordChanged = z.object({
+  userId: z.uuid(),
+  passwordHash: z.string(),
+  changedAt: Timestamp,
+});
+
+/**
+ * Every session the user had is over: sessions started, and access tokens issued, before `revokedAt` are refused
+ * from then on.
+ */
+export const AllSessionsRevoked = z.object({
+  userId: z.uuid(),
+  reason: z.enum(['signed_out_everywhere', 'password_changed']),
+  revokedAt: Timestamp,
+});
+
+/*
+ * RefreshTokenIssued, RefreshTokenRotated and RefreshTokenReuseDetected were recorded in the user's stream before
+ * sessions had streams of their own (session-<id>). They are kept so that older logs still read; a user's state
+ * ignores them, and the sessions they describe no longer open anything.
+ */
+
 /** A sign-in started a refresh-token family; only the sha256 of the token's secret is kept. */
 export const RefreshTokenIssued = z.object({
   userId: z.uuid(),
@@ -44,6 +67,8 @@ export const RefreshTokenReuseDetected = z.object({
 
 export const userEventDefinitions = {
   UserRegistered: { schema: UserRegistered, version: 1 },
+  PasswordChanged: { schema: PasswordChanged, version: 1 },
+  AllSessionsRevoked: { schema: AllSessionsRevoked, version: 1 },
   RefreshTokenIssued: { schema: RefreshTokenIssued, version: 1 },
   RefreshTokenRotated: { schema: RefreshTokenRotated, version: 1 },
   RefreshTokenReuseDetected: { schema: RefreshTokenReuseDetected, version: 1 },
