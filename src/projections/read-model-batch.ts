@@ -10,7 +10,7 @@ export interface ReadModelTransaction {
  * Nothing reaches the database until the batch is written, as one statement per kind of change per table.
  */
 export interface TableView<Row, Key> {
-  /** The current row, including changes made earlier in this batch. */
+  /** The current row, including changes made earlier in this batch; read-only to the handler. */
   get(key: Pick<Row, Extract<Key, keyof Row>>): Row | undefined;
   /** Inserts or replaces the whole row. */
   put(row: Row): void;
@@ -82,10 +82,8 @@ class TableBatch {
 
   view(discovering: () => boolean): TableView<any, any> {
     return {
-      get: (key) => {
-        const row = this.current(this.keyOf(key), key, discovering());
-        return row ? { ...row } : undefined;
-      },
+      // Rows are the batch's own: a handler reads them and changes them only through put, update and delete.
+      get: (key) => this.current(this.keyOf(key), key, discovering()),
       put: (row) => {
         this.states.set(this.keyOf(row), { kind: 'row', row: { ...row } });
       },
@@ -94,7 +92,7 @@ class TableBatch {
         const state = this.states.get(id);
         if (state?.kind === 'absent') return;
         if (state?.kind === 'row') {
-          this.states.set(id, { kind: 'row', row: { ...state.row, ...change } });
+          Object.assign(state.row, change);
           return;
         }
         if (this.loaded.has(id)) {
@@ -104,8 +102,8 @@ class TableBatch {
           this.states.set(id, { kind: 'row', row: { ...base, ...previous, ...change } });
           return;
         }
-        const previous = state?.kind === 'changed' ? state.change : this.keyColumns(key);
-        this.states.set(id, { kind: 'changed', change: { ...previous, ...change } });
+        if (state?.kind === 'changed') Object.assign(state.change, change);
+        else this.states.set(id, { kind: 'changed', change: { ...this.keyColumns(key), ...change } });
       },
       delete: (key) => {
         this.states.set(this.keyOf(key), { kind: 'absent' });

@@ -1,5 +1,5 @@
 import type { EventCatalog } from '../eventstore/catalog.js';
-import { comparePositions, type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
+import { comparePositions, type EventStore, type LogPosition, type RecordedEvent, START_OF_LOG } from '../eventstore/types.js';
 import { type Pool, type PoolClient, quoteIdentifier, withTransaction } from '../infra/postgres.js';
 import type { Projection } from './projection.js';
 import { READ_MODELS, readModelSubscription } from './read-model-subscription.js';
@@ -45,13 +45,26 @@ export async function rebuildReadModels(
     const total = await eventsUpTo(deps.pool, await liveCheckpoint(deps.pool, live));
     const progress: RebuildProgress = { replayed: 0, total };
     let position = START_OF_LOG;
+    let until = await liveCheckpoint(deps.pool, live);
+    // The next page is read while the current one is applied: the log's reader and the tables' writer overlap.
+    let page = deps.eventStore.readAll({ after: position, maxCount: batchSize, until });
     for (;;) {
-      const until = await liveCheckpoint(deps.pool, live);
-      const applied = await withTransaction(deps.pool, (client) => replayInto(client, deps, subscription, position, until, batchSize));
-      position = applied.position;
-      progress.replayed += applied.events;
+      const recorded = await page;
+      if (recorded.length === 0) break;
+      const after = recorded.at(-1)!.position;
+      if (recorded.length === batchSize) page = deps.eventStore.readAll({ after, maxCount: batchSize, until });
+      page.catch(() => undefined);
+      await withTransaction(deps.pool, (client) => applyPage(client, deps, subscription, recorded));
+      position = after;
+      progress.replayed += recorded.length;
       options.onProgress?.(progress);
-      if (applied.events < batchSize) break;
+      if (recorded.length < batchSize) {
+        // Caught up with the checkpoint as it was; carry on while the live subscription has moved on.
+        const moved = await liveCheckpoint(deps.pool, live);
+        if (comparePositions(moved, until) === 0) break;
+        until = moved;
+        page = deps.eventStore.readAll({ after: position, maxCount: batchSize, until });
+      }
     }
     await withTransaction(deps.pool, async (client) => {
       await client.query(`lock table ${tables.map(quoteIdentifier).join(', ')} in access exclusive mode`);
@@ -89,9 +102,13 @@ async function replayInto(
   if (comparePositions(after, until) >= 0) return { events: 0, position: after };
   const recorded = await deps.eventStore.readAll({ after, maxCount: batchSize, until });
   if (recorded.length === 0) return { events: 0, position: after };
+  await applyPage(client, deps, subscription, recorded);
+  return { events: recorded.length, position: recorded.at(-1)!.position };
+}
+
+async function applyPage(client: PoolClient, deps: RebuildDependencies, subscription: Subscription, recorded: readonly RecordedEvent[]): Promise<void> {
   const events = projectedEvents(recorded, subscription.handles, deps.catalog);
   if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);
-  return { events: recorded.length, position: recorded.at(-1)!.position };
 }
 
 async function liveCheckpoint(db: Pool | PoolClient, subscription: string, options: { lock?: boolean } = {}): Promise<LogPosition> {
