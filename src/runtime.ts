@@ -169,7 +169,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     return { services, broker, server, runners, url, stop: stopAll };
   } catch (error) {
-    await stopAll();
+    // Start-up failed: release what was started, but never let a part that will not stop keep the failure from
+    // being reported (the process exits on it).
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([stopAll(), new Promise((resolve) => (giveUp = setTimeout(resolve, STARTUP_CLEANUP_MS)))]);
+    clearTimeout(giveUp);
     throw error;
   }
 }
+
+const STARTUP_CLEANUP_MS = 5000;
