@@ -45,4 +45,5 @@ export type AlertCommand =
 
 export type NotificationOutcome =
   | { delivered: true; detail: string | null }
-  | { delivered: false; error: string; permanent: boolean };
+  /** `unanswered`: the destination never answered (a timeout, a connection that failed), as opposed to refusing. */
+  | { delivered: false; error: string; permanent: boolean; unanswered?: boolean };

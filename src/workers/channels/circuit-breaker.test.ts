@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 
-const failed: NotificationOutcome = { delivered: false, error: 'timeout after 5000 ms', permanent: false };
+const failed: NotificationOutcome = { delivered: false, error: 'timeout after 5000 ms', permanent: false, unanswered: true };
 const delivered: NotificationOutcome = { delivered: true, detail: 'HTTP 200' };
 
 describe('circuit breaker', () => {
@@ -52,12 +52,17 @@ describe('circuit breaker', () => {
     expect(circuit.isOpen('https://down.example')).toBe(true);
   });
 
-  it('permanent refusals do not count as the destination being down', async () => {
+  it('a destination that answers, even with errors, is up: answered failures neither count nor open the circuit', async () => {
     now = 0;
     const circuit = breaker();
     for (let attempt = 0; attempt < 5; attempt++) {
-      await circuit.send('https://strict.example', () => Promise.resolve({ delivered: false, error: 'HTTP 410', permanent: true }));
+      await circuit.send('https://strict.example', () => Promise.resolve({ delivered: false, error: 'HTTP 500', permanent: false }));
     }
+    expect(circuit.isOpen('https://strict.example')).toBe(false);
+    await circuit.send('https://strict.example', () => Promise.resolve(failed));
+    await circuit.send('https://strict.example', () => Promise.resolve(failed));
+    await circuit.send('https://strict.example', () => Promise.resolve({ delivered: false, error: 'HTTP 503', permanent: false }));
+    await circuit.send('https://strict.example', () => Promise.resolve(failed));
     expect(circuit.isOpen('https://strict.example')).toBe(false);
   });
 });

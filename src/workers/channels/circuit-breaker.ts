@@ -1,7 +1,7 @@
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
 
 export interface CircuitBreakerOptions {
-  /** Consecutive failed sends to one destination that open its circuit. */
+  /** Consecutive sends to one destination that it never answered, which open its circuit. */
   failuresToOpen: number;
   /** How long an open circuit refuses sends before letting one trial through. */
   openMs: number;
@@ -18,9 +18,10 @@ interface DestinationState {
 }
 
 /**
- * Per-destination circuit breaker: a destination that keeps failing (a URL that never answers holds a sender for
- * the whole timeout on every attempt) is refused at once for a while, so its failures cost no sender time and
- * other destinations' pages are not held up behind it. A refused send is an ordinary failed attempt, retried on
+ * Per-destination circuit breaker: a destination that keeps not answering (a URL that never answers holds a sender
+ * for the whole timeout on every attempt) is refused at once for a while, so it costs no sender time and other
+ * destinations' pages are not held up behind it. A destination that answers, even with an error, is up: its
+ * answers cost little, and the node's retries deal with them. A refused send is an ordinary failed attempt, retried on
  * the node's backoff; after the open period one trial send decides whether the circuit closes again.
  */
 export class CircuitBreaker {
@@ -35,7 +36,11 @@ export class CircuitBreaker {
     const state = this.stateOf(destination);
     const now = this.clock();
     if (state.openUntil > now || (state.openUntil > 0 && state.trialInFlight)) {
-      return { delivered: false, error: `circuit open: ${destination} failed ${state.consecutiveFailures} times in a row`, permanent: false };
+      return {
+        delivered: false,
+        error: `circuit open: ${destination} did not answer ${state.consecutiveFailures} times in a row`,
+        permanent: false,
+      };
     }
     const trial = state.openUntil > 0;
     if (trial) state.trialInFlight = true;
@@ -53,8 +58,7 @@ export class CircuitBreaker {
   }
 
   private record(state: DestinationState, outcome: NotificationOutcome): void {
-    // A refusal by the destination's own rules (a permanent failure) says nothing about whether it is up.
-    if (outcome.delivered || outcome.permanent) {
+    if (outcome.delivered || !outcome.unanswered) {
       state.consecutiveFailures = 0;
       state.openUntil = 0;
       return;

@@ -158,7 +158,7 @@ describe('webhook channel', () => {
 
     const outcome = await channel({ timeoutMs: 300 }).send(planFor(receiver.url));
 
-    expect(outcome).toEqual({ delivered: false, error: 'timeout after 300 ms', permanent: false });
+    expect(outcome).toEqual({ delivered: false, error: 'timeout after 300 ms', permanent: false, unanswered: true });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(receiver.requests).toHaveLength(1);
   });
@@ -168,7 +168,7 @@ describe('webhook channel', () => {
 
     const outcome = await channel().send(planFor(`http://127.0.0.1:${closedPort}/hook`));
 
-    expect(outcome).toEqual({ delivered: false, error: 'connection refused', permanent: false });
+    expect(outcome).toEqual({ delivered: false, error: 'connection refused', permanent: false, unanswered: true });
   });
 
   it('does not follow redirects, and does not repeat where they pointed', async () => {

@@ -93,7 +93,7 @@ function post(
       resolve(outcome);
     };
     const fail = (error: unknown) =>
-      settle(deadline.aborted ? timedOut(timeoutMs) : { delivered: false, error: describeNetworkError(error), permanent: false });
+      settle(deadline.aborted ? timedOut(timeoutMs) : { delivered: false, error: describeNetworkError(error), permanent: false, unanswered: true });
 
     // http.request never follows redirects; the pinned lookup makes the socket go to the address we checked.
     const request = transport.request(url, { method: 'POST', headers, signal: deadline, agent: false, lookup: pinnedLookup(address) });
@@ -118,7 +118,7 @@ function pinnedLookup(address: ResolvedAddress): LookupFunction {
 }
 
 function timedOut(timeoutMs: number): NotificationOutcome {
-  return { delivered: false, error: `timeout after ${timeoutMs} ms`, permanent: false };
+  return { delivered: false, error: `timeout after ${timeoutMs} ms`, permanent: false, unanswered: true };
 }
 
 const networkErrors: Record<string, string> = {
