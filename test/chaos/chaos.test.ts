@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signUpWithTeam, type TeamOwner } from '../support/accounts.js';
+import { brokerRestartsAvailable } from '../support/broker-control.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
 import {
-  canRestartBroker,
   deleteBrokerPrefix,
   pause,
   restartBroker,
@@ -28,7 +28,7 @@ const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31
 const alertCount = Number(process.env.CHAOS_ALERTS ?? 240);
 const triggerWindowMs = Number(process.env.CHAOS_WINDOW_MS ?? 30_000);
 
-describe.skipIf(!canRestartBroker)('chaos: two service processes side by side, killed, cut off from broker and database', () => {
+describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side by side, killed, cut off from broker and database', () => {
   const amqpPrefix = uniqueName('alertops_chaos').toLowerCase();
   const random = seededRandom(seed);
   let targets: PagingTargets;

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,15 +11,12 @@ import { inject } from 'vitest';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { brokerNames } from '../../src/infra/broker-messages.js';
 import { HttpClient, type HttpResponse, type RequestOptions } from '../support/app.js';
+import { rabbitmqctl } from '../support/broker-control.js';
 import { waitFor } from '../support/wait.js';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cliEntry = join(repositoryRoot, 'bin/alertops.mjs');
-const rabbitmqctl = process.env.RABBITMQCTL ?? 'rabbitmqctl';
 const run = promisify(execFile);
-
-/** Broker restarts need rabbitmqctl on this machine; without it the suites that restart the broker are skipped. */
-export const canRestartBroker = spawnSync(rabbitmqctl, ['version'], { stdio: 'ignore' }).status === 0;
 
 /** The environment every service process of a chaos test gets: one database, one broker prefix, fast sweeps. */
 export function serviceEnvironment(options: { databaseUrl: string; amqpPrefix: string; smtpUrl?: string }): Record<string, string> {
