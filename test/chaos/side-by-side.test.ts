@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readModelProjections } from '../../src/projections/index.js';
+import { READ_MODELS } from '../../src/projections/read-model-subscription.js';
+import { ESCALATION_RELAY } from '../../src/workers/escalation-relay.js';
 import { signUpWithTeam, type TeamOwner } from '../support/accounts.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -42,16 +43,18 @@ describe('side by side: three processes, one killed mid-load', () => {
     everything = await cluster.start('start');
     await cluster.start('api');
     const worker = await cluster.start('worker');
-    // The worker is up once its relay runner stands by next to the active one.
+    // The worker is up once each of its subscription runners stands by next to the active one.
+    const subscriptions = [READ_MODELS, ESCALATION_RELAY];
     await waitFor(
       'the worker process to stand by on every subscription',
       async () => {
         if (worker.exit) throw new Error(`the worker exited ${JSON.stringify(worker.exit)}:\n${cluster.tail(worker)}`);
-        const { rows } = await database.pool.query<{ sessions: string }>(
-          `select count(*) as sessions from pg_stat_activity where datname = current_database() and application_name like 'alertops:%'
-              and application_name <> 'alertops:progress'`,
+        const { rows } = await database.pool.query<{ application_name: string; sessions: number }>(
+          `select application_name, count(*)::int as sessions from pg_stat_activity
+            where datname = current_database() and application_name = any($1) group by application_name`,
+          [subscriptions.map((name) => `alertops:${name}`)],
         );
-        return Number(rows[0]!.sessions) >= 2 * (readModelProjections.length + 1);
+        return rows.length === subscriptions.length && rows.every((row) => row.sessions >= 2);
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
@@ -117,6 +120,7 @@ describe('side by side: three processes, one killed mid-load', () => {
         retriedHttpRequests: http.retries,
         serverErrors: http.serverErrors.length,
         refusedTriggers: load.refused.length,
+        misdirected: analysis.misdirected.length,
         settledAfterMs: Date.now() - startedAt,
       })}`,
     );
