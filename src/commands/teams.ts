@@ -7,7 +7,7 @@ import type { TeamRole } from '../domain/team/roles.js';
 import { normalizeEmail, userIdForEmail } from '../domain/user/identity.js';
 import type { LogPosition } from '../eventstore/types.js';
 import { newSecretToken, readSecretToken } from '../infra/secret-tokens.js';
-import { type CommandDependencies, handleCommand } from './handle-command.js';
+import { aggregateStream, type CommandDependencies, handleCommand } from './handle-command.js';
 import { loadUser, registerUser, type Session } from './users.js';
 
 export const teamStreamId = (teamId: string) => `team-${teamId}`;
@@ -19,6 +19,12 @@ export interface TeamChange {
 }
 
 const userActor = (userId: string) => `user:${userId}` as const;
+
+/** The user's role in the team as the team's stream has it now; null when they are not a member (or no such team). */
+export async function teamRoleOf(deps: CommandDependencies, teamId: string, userId: string): Promise<TeamRole | null> {
+  const { state } = await aggregateStream(deps, teamDecider, teamStreamId(teamId));
+  return state.status === 'active' ? (state.members[userId] ?? null) : null;
+}
 
 export async function createTeam(
   deps: CommandDependencies,

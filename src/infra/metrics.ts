@@ -4,6 +4,7 @@ export interface Metrics {
   registry: client.Registry;
   httpRequestDuration: client.Histogram<'method' | 'route' | 'status'>;
   escalationLag: client.Histogram;
+  escalationTimers: client.Counter<'outcome'>;
   notificationsDelivered: client.Counter<'channel' | 'outcome'>;
 }
 
@@ -24,6 +25,12 @@ export function createMetrics(): Metrics {
       name: 'alertops_escalation_lag_seconds',
       help: 'Time between an escalation step being due and being fired',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    escalationTimers: new client.Counter({
+      name: 'alertops_escalation_timers_total',
+      help: 'Escalation timers the timer consumer acted on, by outcome: fired a step, or no-op (stale or duplicate: the engine decided nothing)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     notificationsDelivered: new client.Counter({

@@ -17,7 +17,7 @@ export interface EscalationWorkerServices extends CommandDependencies {
   config: Pick<Config, 'databaseUrl' | 'amqpPrefix' | 'sweeperIntervalSeconds' | 'sweeperGraceSeconds'>;
   logger: Logger;
   db: Kysely<ReadModels>;
-  metrics: Pick<Metrics, 'escalationLag'>;
+  metrics: Pick<Metrics, 'escalationLag' | 'escalationTimers'>;
   clock: () => Date;
 }
 
@@ -62,6 +62,7 @@ export async function startEscalationWorkers(
       fire,
       logger,
       escalationLag: services.metrics.escalationLag,
+      escalationTimers: services.metrics.escalationTimers,
       clock: services.clock,
     });
     stops.push(() => consumer.stop());

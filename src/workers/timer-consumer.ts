@@ -1,5 +1,5 @@
 import type amqp from 'amqplib';
-import type { Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { BrokerConnection } from '../infra/amqp.js';
 import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
@@ -29,6 +29,8 @@ export interface TimerConsumerOptions {
   logger: Logger;
   /** Observed (in seconds) whenever a timer actually fired a step. */
   escalationLag?: Histogram;
+  /** Counted for every escalation timer acted on: `fired` or `no-op`. */
+  escalationTimers?: Counter<'outcome'>;
   clock?: () => Date;
   /** Timers held at once while they wait out their last sub-second remainder; must exceed timers due per second. */
   prefetch?: number;
@@ -101,6 +103,7 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     const { alertId, epoch, loop, step } = timer;
     const result = await fire({ alertId, epoch, loop, step, now: clock() });
     if (result.fired && result.lagMs !== null) options.escalationLag?.observe(result.lagMs / 1000);
+    options.escalationTimers?.inc({ outcome: result.fired ? 'fired' : 'no-op' });
   }
 
   return startQueueConsumer({

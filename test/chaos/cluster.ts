@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,15 +11,12 @@ import { inject } from 'vitest';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { brokerNames } from '../../src/infra/broker-messages.js';
 import { HttpClient, type HttpResponse, type RequestOptions } from '../support/app.js';
+import { rabbitmqctl } from '../support/broker-control.js';
 import { waitFor } from '../support/wait.js';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cliEntry = join(repositoryRoot, 'bin/alertops.mjs');
-const rabbitmqctl = process.env.RABBITMQCTL ?? 'rabbitmqctl';
 const run = promisify(execFile);
-
-/** Broker restarts need rabbitmqctl on this machine; without it the suites that restart the broker are skipped. */
-export const canRestartBroker = spawnSync(rabbitmqctl, ['version'], { stdio: 'ignore' }).status === 0;
 
 /** The environment every service process of a chaos test gets: one database, one broker prefix, fast sweeps. */
 export function serviceEnvironment(options: { databaseUrl: string; amqpPrefix: string; smtpUrl?: string }): Record<string, string> {
@@ -212,7 +209,8 @@ export class ServiceCluster {
 
   /**
    * An HTTP client spread over the live API processes: a request that meets a dead process (connection refused,
-   * reset) or a 5xx is retried on the next one until the deadline. Only for requests that are safe to repeat.
+   * reset) is retried on the next one until the deadline. Only for requests that are safe to repeat. An answer is
+   * never retried: a 5xx from a live process is returned, and recorded in `serverErrors`.
    */
   http(options: { deadlineMs?: number } = {}): ClusterHttp {
     return new ClusterHttp(this, options.deadlineMs ?? 30_000);
@@ -221,7 +219,10 @@ export class ServiceCluster {
 
 export class ClusterHttp {
   private turn = 0;
+  /** Requests sent again because a process could not be reached. */
   retries = 0;
+  /** Every 5xx answer, with the process that gave it: each one is a failure of the service. */
+  readonly serverErrors: string[] = [];
 
   constructor(
     private readonly cluster: ServiceCluster,
@@ -243,12 +244,17 @@ export class ClusterHttp {
       const apis = this.cluster.serving();
       const service = apis.length ? apis[this.turn++ % apis.length]! : null;
       if (service) {
+        let response: HttpResponse<T> | null = null;
         try {
-          const response = await service.http!.request<T>(method, path, body, options);
-          if (response.status < 500) return response;
-          lastProblem = `${service.name} answered ${response.status}: ${JSON.stringify(response.body).slice(0, 300)}`;
+          response = await service.http!.request<T>(method, path, body, options);
         } catch (error) {
           lastProblem = `${service.name}: ${(error as Error).message} ${String((error as { cause?: unknown }).cause ?? '')}`;
+        }
+        if (response) {
+          if (response.status >= 500) {
+            this.serverErrors.push(`${method} ${path} -> ${service.name} answered ${response.status}: ${JSON.stringify(response.body).slice(0, 300)}`);
+          }
+          return response;
         }
       }
       if (Date.now() > deadline) throw new Error(`${method} ${path} kept failing until its deadline: ${lastProblem}`);

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signUpWithTeam, type TeamOwner } from '../support/accounts.js';
 import type { HttpClient } from '../support/app.js';
+import { brokerRestartsAvailable } from '../support/broker-control.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import {
-  canRestartBroker,
   deleteBrokerPrefix,
   restartBroker,
   type ServiceProcess,
@@ -14,7 +14,7 @@ import {
   terminateDatabaseConnections,
 } from './cluster.js';
 
-describe.skipIf(!canRestartBroker)('one service process rides out runtime faults without being restarted', () => {
+describe.skipIf(!brokerRestartsAvailable())('one service process rides out runtime faults without being restarted', () => {
   const amqpPrefix = uniqueName('alertops_faults').toLowerCase();
   let receiver: WebhookReceiver;
   let database: TestDatabase;

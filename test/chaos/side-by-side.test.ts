@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readModelProjections } from '../../src/projections/index.js';
+import { READ_MODELS } from '../../src/projections/read-model-subscription.js';
+import { ESCALATION_RELAY } from '../../src/workers/escalation-relay.js';
 import { signUpWithTeam, type TeamOwner } from '../support/accounts.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 import { deleteBrokerPrefix, pause, type ServiceProcess, ServiceCluster, serviceEnvironment } from './cluster.js';
 import {
+  AlertLoad,
   analyseDeliveries,
   chaosNodes,
   expectedPageCount,
+  lagBeyondBounds,
   lagFigures,
   type PagingTargets,
   readModelDifferences,
   startPagingTargets,
-  type TriggeredAlert,
   waitForCheckpointsAtHead,
   waitUntilSettled,
 } from './paging.js';
@@ -41,16 +43,18 @@ describe('side by side: three processes, one killed mid-load', () => {
     everything = await cluster.start('start');
     await cluster.start('api');
     const worker = await cluster.start('worker');
-    // The worker is up once its relay runner stands by next to the active one.
+    // The worker is up once each of its subscription runners stands by next to the active one.
+    const subscriptions = [READ_MODELS, ESCALATION_RELAY];
     await waitFor(
       'the worker process to stand by on every subscription',
       async () => {
         if (worker.exit) throw new Error(`the worker exited ${JSON.stringify(worker.exit)}:\n${cluster.tail(worker)}`);
-        const { rows } = await database.pool.query<{ sessions: string }>(
-          `select count(*) as sessions from pg_stat_activity where datname = current_database() and application_name like 'alertops:%'
-              and application_name <> 'alertops:progress'`,
+        const { rows } = await database.pool.query<{ application_name: string; sessions: number }>(
+          `select application_name, count(*)::int as sessions from pg_stat_activity
+            where datname = current_database() and application_name = any($1) group by application_name`,
+          [subscriptions.map((name) => `alertops:${name}`)],
         );
-        return Number(rows[0]!.sessions) >= 2 * (readModelProjections.length + 1);
+        return rows.length === subscriptions.length && rows.every((row) => row.sessions >= 2);
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
@@ -81,23 +85,26 @@ describe('side by side: three processes, one killed mid-load', () => {
     }
 
     const startedAt = Date.now();
-    const triggers = Array.from({ length: alertCount }, async (_, index): Promise<TriggeredAlert> => {
-      await pause((index * triggerWindowMs) / alertCount);
+    const load = new AlertLoad(http, (index) => {
       const flow = flows[index % flows.length]!;
-      const response = await http.post(
-        `/teams/${owner.teamId}/alerts`,
-        { flowId: flowIds.get(flow.key), summary: `side-by-side alert ${index}`, dedupKey: `side-${index}` },
-        { token: owner.token },
-      );
-      expect([200, 201], JSON.stringify(response.body)).toContain(response.status);
-      return { alertId: response.body.id, flow };
+      const body = { flowId: flowIds.get(flow.key), summary: `side-by-side alert ${index}`, dedupKey: `side-${index}` };
+      return { path: `/teams/${owner.teamId}/alerts`, body, token: owner.token, flow };
+    });
+    const triggers = Array.from({ length: alertCount }, async (_, index) => {
+      await pause((index * triggerWindowMs) / alertCount);
+      await load.trigger(index);
     });
     const kill = (async () => {
       await pause(triggerWindowMs * 0.4);
       await cluster.kill(everything);
       console.log(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: kill -9 ${everything.name} (pid ${everything.pid})`);
     })();
-    const [alerts] = await Promise.all([Promise.all(triggers), kill]);
+    await Promise.all([Promise.all(triggers), kill]);
+    await load.retryRefused(alertCount);
+    const alerts = load.alerts();
+    // Failures, yet the run goes on to judge every page.
+    expect.soft(http.serverErrors, 'API answers 5xx').toEqual([]);
+    expect.soft(load.refused, 'triggers refused while a process was killed').toEqual([]);
 
     const settled = await waitUntilSettled(database.pool, alerts, 120_000);
     const analysis = await analyseDeliveries(database.pool, alerts, targets.pages());
@@ -108,8 +115,12 @@ describe('side by side: three processes, one killed mid-load', () => {
         deliveredSteps: analysis.deliveredSteps,
         duplicatesBySameId: analysis.repeatedIds.reduce((sum, repeated) => sum + repeated.accepted - 1, 0),
         outcomeUnknownRecorded: analysis.outcomeUnknownRecorded,
+        lagToFirstPage: lagFigures(analysis.lagToFirstPageMs),
         lagToDelivery: lagFigures(analysis.lagToDeliveryMs),
         retriedHttpRequests: http.retries,
+        serverErrors: http.serverErrors.length,
+        refusedTriggers: load.refused.length,
+        misdirected: analysis.misdirected.length,
         settledAfterMs: Date.now() - startedAt,
       })}`,
     );
@@ -117,11 +128,13 @@ describe('side by side: three processes, one killed mid-load', () => {
     expect(cluster.unexpectedExits().map((service) => `${service.name} ${JSON.stringify(service.exit)}:\n${cluster.tail(service)}`)).toEqual([]);
     expect(new Set(alerts.map((alert) => alert.alertId)).size).toBe(alertCount);
     expect(analysis.strangers).toEqual([]);
+    expect(analysis.misdirected, "pages that went elsewhere than their step's target").toEqual([]);
     expect(analysis.missing, 'due steps nobody was paged for').toEqual([]);
     expect(analysis.requestedNotifications).toBe(expectedPageCount(alerts));
     expect(analysis.underDifferentIds, 'steps paged under more than one delivery id').toEqual([]);
     expect(analysis.repeatedIds.filter(({ accepted, outcomeUnknown }) => accepted - 1 > outcomeUnknown)).toEqual([]);
     expect(settled, 'the engine settled with everything delivered').toBe(true);
+    expect(lagBeyondBounds(analysis.lagToFirstPageMs), 'lag from due time to first page').toEqual([]);
 
     // The survivors took over every subscription, and each read model is what the log implies, row for row.
     await waitForCheckpointsAtHead(database.pool, 30_000);

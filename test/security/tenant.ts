@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { addMember, type SignedUpUser, signUpWithTeam, type TeamOwner } from '../support/accounts.js';
-import type { Pool } from '../../src/infra/postgres.js';
+import { addMember, type SignedUpUser, signUp, signUpWithTeam, type TeamOwner } from '../support/accounts.js';
 import type { HttpClient } from '../support/app.js';
 
 /** A team with one of every resource a route can name: what an attacker from another team would aim at. */
@@ -16,8 +15,13 @@ export interface Tenant {
   secondNodeId: string;
   alertId: string;
   dedupKey: string;
+  /** A pending invite to an address nobody has registered yet. */
   inviteId: string;
+  inviteEmail: string;
   inviteToken: string;
+  /** Someone with an account and no team yet, and a pending invite to their address. */
+  invitee: SignedUpUser;
+  inviteeToken: string;
   keyId: string;
   integrationKey: string;
 }
@@ -48,12 +52,12 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
   const dedupKey = options.dedupKey ?? `${name}-disk-full-${randomBytes(4).toString('hex')}`;
   const alert = await http.post(`/teams/${owner.teamId}/alerts`, { flowId: flow.body.id, summary: `${name} is down`, dedupKey }, auth);
   expect(alert.status, JSON.stringify(alert.body)).toBe(201);
-  const invite = await http.post(
-    `/teams/${owner.teamId}/invites`,
-    { email: `invitee-${randomBytes(6).toString('hex')}@example.com`, role: 'viewer' },
-    auth,
-  );
+  const inviteEmail = `invitee-${randomBytes(6).toString('hex')}@example.com`;
+  const invite = await http.post(`/teams/${owner.teamId}/invites`, { email: inviteEmail, role: 'viewer' }, auth);
   expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+  const invitee = await signUp(http);
+  const inviteeInvite = await http.post(`/teams/${owner.teamId}/invites`, { email: invitee.email, role: 'viewer' }, auth);
+  expect(inviteeInvite.status, JSON.stringify(inviteeInvite.body)).toBe(201);
   const key = await http.post(`/teams/${owner.teamId}/flows/${flow.body.id}/integration-keys`, undefined, auth);
   expect(key.status, JSON.stringify(key.body)).toBe(201);
   return {
@@ -66,14 +70,11 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     alertId: alert.body.id,
     dedupKey,
     inviteId: invite.body.id,
+    inviteEmail,
     inviteToken: invite.body.token,
+    invitee,
+    inviteeToken: inviteeInvite.body.token,
     keyId: key.body.id,
     integrationKey: key.body.key,
   };
-}
-
-/** `select count(*) from events`: any accepted command appends, any refused one must not. */
-export async function eventCount(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ count: string }>('select count(*) from events');
-  return Number(rows[0]!.count);
 }

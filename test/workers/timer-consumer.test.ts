@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { createCatalog } from '../../src/catalog.js';
+import { alertStreamId, fireEscalationStep, triggerAlert } from '../../src/commands/alerts.js';
+import type { AlertEventOf } from '../../src/domain/alert/events.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { declareDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createMetrics } from '../../src/infra/metrics.js';
 import type { TimerMessage } from '../../src/infra/broker-messages.js';
-import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
+import { type FireEscalationStep, startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 import { type BrokerHarness, collectQueue, deliveries, type FiredStep, recordingFire, startBrokerHarness } from './broker-harness.js';
 
@@ -128,5 +133,63 @@ describe('timer consumer', () => {
     await consumer!.stop();
     consumer = undefined;
     expect((await channel.checkQueue(harness.names.timersDueQueue)).messageCount).toBe(0);
+  });
+});
+
+describe('timer consumer with the fenced engine', () => {
+  const catalog = createCatalog();
+  const metrics = createMetrics();
+  let database: TestDatabase;
+  let eventStore: PostgresEventStore;
+  let harness: BrokerHarness;
+  let consumer: TimerConsumer | undefined;
+  /** What the engine decided for each timer the consumer handed it, in the order the decisions returned. */
+  const decisions: { alertId: string; step: number; fired: boolean }[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    eventStore = new PostgresEventStore(database.pool);
+    harness = await startBrokerHarness();
+    const fire: FireEscalationStep = async (input) => {
+      const result = await fireEscalationStep({ eventStore, catalog }, input);
+      decisions.push({ alertId: input.alertId, step: input.step, fired: result.fired });
+      return result;
+    };
+    consumer = await startTimerConsumer({
+      broker: harness.broker, names: harness.names, publisher: harness.publisher, fire, logger: harness.logger,
+      escalationLag: metrics.escalationLag, escalationTimers: metrics.escalationTimers,
+    });
+  });
+  afterAll(async () => {
+    await consumer?.stop();
+    await harness?.cleanup();
+    await database?.drop();
+  });
+
+  it('a timer delivered twice fires its step once: both copies reach the fire path, one fires, the other decides nothing', async () => {
+    const oncall = (name: string, delaySeconds: number) => ({
+      id: randomUUID(), name, delaySeconds, target: { type: 'email' as const, email: `${name}@example.com` }, retry: { maxAttempts: 1, backoffSeconds: 1 },
+    });
+    const triggered = await triggerAlert({ eventStore, catalog }, {
+      teamId: randomUUID(), flow: { flowId: randomUUID(), version: 1, repeat: 0, nodes: [oncall('first', 1), oncall('second', 3600)] },
+      summary: 'disk full', details: null, severity: 'critical', dedupKey: null, source: 'test', actor: 'system:test', now: new Date(),
+    });
+    const stream = async () => (await eventStore.readStream(alertStreamId(triggered.alertId))).map((event) => catalog.parse<AlertEventOf<any>>(event));
+    const scheduled = (await stream()).find((event) => event.type === 'EscalationStepScheduled')!.data as AlertEventOf<'EscalationStepScheduled'>['data'];
+    const timer: TimerMessage = { kind: 'escalation', alertId: triggered.alertId, epoch: scheduled.epoch, loop: 0, step: 0, dueAt: scheduled.dueAt };
+    // Both copies arrive before their due time, wait it out side by side and reach the engine together.
+    await harness.publisher.publishTimers([timer]);
+    await harness.publisher.publishTimers([timer]);
+
+    const decided = await waitFor('both copies to go through the fire path', () => {
+      const mine = decisions.filter((decision) => decision.alertId === triggered.alertId);
+      return mine.length >= 2 && mine;
+    });
+    expect(decided.map((decision) => decision.fired).sort()).toEqual([false, true]);
+    const events = await stream();
+    expect(events.filter((event) => event.type === 'EscalationStepFired').map((event) => event.data.step)).toEqual([0]);
+    expect(events.filter((event) => event.type === 'NotificationRequested')).toHaveLength(1);
+    const outcomes = (await metrics.escalationTimers.get()).values.map((value) => [value.labels.outcome, value.value]);
+    expect(Object.fromEntries(outcomes)).toEqual({ fired: 1, 'no-op': 1 });
   });
 });

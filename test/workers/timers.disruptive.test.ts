@@ -1,16 +1,15 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
+import { brokerRestartsAvailable, rabbitmqctl } from '../support/broker-control.js';
 import { waitFor } from '../support/wait.js';
 import { type BrokerHarness, recordingFire, startBrokerHarness } from './broker-harness.js';
 
-const rabbitmqctl = process.env.RABBITMQCTL ?? 'rabbitmqctl';
-const canRestartBroker = spawnSync(rabbitmqctl, ['version'], { stdio: 'ignore' }).status === 0;
 const run = promisify(execFile);
 
-describe.skipIf(!canRestartBroker)('timers across a broker restart', () => {
+describe.skipIf(!brokerRestartsAvailable())('timers across a broker restart', () => {
   let harness: BrokerHarness;
   let consumer: TimerConsumer | undefined;
   const recorder = recordingFire();

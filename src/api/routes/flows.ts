@@ -13,7 +13,7 @@ import {
 } from '../../commands/flows.js';
 import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
-import { authorizeTeam } from '../authorization.js';
+import { authorizeFromStream, authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { defineRoute, type RouteResult } from '../routing.js';
@@ -69,7 +69,7 @@ const createFlowRoute = defineRoute({
   body: CreateFlowBody,
   responses: { 201: IdAndVersion },
   async handler({ params, body, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'flows:write');
+    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
     const created = await createFlow(services, {
       teamId: params.teamId,
       name: body.name,
@@ -139,7 +139,7 @@ const changeFlowRoute = defineRoute({
   body: ChangeFlowBody,
   responses: { 200: IdAndVersion },
   async handler({ params, body, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'flows:write');
+    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
     const change = await changeFlowSettings(services, {
       teamId: params.teamId,
       flowId: params.flowId,
@@ -162,7 +162,7 @@ const addNodeRoute = defineRoute({
   body: AddNodeBody,
   responses: { 201: IdAndVersion },
   async handler({ params, body, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'flows:write');
+    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
     const { after, ...node } = body;
     const change = await addFlowNode(services, {
       teamId: params.teamId,
@@ -186,7 +186,7 @@ const updateNodeRoute = defineRoute({
   body: UpdateNodeBody,
   responses: { 200: IdAndVersion },
   async handler({ params, body, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'flows:write');
+    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
     const change = await updateFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
@@ -209,7 +209,7 @@ const moveNodeRoute = defineRoute({
   body: MoveNodeBody,
   responses: { 200: Version },
   async handler({ params, body, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'flows:write');
+    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
     const change = await moveFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
@@ -231,7 +231,7 @@ const removeNodeRoute = defineRoute({
   params: NodeParams,
   responses: { 200: Version },
   async handler({ params, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'flows:write');
+    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
     const change = await removeFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
@@ -254,7 +254,7 @@ const createKeyRoute = defineRoute({
   params: FlowParams,
   responses: { 201: z.object({ id: z.uuid(), key: z.string() }) },
   async handler({ params, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'integrations:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
     const created = await createIntegrationKey(services, {
       teamId: params.teamId,
       flowId: params.flowId,
@@ -315,7 +315,7 @@ const revokeKeyRoute = defineRoute({
   params: KeyParams,
   responses: { 200: Version },
   async handler({ params, user, services, ctx }) {
-    await authorizeTeam(services, user.id, params.teamId, 'integrations:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
     const change = await revokeIntegrationKey(services, {
       teamId: params.teamId,
       flowId: params.flowId,

@@ -3,7 +3,7 @@ import { acceptInvite, issueInvite, revokeInvite } from '../../commands/teams.js
 import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
 import { secretTokenId } from '../../infra/secret-tokens.js';
-import { authorizeTeam } from '../authorization.js';
+import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
 import type { ApiServices } from '../services.js';
@@ -51,7 +51,7 @@ const issue = defineRoute({
   body: z.strictObject({ email: EmailAddress, role: TeamRole, ttlMinutes: z.int().min(1).max(30 * 24 * 60).optional() }),
   responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: z.string() }) },
   async handler({ params, body, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'invites:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const now = services.clock();
     const expiresAt = new Date(now.getTime() + (body.ttlMinutes ?? DEFAULT_TTL_MINUTES) * 60_000);
     const invite = await issueInvite(services, { teamId: params.teamId, actorId: user.id, email: body.email, role: body.role, expiresAt, now });
@@ -78,7 +78,7 @@ const list = defineRoute({
     ),
   },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'invites:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const invites = await services.db
       .selectFrom('invites')
       .selectAll()
@@ -109,7 +109,7 @@ const revoke = defineRoute({
   params: InviteParams,
   responses: { 204: null },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'invites:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const change = await revokeInvite(services, { ...params, actorId: user.id, now: services.clock() });
     return { status: 204, position: change.position };
   },

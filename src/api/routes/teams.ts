@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { changeMemberRole, createTeam, removeMember, rotateWebhookSecret } from '../../commands/teams.js';
 import { can, TeamRole } from '../../domain/team/roles.js';
 import { WEBHOOK_SECRET_PREFIX, webhookSecret } from '../../infra/webhook-secrets.js';
-import { authorizeTeam } from '../authorization.js';
+import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
 import type { ApiServices } from '../services.js';
@@ -59,7 +59,8 @@ const get = defineRoute({
   params: TeamParams,
   responses: { 200: z.object({ id: z.uuid(), name: z.string(), members: z.array(Member), webhookSecret: z.string().optional() }) },
   async handler({ params, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+    // The answer carries the webhook secret for owners and admins: their role comes from the team's stream.
+    const role = await authorizeFromStream(services, user.id, params.teamId, 'team:read');
     const team = await services.db.selectFrom('teams').selectAll().where('id', '=', params.teamId).executeTakeFirst();
     if (!team) throw notFoundProblem('team not found');
     const members = await services.db
@@ -86,7 +87,7 @@ const changeRole = defineRoute({
   body: z.strictObject({ role: TeamRole }),
   responses: { 200: z.object({ userId: z.uuid(), role: TeamRole }) },
   async handler({ params, body, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'members:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'members:manage');
     const change = await changeMemberRole(services, { ...params, actorId: user.id, role: body.role, now: services.clock() });
     return { status: 200, body: { userId: params.userId, role: body.role }, position: change.position };
   },
@@ -101,7 +102,7 @@ const remove = defineRoute({
   params: MemberParams,
   responses: { 204: null },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'members:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'members:manage');
     const change = await removeMember(services, { ...params, actorId: user.id, now: services.clock() });
     return { status: 204, position: change.position };
   },
@@ -118,7 +119,7 @@ const rotateSecret = defineRoute({
   params: TeamParams,
   responses: { 200: z.object({ secret: z.string().startsWith(WEBHOOK_SECRET_PREFIX) }) },
   async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'integrations:manage');
+    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
     const rotated = await rotateWebhookSecret(services, { teamId: params.teamId, actorId: user.id, now: services.clock() });
     return {
       status: 200,
