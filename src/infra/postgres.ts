@@ -19,7 +19,34 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
   // handed out on ReadyForQuery can receive the termination in the same packet, before its user's first query.
   // Its next query fails instead, and the pool discards it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
+  retryOnLostConnection(pool);
   return pool;
+}
+
+/** SQLSTATEs of a backend that was shut down or terminated under its client (pg_terminate_backend, a restart). */
+const LOST_CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006']);
+
+function isLostConnection(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code && LOST_CONNECTION_CODES.has(code)) return true;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return typeof message === 'string' && /Connection terminated|Client has encountered a connection error/.test(message);
+}
+
+/**
+ * A pooled query whose connection was terminated under it (a backend killed between queries, a database restart)
+ * is sent once more on a fresh connection: the terminated backend's transaction was rolled back, so the statement
+ * either never ran or left nothing. Callers see the second answer instead of an error they could do nothing about.
+ */
+function retryOnLostConnection(pool: pg.Pool): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  (pool as { query: unknown }).query = (...args: unknown[]) => {
+    if (typeof args.at(-1) === 'function') return query(...args);
+    return query(...args).catch((error: unknown) => {
+      if (!isLostConnection(error)) throw error;
+      return query(...args);
+    });
+  };
 }
 
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
