@@ -18,6 +18,7 @@ import {
   expectedPageCount,
   inSeconds,
   lagBeyondBounds,
+  LAG_BOUNDS_MS,
   lagFigures,
   type PagingTargets,
   readModelDifferences,
@@ -76,6 +77,7 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
     }
 
     const figures = { kills: 0, brokerRestarts: 0, brokerDownMs: 0, databaseCuts: 0, connectionsTerminated: 0 };
+    const brokerOutages: { from: number; to: number }[] = [];
     const startedAt = Date.now();
     const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
 
@@ -116,7 +118,9 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
           console.log(`${elapsed()}: ${replacement.name} is ready`);
         } else {
           console.log(`${elapsed()}: stopping the broker`);
+          const from = Date.now();
           const { downMs } = await restartBroker({ down: () => pause(fault.downMs) });
+          brokerOutages.push({ from, to: Date.now() });
           figures.brokerRestarts++;
           figures.brokerDownMs += downMs;
           console.log(`${elapsed()}: broker started again after ${downMs} ms`);
@@ -182,7 +186,14 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
       'delivery ids paged again without an attempt recorded as cut off mid-flight',
     ).toEqual([]);
     expect(settled, 'the engine settled with everything delivered').toBe(true);
-    expect(lagBeyondBounds(analysis.lagToFirstPageMs), 'lag from due time to first page').toEqual([]);
+    // Escalation rides on the broker: a step due while it was away (or just coming back) waits for it, by design.
+    // Every other step is held to the bounds; those are held to the outage plus the same worst case.
+    const duringOutage = ({ dueAt }: { dueAt: number }) => brokerOutages.some(({ from, to }) => dueAt >= from - 1000 && dueAt <= to + 5000);
+    const awayFromOutages = analysis.firstPageLags.filter((lag) => !duringOutage(lag)).map(({ lagMs }) => lagMs);
+    console.log(`lag of first pages due away from a broker outage: ${JSON.stringify(lagFigures(awayFromOutages))} (${awayFromOutages.length} steps)`);
+    expect(lagBeyondBounds(awayFromOutages), 'lag from due time to first page, steps due away from a broker outage').toEqual([]);
+    const outageMs = brokerOutages.reduce((sum, { from, to }) => sum + (to - from), 0);
+    expect(Math.max(...analysis.lagToFirstPageMs), 'lag of any first page').toBeLessThanOrEqual(outageMs + LAG_BOUNDS_MS.max);
 
     // From the receiving side alone: per alert and step, as many distinct delivery ids as the flow has loops.
     for (const { alertId, flow } of alerts) {

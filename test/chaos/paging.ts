@@ -222,6 +222,8 @@ export interface DeliveryAnalysis {
   /** Per alert and step, distinct delivery ids accepted, judged from the receiving side alone. */
   idsPerAlertStep: Map<string, number>;
   lagToFirstPageMs: number[];
+  /** Each step's due time with the lag of its first page, for judging pages by when they fell due. */
+  firstPageLags: { dueAt: number; lagMs: number }[];
   lagToDeliveryMs: number[];
 }
 
@@ -322,6 +324,9 @@ export async function analyseDeliveries(
     outcomeUnknownRecorded: [...outcomeUnknown.values()].reduce((sum, count) => sum + count, 0),
     idsPerAlertStep: new Map([...idsPerAlertStep].map(([key, ids]) => [key, ids.size])),
     lagToFirstPageMs: lagsTo(firstPageAt),
+    firstPageLags: [...expected].flatMap((key) =>
+      firstPageAt.has(key) && dueAt.has(key) ? [{ dueAt: dueAt.get(key)!, lagMs: firstPageAt.get(key)! - dueAt.get(key)! }] : [],
+    ),
     lagToDeliveryMs: lagsTo(firstDeliveredAt),
   };
 }
