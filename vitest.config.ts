@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['test/chaos/**', 'test/**/*.disruptive.test.ts', 'node_modules/**'],
+    exclude: ['test/chaos/**', 'test/**/*.disruptive.test.ts', 'test/**/*.alone.test.ts', 'node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

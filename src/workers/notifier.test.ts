@@ -251,7 +251,7 @@ describe('notifier', () => {
     expect(await stopAndCountLeftovers()).toBe(0);
     expect(attempts.started).toHaveLength(1);
     expect(receiver.requests).toHaveLength(1);
-    expect(attempts.recorded[0]!.outcome).toEqual({ delivered: false, error: 'timeout after 1500 ms', permanent: false });
+    expect(attempts.recorded[0]!.outcome).toEqual({ delivered: false, error: 'timeout after 1500 ms', permanent: false, unanswered: true });
   });
 
   it('drops malformed messages without attempting anything, and keeps consuming', async () => {

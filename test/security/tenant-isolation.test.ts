@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../src/api/routes/index.js';
 import type { AnyRouteSpec } from '../../src/api/routing.js';
 import { userStreamId } from '../../src/domain/user/identity.js';
+import { signUp } from '../support/accounts.js';
 import { startTestApp, type HttpResponse, type TestApp } from '../support/app.js';
 import { rowCountChanges, settledDatabaseState, unexplainedChanges } from '../support/database-state.js';
 import { jsonSchemaOf } from './fuzz-inputs.js';
@@ -39,8 +40,12 @@ interface BodyField {
 }
 
 interface MatrixCase {
-  /** Who calls: B's owner unless said (B's invitee, who has an account and no team; nobody, for sign-up and webhooks). */
-  caller?: 'invitee' | 'nobody';
+  /**
+   * Who calls: B's owner unless said (B's invitee, who has an account and no team; nobody, for sign-up and webhooks;
+   * a newcomer signed up for this one call, for routes that end the caller's own sessions — their password and
+   * refresh token stand in `ids` for the owner's).
+   */
+  caller?: 'invitee' | 'nobody' | 'newcomer';
   /** A body the route accepts (checked against its own schema), naming resources through `ids`. */
   body?: (ids: Ids) => unknown;
   /** Every id-bearing field of the body, by path (`[]` for array items); checked against the route's schema. */
@@ -117,6 +122,18 @@ const CASES: Record<string, MatrixCase> = {
     body: (ids) => ({ refreshToken: ids.refreshToken }),
     fields: { refreshToken: { names: null, why: "a credential: whoever holds it is the session's user" } },
     noIds: "the caller's own session",
+  },
+  'POST /auth/logout': {
+    caller: 'newcomer',
+    body: (ids) => ({ refreshToken: ids.refreshToken }),
+    fields: { refreshToken: { names: null, why: "a credential: whoever holds it may end that session, and nothing else" } },
+    noIds: "the caller's own session",
+  },
+  'POST /auth/logout-all': { caller: 'newcomer', noIds: "the caller's own sessions" },
+  'POST /auth/password': {
+    caller: 'newcomer',
+    body: (ids) => ({ currentPassword: ids.ownerPassword, newPassword: 'a new password for the newcomer' }),
+    noIds: "the caller's own password",
   },
   'GET /me': { noIds: 'the caller and their own teams' },
   'POST /teams': { body: () => ({ name: 'founded by B' }), noIds: 'a new team of the caller' },
@@ -249,14 +266,15 @@ describe('tenant isolation: every route of the route table, called by another te
 
   function callerToken(route: AnyRouteSpec): string | undefined {
     const caller = CASES[routeName(route)]?.caller;
-    if (caller === 'nobody') return undefined;
+    if (caller === 'nobody' || caller === 'newcomer') return undefined;
     return caller === 'invitee' ? b.invitee.token : b.owner.token;
   }
 
   async function send(route: AnyRouteSpec, ids: Ids, headers: Record<string, string> = {}): Promise<{ response: HttpResponse; sent: string }> {
     const path = pathFor(route, ids);
-    const body = CASES[routeName(route)]?.body?.(ids);
-    const token = callerToken(route);
+    const newcomer = CASES[routeName(route)]?.caller === 'newcomer' ? await signUp(app.http) : null;
+    const body = CASES[routeName(route)]?.body?.(newcomer ? { ...ids, ownerPassword: newcomer.password, refreshToken: newcomer.refreshToken } : ids);
+    const token = newcomer ? newcomer.token : callerToken(route);
     const response = await app.http.request(route.method.toUpperCase(), path, body, { ...(token ? { token } : {}), headers });
     return { response, sent: `${path} ${JSON.stringify(body ?? null)}` };
   }
