@@ -167,27 +167,6 @@ describe('flow decider', () => {
       spec.given([full]).when(addNode(50)).thenThrows('invalid', 'too_many_nodes');
     });
 
-    describe("within the team's limits", () => {
-      const limits = { maxNodes: 3, maxRepeat: 2, maxAttempts: 5, minBackoffSeconds: 1 };
-      const retrying = (maxAttempts: number, backoffSeconds: number) => node(1, { retry: { maxAttempts, backoffSeconds } });
-
-      it('a flow holds at most the limit of nodes, loops at most the limit of repeats', () => {
-        spec.given([]).when(create({ limits, nodes: [node(1), node(2), node(3), node(4)] })).thenThrows('invalid', 'too_many_nodes');
-        spec.given([]).when(create({ limits, repeat: 3 })).thenThrows('invalid', 'invalid_repeat');
-        spec.given([created()]).when(addNode(4, undefined)).then([{ type: 'FlowNodeAdded', data: { flowId, node: node(4), after: node(3).id } }]);
-        spec.given([created()]).when({ ...addNode(4, undefined), limits } as FlowCommand).thenThrows('invalid', 'too_many_nodes');
-      });
-
-      it('a node makes at most the limit of attempts, waiting at least the minimum backoff when it retries', () => {
-        spec.given([]).when(create({ limits, nodes: [retrying(6, 30)] })).thenThrows('invalid', 'too_many_attempts');
-        spec.given([]).when(create({ limits, nodes: [retrying(3, 0.5)] })).thenThrows('invalid', 'backoff_too_short');
-        spec.given([]).when(create({ limits, nodes: [retrying(1, 0)] })).then([created([retrying(1, 0)])]);
-        spec.given([created()])
-          .when({ type: 'UpdateFlowNode', teamId, nodeId: node(1).id, changes: { retry: { maxAttempts: 20, backoffSeconds: 0 } }, teamMemberIds: [], limits })
-          .thenThrows('invalid', 'too_many_attempts');
-      });
-    });
-
     it('a user target must be a current member of the team', () => {
       spec.given([created()]).when(addNode(4, undefined, { target: { type: 'user', userId: strangerId } })).thenThrows('invalid', 'target_not_member');
       spec.given([created()]).when(addNode(4, undefined, { target: { type: 'user', userId: memberId } })).then([
