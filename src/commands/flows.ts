@@ -8,7 +8,7 @@ import type { FlowEvent } from '../domain/flow/events.js';
 import { DEFAULT_RETRY, type FlowNode, type FlowNodeInput, type NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import type { ReadModels } from '../projections/read-models.js';
-import { webhookTargetRefusal } from '../workers/channels/network-guard.js';
+import { webhookTargetRefusal } from '../infra/network-guard.js';
 import { aggregateStream, type CommandDependencies, handleCommand, StaleVersionError } from './handle-command.js';
 
 export const flowStreamId = (flowId: string) => `flow-${flowId}`;

@@ -11,7 +11,7 @@ import {
   startWebhookReceiver,
   type WebhookReceiver,
 } from '../../../test/support/webhook-receiver.js';
-import { nonPublicAddressKind, PUBLIC_ONLY, type WebhookNetworkPolicy, webhookTargetRefusal } from './network-guard.js';
+import { nonPublicAddressKind, PUBLIC_ONLY, type WebhookNetworkPolicy, webhookTargetRefusal } from '../../infra/network-guard.js';
 import { createWebhookChannel, WEBHOOK_USER_AGENT, type WebhookChannelOptions } from './webhook.js';
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;

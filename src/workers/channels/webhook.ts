@@ -5,7 +5,7 @@ import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
 import { webhookSignatureHeader } from '../../infra/webhook-secrets.js';
 import type { NotificationChannel } from './channel.js';
-import { type HostResolver, type ResolvedAddress, resolveWebhookHost, untilAborted, type WebhookNetworkPolicy } from './network-guard.js';
+import { type HostResolver, type ResolvedAddress, resolveWebhookHost, untilAborted, type WebhookNetworkPolicy } from '../../infra/network-guard.js';
 
 export const WEBHOOK_USER_AGENT = 'AlertOps-Webhook/1';
 
