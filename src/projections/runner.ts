@@ -78,8 +78,6 @@ export class SubscriptionRunner {
   private backingOff = false;
   private active = false;
   private lastError: string | null = null;
-  /** The next page of the log, already on its way, and the position it was read after. */
-  private prefetched: { after: LogPosition; events: Promise<RecordedEvent[]> } | null = null;
 
   constructor(
     readonly subscription: Subscription,
@@ -138,7 +136,6 @@ export class SubscriptionRunner {
         } else {
           this.options.logger.error({ err: error, subscription: this.subscription.name }, 'subscription failed; retrying');
         }
-        this.prefetched = null;
         await this.disconnect();
         this.backingOff = true;
         this.wokenWhileBusy = false;
@@ -152,21 +149,7 @@ export class SubscriptionRunner {
 
   private async processBatch(): Promise<number> {
     const client = this.connectedClient();
-    const batchSize = this.options.batchSize ?? 500;
-    const prefetched = this.prefetched;
-    this.prefetched = null;
-    const recorded =
-      prefetched && comparePositions(prefetched.after, this.checkpoint) === 0
-        ? await prefetched.events
-        : await this.options.eventStore.readAll({ after: this.checkpoint, maxCount: batchSize });
-    if (recorded.length === batchSize) {
-      // A full page: more is likely waiting. Reading it while this one is applied keeps both the log's reader and
-      // the read models' writer busy when catching up.
-      const after = recorded.at(-1)!.position;
-      const events = this.options.eventStore.readAll({ after, maxCount: batchSize });
-      events.catch(() => undefined);
-      this.prefetched = { after, events };
-    }
+    const recorded = await this.options.eventStore.readAll({ after: this.checkpoint, maxCount: this.options.batchSize ?? 500 });
     if (recorded.length === 0) {
       // A rebuild moves the checkpoint back while this runner idles at the head; having nothing to write,
       // it would never fail the compare-and-set that tells it so.
