@@ -11,7 +11,7 @@ import { inject } from 'vitest';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { brokerNames } from '../../src/infra/broker-messages.js';
 import { HttpClient, type HttpResponse, type RequestOptions } from '../support/app.js';
-import { rabbitmqctl } from '../support/broker-control.js';
+import { brokerServing, rabbitmqctl } from '../support/broker-control.js';
 import { waitFor } from '../support/wait.js';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -272,9 +272,11 @@ export async function restartBroker(options: { down?: (elapsedMs: number) => Pro
     await options.down?.(Date.now() - stoppedAt);
   } finally {
     await run(rabbitmqctl, ['start_app'], { timeout: 180_000 });
+    await brokerServing(inject('amqpUrl'));
   }
   return { downMs: Date.now() - stoppedAt };
 }
+
 
 /**
  * Terminates every connection to `databaseUrl`'s database (what a database restart or failover does to its

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { setTimeout as pause } from 'node:timers/promises';
+import amqp from 'amqplib';
 
 /** The broker's control tool; the tests that restart the shared broker need it on this machine. */
 export const rabbitmqctl = process.env.RABBITMQCTL ?? 'rabbitmqctl';
@@ -21,4 +23,32 @@ export function brokerRestartsAvailable(): boolean {
     );
   }
   return false;
+}
+
+/**
+ * Waits until the restarted broker serves what AlertOps declares at start-up (a stream probe, quorum queues): for a
+ * few seconds after start_app its stream and quorum coordinators refuse with INTERNAL_ERROR, which a starting
+ * service rightly takes for a broken broker.
+ */
+export async function brokerServing(amqpUrl: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  const probe = `alertops-chaos-probe-${process.pid}`;
+  for (;;) {
+    try {
+      const connection = await amqp.connect(amqpUrl);
+      try {
+        const channel = await connection.createChannel();
+        await channel.assertQueue(`${probe}.stream`, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+        await channel.assertQueue(`${probe}.quorum`, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+        await channel.deleteQueue(`${probe}.stream`);
+        await channel.deleteQueue(`${probe}.quorum`);
+        return;
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`the broker did not serve stream and quorum queues after its restart: ${(error as Error).message}`);
+      await pause(500);
+    }
+  }
 }

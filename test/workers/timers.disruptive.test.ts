@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTimerConsumer, type TimerConsumer } from '../../src/workers/timer-consumer.js';
-import { brokerRestartsAvailable, rabbitmqctl } from '../support/broker-control.js';
+import { brokerRestartsAvailable, brokerServing, rabbitmqctl } from '../support/broker-control.js';
 import { waitFor } from '../support/wait.js';
 import { type BrokerHarness, recordingFire, startBrokerHarness } from './broker-harness.js';
 
@@ -34,6 +34,7 @@ describe.skipIf(!brokerRestartsAvailable())('timers across a broker restart', ()
     await run(rabbitmqctl, ['stop_app']);
     await waitFor('the connection to notice', () => !harness.broker.connected, { timeoutMs: 10_000 });
     await run(rabbitmqctl, ['start_app']);
+    await brokerServing(inject('amqpUrl'));
     await waitFor('the broker connection to heal', () => harness.broker.connected, { timeoutMs: 60_000 });
     console.log(`broker restart and reconnect took ${Date.now() - restartStartedAt} ms`);
 
