@@ -26,7 +26,7 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
 /** SQLSTATEs of a backend that was shut down or terminated under its client (pg_terminate_backend, a restart). */
 const LOST_CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006']);
 
-function isLostConnection(error: unknown): boolean {
+export function isLostConnection(error: unknown): boolean {
   const { code, message } = error as { code?: string; message?: string };
   if (code && LOST_CONNECTION_CODES.has(code)) return true;
   if (code === 'ECONNRESET' || code === 'EPIPE') return true;

@@ -77,7 +77,8 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
     }
 
     const figures = { kills: 0, brokerRestarts: 0, brokerDownMs: 0, databaseCuts: 0, connectionsTerminated: 0 };
-    const brokerOutages: { from: number; to: number }[] = [];
+    /** When each fault struck and when its effect was over (the broker serving again, a replacement ready). */
+    const faultWindows: { from: number; to: number; kind: 'database' | 'kill' | 'broker' }[] = [];
     const startedAt = Date.now();
     const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
 
@@ -105,22 +106,25 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
       for (const fault of faults) {
         await pause(Math.max(0, startedAt + fault.at - Date.now()));
         if (fault.kind === 'database') {
+          faultWindows.push({ from: Date.now(), to: Date.now(), kind: 'database' });
           const terminated = await terminateDatabaseConnections(database.url);
           figures.databaseCuts++;
           figures.connectionsTerminated += terminated;
           console.log(`${elapsed()}: terminated ${terminated} database connections`);
         } else if (fault.kind === 'kill') {
           const victim = random.pick(cluster.live());
+          const killedAt = Date.now();
           await cluster.kill(victim);
           figures.kills++;
           console.log(`${elapsed()}: kill -9 ${victim.name} (pid ${victim.pid}); starting a replacement`);
           const replacement = await cluster.start();
+          faultWindows.push({ from: killedAt, to: Date.now(), kind: 'kill' });
           console.log(`${elapsed()}: ${replacement.name} is ready`);
         } else {
           console.log(`${elapsed()}: stopping the broker`);
           const from = Date.now();
           const { downMs } = await restartBroker({ down: () => pause(fault.downMs) });
-          brokerOutages.push({ from, to: Date.now() });
+          faultWindows.push({ from, to: Date.now(), kind: 'broker' });
           figures.brokerRestarts++;
           figures.brokerDownMs += downMs;
           console.log(`${elapsed()}: broker started again after ${downMs} ms`);
@@ -186,14 +190,15 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
       'delivery ids paged again without an attempt recorded as cut off mid-flight',
     ).toEqual([]);
     expect(settled, 'the engine settled with everything delivered').toBe(true);
-    // Escalation rides on the broker: a step due while it was away (or just coming back) waits for it, by design.
-    // Every other step is held to the bounds; those are held to the outage plus the same worst case.
-    const duringOutage = ({ dueAt }: { dueAt: number }) => brokerOutages.some(({ from, to }) => dueAt >= from - 1000 && dueAt <= to + 5000);
-    const awayFromOutages = analysis.firstPageLags.filter((lag) => !duringOutage(lag)).map(({ lagMs }) => lagMs);
-    console.log(`lag of first pages due away from a broker outage: ${JSON.stringify(lagFigures(awayFromOutages))} (${awayFromOutages.length} steps)`);
-    expect(lagBeyondBounds(awayFromOutages), 'lag from due time to first page, steps due away from a broker outage').toEqual([]);
-    const outageMs = brokerOutages.reduce((sum, { from, to }) => sum + (to - from), 0);
-    expect(Math.max(...analysis.lagToFirstPageMs), 'lag of any first page').toBeLessThanOrEqual(outageMs + LAG_BOUNDS_MS.max);
+    // A step due while a fault was doing its work (the broker away, a killed process's work being taken over, its
+    // connections cut) waits for recovery, by design: the sweeper's grace and a replacement's start-up come first.
+    // Every other step is held to the bounds; those are held to the faults' length plus the same worst case.
+    const duringFault = ({ dueAt }: { dueAt: number }) => faultWindows.some(({ from, to }) => dueAt >= from - 1000 && dueAt <= to + 5000);
+    const awayFromFaults = analysis.firstPageLags.filter((lag) => !duringFault(lag)).map(({ lagMs }) => lagMs);
+    console.log(`lag of first pages due away from the faults: ${JSON.stringify(lagFigures(awayFromFaults))} (${awayFromFaults.length} steps)`);
+    expect(lagBeyondBounds(awayFromFaults), 'lag from due time to first page, steps due away from the faults').toEqual([]);
+    const faultsMs = faultWindows.reduce((sum, { from, to }) => sum + (to - from), 0);
+    expect(Math.max(...analysis.lagToFirstPageMs), 'lag of any first page').toBeLessThanOrEqual(faultsMs + LAG_BOUNDS_MS.max);
 
     // From the receiving side alone: per alert and step, as many distinct delivery ids as the flow has loops.
     for (const { alertId, flow } of alerts) {
