@@ -22,7 +22,7 @@ export interface TableView<Row, Key> {
 /** Where a key stands within a batch. `base` is what the database held before the batch, when it was loaded. */
 type KeyState =
   | { kind: 'row'; row: Record<string, unknown> }
-  | { kind: 'absent' }
+  | { kind: 'absent'; key: Record<string, unknown> }
   /** Only updates so far, to a row that may or may not exist: written as an UPDATE. */
   | { kind: 'changed'; change: Record<string, unknown> };
 
@@ -70,11 +70,8 @@ class TableBatch {
     const state = this.states.get(id);
     if (state?.kind === 'row') return state.row;
     if (state?.kind === 'absent') return undefined;
-    if (this.loaded.has(id)) {
-      const base = this.loaded.get(id);
-      const merged = base && state?.kind === 'changed' ? { ...base, ...state.change } : base;
-      return merged;
-    }
+    // A loaded key's changes are applied to its row at once, so a loaded key never stands as 'changed'.
+    if (this.loaded.has(id)) return this.loaded.get(id);
     this.wanted.set(id, this.keyColumns(key));
     if (discovering) return undefined;
     throw new RowsNeeded();
@@ -106,7 +103,7 @@ class TableBatch {
         else this.states.set(id, { kind: 'changed', change: { ...this.keyColumns(key), ...change } });
       },
       delete: (key) => {
-        this.states.set(this.keyOf(key), { kind: 'absent' });
+        this.states.set(this.keyOf(key), { kind: 'absent', key: this.keyColumns(key) });
       },
     };
   }
@@ -175,7 +172,7 @@ async function writeTable(tx: ReadModelTransaction, table: TableBatch): Promise<
   const updatesByColumns = new Map<string, Record<string, unknown>[]>();
   for (const [id, state] of table.states) {
     if (state.kind === 'absent') {
-      if (!table.loaded.has(id) || table.loaded.get(id) !== undefined) deletes.push(table.keyColumns(parseKey(table, id, state)));
+      if (!table.loaded.has(id) || table.loaded.get(id) !== undefined) deletes.push(state.key);
     } else if (state.kind === 'row') {
       puts.push(state.row);
     } else {
@@ -217,14 +214,6 @@ async function writeTable(tx: ReadModelTransaction, table: TableBatch): Promise<
       [JSON.stringify(changes)],
     );
   }
-}
-
-/** The key columns of a deleted key, recovered from its state-map id. */
-function parseKey(table: TableBatch, id: string, _state: KeyState): Record<string, unknown> {
-  const { key } = table.shape;
-  if (key.length === 1) return { [key[0]!]: id };
-  const values = JSON.parse(id) as unknown[];
-  return Object.fromEntries(key.map((column, index) => [column, values[index]]));
 }
 
 function columnList(columns: readonly TableColumn[]): string {

@@ -1,9 +1,9 @@
 import type { EventCatalog } from '../eventstore/catalog.js';
-import { comparePositions, type EventStore, type LogPosition, type RecordedEvent, START_OF_LOG } from '../eventstore/types.js';
+import { comparePositions, type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/types.js';
 import { type Pool, type PoolClient, quoteIdentifier, withTransaction } from '../infra/postgres.js';
 import type { Projection } from './projection.js';
 import { READ_MODELS, readModelSubscription } from './read-model-subscription.js';
-import { projectedEvents, readModelTransaction, type Subscription } from './runner.js';
+import { applyPage, readModelTransaction, type Subscription } from './runner.js';
 
 export interface RebuildProgress {
   /** Log events replayed so far, and how many stood between the start of the log and the live checkpoint. */
@@ -54,7 +54,7 @@ export async function rebuildReadModels(
       const after = recorded.at(-1)!.position;
       if (recorded.length === batchSize) page = deps.eventStore.readAll({ after, maxCount: batchSize, until });
       page.catch(() => undefined);
-      await withTransaction(deps.pool, (client) => applyPage(client, deps, subscription, recorded));
+      await withTransaction(deps.pool, (client) => applyPage(readModelTransaction(client), subscription, recorded, deps.catalog));
       position = after;
       progress.replayed += recorded.length;
       options.onProgress?.(progress);
@@ -102,13 +102,8 @@ async function replayInto(
   if (comparePositions(after, until) >= 0) return { events: 0, position: after };
   const recorded = await deps.eventStore.readAll({ after, maxCount: batchSize, until });
   if (recorded.length === 0) return { events: 0, position: after };
-  await applyPage(client, deps, subscription, recorded);
+  await applyPage(readModelTransaction(client), subscription, recorded, deps.catalog);
   return { events: recorded.length, position: recorded.at(-1)!.position };
-}
-
-async function applyPage(client: PoolClient, deps: RebuildDependencies, subscription: Subscription, recorded: readonly RecordedEvent[]): Promise<void> {
-  const events = projectedEvents(recorded, subscription.handles, deps.catalog);
-  if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);
 }
 
 async function liveCheckpoint(db: Pool | PoolClient, subscription: string, options: { lock?: boolean } = {}): Promise<LogPosition> {

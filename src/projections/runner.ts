@@ -15,7 +15,7 @@ export interface Subscription {
 }
 
 /** Parses a page of the log into the events a subscription reads. */
-export function projectedEvents(recorded: readonly RecordedEvent[], handles: ReadonlySet<string>, catalog: EventCatalog): ProjectedEvent[] {
+function projectedEvents(recorded: readonly RecordedEvent[], handles: ReadonlySet<string>, catalog: EventCatalog): ProjectedEvent[] {
   const relevant: ProjectedEvent[] = [];
   for (const event of recorded) {
     if (!handles.has(event.type)) continue;
@@ -32,6 +32,13 @@ export function projectedEvents(recorded: readonly RecordedEvent[], handles: Rea
     } as ProjectedEvent);
   }
   return relevant;
+}
+
+/** Hands a page of the log to a subscription inside `tx`: the events it reads, parsed. Returns how many it read. */
+export async function applyPage(tx: ReadModelTransaction, subscription: Subscription, recorded: readonly RecordedEvent[], catalog: EventCatalog): Promise<number> {
+  const events = projectedEvents(recorded, subscription.handles, catalog);
+  if (events.length > 0) await subscription.handleBatch(tx, events);
+  return events.length;
 }
 
 /** A driver client as the transaction a batch handler sees. */
@@ -158,11 +165,10 @@ export class SubscriptionRunner {
       this.checkpoint = stored;
       return 1;
     }
-    const relevant = projectedEvents(recorded, this.subscription.handles, this.options.catalog);
     const next = recorded.at(-1)!.position;
     await client.query('begin');
     try {
-      if (relevant.length > 0) await this.subscription.handleBatch(readModelTransaction(client), relevant);
+      await applyPage(readModelTransaction(client), this.subscription, recorded, this.options.catalog);
       const moved = await client.query(
         `update subscription_checkpoints set transaction_id = $2::xid8, global_position = $3, updated_at = now()
           where subscription_name = $1 and transaction_id = $4::xid8 and global_position = $5`,

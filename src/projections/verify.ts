@@ -3,7 +3,7 @@ import { type EventStore, type LogPosition, START_OF_LOG } from '../eventstore/t
 import { type Pool, type PoolClient, quoteIdentifier } from '../infra/postgres.js';
 import type { Projection } from './projection.js';
 import { READ_MODELS, readModelSubscription } from './read-model-subscription.js';
-import { projectedEvents, readModelTransaction } from './runner.js';
+import { applyPage, readModelTransaction } from './runner.js';
 
 export interface TableDifference {
   table: string;
@@ -114,8 +114,6 @@ async function replay(
     const recorded = await eventStore.readAll({ after, maxCount: batchSize, until });
     if (recorded.length === 0) return replayed;
     after = recorded.at(-1)!.position;
-    const events = projectedEvents(recorded, subscription.handles, catalog);
-    if (events.length > 0) await subscription.handleBatch(readModelTransaction(client), events);
-    replayed += events.length;
+    replayed += await applyPage(readModelTransaction(client), subscription, recorded, catalog);
   }
 }
