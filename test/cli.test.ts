@@ -19,7 +19,7 @@ describe('alertops CLI', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog() };
+    const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog(), pool: database.pool };
     const node = { id: crypto.randomUUID(), name: 'ops', delaySeconds: 30, target: { type: 'email' as const, email: 'ops@example.com' }, retry: { maxAttempts: 2, backoffSeconds: 5 } };
     ({ alertId } = await triggerAlert(deps, {
       teamId: crypto.randomUUID(),

@@ -185,6 +185,45 @@ describe('escalation end to end', () => {
     expect(reopened.deduplicated).toBe(false);
   });
 
+  it('a key that keeps firing: five repeats in the timeline, every repeat in dedupCount; timeline and list page', async () => {
+    const flowId = await createFlow([webhookNode('flapping', 600)]);
+    const first = await trigger(flowId, { dedupKey: 'flapping-db' });
+    for (let repeat = 0; repeat < 25; repeat++) expect((await trigger(flowId, { dedupKey: 'flapping-db' })).deduplicated).toBe(true);
+    const whole = await timeline(first.id);
+    expect(whole.filter((entry) => entry.type === 'AlertDeduplicated')).toHaveLength(5);
+    const detail = await app.http.get(`/teams/${owner.teamId}/alerts/${first.id}`, { token: owner.token });
+    expect(detail.body.dedupCount).toBe(25);
+
+    const paged: { version: number }[] = [];
+    for (let after: number | undefined; ; ) {
+      const query = after === undefined ? '?limit=2' : `?limit=2&after=${after}`;
+      const page = await app.http.get(`/teams/${owner.teamId}/alerts/${first.id}/timeline${query}`, { token: owner.token });
+      expect(page.status).toBe(200);
+      if (page.body.length === 0) break;
+      expect(page.body.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body);
+      after = page.body.at(-1).version;
+    }
+    expect(paged).toEqual(whole);
+    const beyond = await app.http.get(`/teams/${owner.teamId}/alerts/${first.id}/timeline?after=2147483647`, { token: owner.token });
+    expect(beyond.body).toEqual([]);
+
+    const listed: { id: string }[] = [];
+    for (let before: string | undefined; ; ) {
+      const query = before === undefined ? '?limit=3' : `?limit=3&before=${before}`;
+      const page = await app.http.get(`/teams/${owner.teamId}/alerts${query}`, { token: owner.token });
+      expect(page.status).toBe(200);
+      if (page.body.length === 0) break;
+      listed.push(...page.body);
+      before = page.body.at(-1).id;
+    }
+    const all = await app.http.get(`/teams/${owner.teamId}/alerts?limit=500`, { token: owner.token });
+    expect(listed.map((alert) => alert.id)).toEqual(all.body.map((alert: { id: string }) => alert.id));
+    expect(new Set(listed.map((alert) => alert.id)).size).toBe(listed.length);
+    const unknown = await app.http.get(`/teams/${owner.teamId}/alerts?before=${crypto.randomUUID()}`, { token: owner.token });
+    expect(unknown.status).toBe(400);
+  });
+
   it('pages an e-mail target and a team member at their address through SMTP', async () => {
     const flowId = await createFlow([
       { name: 'mail', delaySeconds: 0, target: { type: 'email', email: 'oncall@example.com' } },

@@ -5,9 +5,10 @@ import { dedupAlertId, dedupSlotDecider, type DedupSlotEvent, dedupSlotStreamId 
 import { DomainError, fold, notFound } from '../domain/decider.js';
 import type { NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
+import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
 import { type CommandDependencies, handleCommand } from './handle-command.js';
 
-export const alertStreamId = (alertId: string) => `alert-${alertId}`;
+import { alertStreamId } from '../domain/alert/identity.js';
 const teamOf = (state: AlertState) => (state.status === 'none' ? null : state.teamId);
 
 /** The trigger command without its alert id (chosen here: random, or derived from the dedup key), plus who asked. */
@@ -24,7 +25,7 @@ export interface TriggerAlertResult {
  * Opens an alert, or folds the trigger into the open alert of the same team, flow and dedup key.
  * Concurrent triggers with one dedup key open one alert (see dedup-slot.ts for why this is race-free).
  */
-export async function triggerAlert(deps: CommandDependencies, input: TriggerAlertInput): Promise<TriggerAlertResult> {
+export async function triggerAlert(deps: RepeatCountDependencies, input: TriggerAlertInput): Promise<TriggerAlertResult> {
   if (input.dedupKey === null) return trigger(deps, randomUUID(), input);
 
   const slotStream = dedupSlotStreamId(input.teamId, input.flow.flowId, input.dedupKey);
@@ -52,7 +53,7 @@ export async function triggerAlert(deps: CommandDependencies, input: TriggerAler
   throw new Error(`dedup key slot ${slotStream} kept changing; giving up`);
 }
 
-async function trigger(deps: CommandDependencies, alertId: string, input: TriggerAlertInput): Promise<TriggerAlertResult> {
+async function trigger(deps: RepeatCountDependencies, alertId: string, input: TriggerAlertInput): Promise<TriggerAlertResult> {
   const result = await handleCommand(
     deps,
     alertDecider,
@@ -62,12 +63,20 @@ async function trigger(deps: CommandDependencies, alertId: string, input: Trigge
     { newStream: input.dedupKey === null },
   );
   const state = result.state as OpenAlertState;
-  return {
-    alertId,
-    status: state.status,
-    deduplicated: result.events.some((event) => event.type === 'AlertDeduplicated'),
-    position: result.position,
-  };
+  // A trigger decides nothing only when it repeats an alert whose stream no longer records repeats one by one.
+  const counted = result.events.length === 0;
+  if (counted) {
+    await countRepeat(deps, {
+      alertId,
+      teamId: state.teamId,
+      recordedRepeats: state.dedupCount,
+      summary: input.summary,
+      severity: input.severity,
+      now: input.now,
+    });
+  }
+  const deduplicated = counted || result.events.some((event) => event.type === 'AlertDeduplicated');
+  return { alertId, status: state.status, deduplicated, position: result.position };
 }
 
 function withoutActor({ actor: _actor, ...command }: TriggerAlertInput) {

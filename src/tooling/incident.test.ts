@@ -16,7 +16,7 @@ describe('incident replay', () => {
   });
 
   it('replays an alert to the state it had at a given moment', async () => {
-    const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog() };
+    const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog(), pool: database.pool };
     const node = { id: crypto.randomUUID(), name: 'ops', delaySeconds: 0, target: { type: 'email' as const, email: 'ops@example.com' }, retry: { maxAttempts: 1, backoffSeconds: 1 } };
     const { alertId } = await triggerAlert(deps, {
       teamId: crypto.randomUUID(),

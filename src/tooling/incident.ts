@@ -1,4 +1,4 @@
-import { alertStreamId } from '../commands/alerts.js';
+import { alertStreamId } from '../domain/alert/identity.js';
 import { alertDecider, type AlertState } from '../domain/alert/decider.js';
 import type { AlertEvent } from '../domain/alert/events.js';
 import type { EventCatalog } from '../eventstore/catalog.js';

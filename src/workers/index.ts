@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { fireEscalationStep } from '../commands/alerts.js';
-import type { CommandDependencies } from '../commands/handle-command.js';
+import { type RepeatCountDependencies, summarizeQuietRepeats } from '../commands/alert-repeats.js';
 import type { Config } from '../config.js';
 import type { BrokerConnection } from '../infra/amqp.js';
 import { declareDelayCascade, EscalationPublisher } from '../infra/delay-cascade.js';
@@ -13,7 +13,7 @@ import { brokerNames } from '../infra/broker-messages.js';
 import { type Sweeper, startSweeper } from './sweeper.js';
 import { type FireEscalationStep, startTimerConsumer } from './timer-consumer.js';
 
-export interface EscalationWorkerServices extends CommandDependencies {
+export interface EscalationWorkerServices extends RepeatCountDependencies {
   config: Pick<Config, 'databaseUrl' | 'amqpPrefix' | 'sweeperIntervalSeconds' | 'sweeperGraceSeconds'>;
   logger: Logger;
   db: Kysely<ReadModels>;
@@ -85,6 +85,7 @@ export async function startEscalationWorkers(
       graceMs: config.sweeperGraceSeconds * 1000,
       escalationLag: services.metrics.escalationLag,
       stoppedSenders: options.stoppedSenders,
+      summarizeQuietRepeats: (now) => summarizeQuietRepeats(services, now),
       // Soon after start-up, once the read models have caught up: a restarted process resolves what its predecessor
       // left behind within seconds rather than an interval.
       firstPassesMs: [1000, 2000],

@@ -308,7 +308,7 @@ describe('notifier', () => {
     });
 
     it('delivers a requested notification and records it in the alert stream; a redelivery sends nothing', async () => {
-      const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog() };
+      const deps = { eventStore: new PostgresEventStore(database.pool), catalog: createCatalog(), pool: database.pool };
       const teamId = randomUUID();
       const now = new Date();
       const { alertId } = await triggerAlert(deps, {

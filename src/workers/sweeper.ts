@@ -16,6 +16,8 @@ export interface SweeperOptions {
   escalationLag?: Histogram;
   /** Senders known to have stopped: their open attempts are handed back at once, without waiting for the lease. */
   stoppedSenders?: () => readonly string[];
+  /** Summarizes alert repeats counted outside their streams that no later repeat came to summarize. */
+  summarizeQuietRepeats?: (now: Date) => Promise<number>;
   /** Passes soon after start-up, before the regular interval (ms after start-up, then after each other). */
   firstPassesMs?: readonly number[];
   clock?: () => Date;
@@ -26,6 +28,7 @@ export interface SweepReport {
   stepsFired: number;
   stepsNotFired: number;
   deliveriesRedriven: number;
+  repeatsSummarized: number;
   failures: number;
 }
 
@@ -48,7 +51,7 @@ export function startSweeper(options: SweeperOptions): Sweeper {
   const redrivenAt = new Map<string, number>();
 
   async function sweep(): Promise<SweepReport> {
-    const report: SweepReport = { stepsFired: 0, stepsNotFired: 0, deliveriesRedriven: 0, failures: 0 };
+    const report: SweepReport = { stepsFired: 0, stepsNotFired: 0, deliveriesRedriven: 0, repeatsSummarized: 0, failures: 0 };
     const cutoff = new Date(clock().getTime() - graceMs);
 
     const overdueSteps = await db
@@ -105,6 +108,15 @@ export function startSweeper(options: SweeperOptions): Sweeper {
       }
     }
     for (const deliveryId of redrivenAt.keys()) if (!stillOverdue.has(deliveryId)) redrivenAt.delete(deliveryId);
+
+    if (options.summarizeQuietRepeats) {
+      try {
+        report.repeatsSummarized = await options.summarizeQuietRepeats(clock());
+      } catch (error) {
+        report.failures++;
+        logger.error({ err: error }, 'sweeper could not summarize counted alert repeats');
+      }
+    }
     return report;
   }
 

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../../src/catalog.js';
-import { actOnAlert, alertStreamId, fireEscalationStep, triggerAlert } from '../../src/commands/alerts.js';
-import { type CommandDependencies, StreamStateCache } from '../../src/commands/handle-command.js';
+import type { RepeatCountDependencies } from '../../src/commands/alert-repeats.js';
+import { actOnAlert, fireEscalationStep, triggerAlert } from '../../src/commands/alerts.js';
+import { alertStreamId } from '../../src/domain/alert/identity.js';
+import { StreamStateCache } from '../../src/commands/handle-command.js';
 import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -21,8 +23,8 @@ describe('commands deciding from cached stream states', () => {
     })),
   };
   /** Two processes: each with its own cache, one log. */
-  const processes = () => [0, 1].map((): CommandDependencies => ({ eventStore: store, catalog, streamCache: new StreamStateCache() }));
-  const trigger = (deps: CommandDependencies) =>
+  const processes = () => [0, 1].map((): RepeatCountDependencies => ({ eventStore: store, catalog, pool: database.pool, streamCache: new StreamStateCache() }));
+  const trigger = (deps: RepeatCountDependencies) =>
     triggerAlert(deps, { teamId, flow, summary: 'disk full', details: null, severity: 'error', dedupKey: null, source: 'api', actor: 'system:test', now: new Date() });
   const fired = async (alertId: string) =>
     (await store.readStream(alertStreamId(alertId))).filter((event) => event.type === 'EscalationStepFired').length;

@@ -35,7 +35,7 @@ describe('escalation workers with the real engine', () => {
     id: randomUUID(), name: `after ${delaySeconds}s`, delaySeconds, target: { type: 'email', email: 'oncall@example.com' }, retry: { maxAttempts: 1, backoffSeconds: 1 },
   });
   const trigger = (nodes: FlowNode[]) =>
-    triggerAlert({ eventStore, catalog }, {
+    triggerAlert({ eventStore, catalog, pool: database.pool }, {
       teamId: randomUUID(), flow: { flowId: randomUUID(), version: 1, repeat: 0, nodes }, summary: 'disk full', details: null,
       severity: 'critical', dedupKey: null, source: 'test', actor: 'system:test', now: new Date(),
     });
@@ -54,7 +54,7 @@ describe('escalation workers with the real engine', () => {
     workers = await startEscalationWorkers(
       {
         config: { databaseUrl: database.url, amqpPrefix: prefix, sweeperIntervalSeconds: 0.25, sweeperGraceSeconds: 1 },
-        logger, eventStore, catalog, db: createKysely<ReadModels>(database.pool), metrics, clock: () => new Date(),
+        logger, eventStore, catalog, pool: database.pool, db: createKysely<ReadModels>(database.pool), metrics, clock: () => new Date(),
       },
       broker,
     );
@@ -109,7 +109,7 @@ describe('escalation workers with the real engine', () => {
       const failure = await startEscalationWorkers(
         {
           config: { databaseUrl: database.url, amqpPrefix: otherPrefix, sweeperIntervalSeconds: 10, sweeperGraceSeconds: 30 },
-          logger, eventStore, catalog, db: createKysely<ReadModels>(database.pool), metrics, clock: () => new Date(),
+          logger, eventStore, catalog, pool: database.pool, db: createKysely<ReadModels>(database.pool), metrics, clock: () => new Date(),
         },
         otherBroker,
       ).catch((error: unknown) => error);

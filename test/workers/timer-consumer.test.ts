@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createCatalog } from '../../src/catalog.js';
-import { alertStreamId, fireEscalationStep, triggerAlert } from '../../src/commands/alerts.js';
+import { fireEscalationStep, triggerAlert } from '../../src/commands/alerts.js';
+import { alertStreamId } from '../../src/domain/alert/identity.js';
 import type { AlertEventOf } from '../../src/domain/alert/events.js';
 import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { declareDelayCascade } from '../../src/infra/delay-cascade.js';
@@ -170,7 +171,7 @@ describe('timer consumer with the fenced engine', () => {
     const oncall = (name: string, delaySeconds: number) => ({
       id: randomUUID(), name, delaySeconds, target: { type: 'email' as const, email: `${name}@example.com` }, retry: { maxAttempts: 1, backoffSeconds: 1 },
     });
-    const triggered = await triggerAlert({ eventStore, catalog }, {
+    const triggered = await triggerAlert({ eventStore, catalog, pool: database.pool }, {
       teamId: randomUUID(), flow: { flowId: randomUUID(), version: 1, repeat: 0, nodes: [oncall('first', 1), oncall('second', 3600)] },
       summary: 'disk full', details: null, severity: 'critical', dedupKey: null, source: 'test', actor: 'system:test', now: new Date(),
     });

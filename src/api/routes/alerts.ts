@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { actOnAlert, alertStreamId, type AlertAction, triggerAlert } from '../../commands/alerts.js';
+import { actOnAlert, type AlertAction, triggerAlert } from '../../commands/alerts.js';
+import { countedRepeats } from '../../commands/alert-repeats.js';
+import { alertStreamId } from '../../domain/alert/identity.js';
 import { loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
-import { notFoundProblem } from '../problem.js';
+import { badRequest, notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
 
 const TeamParams = z.object({ teamId: z.uuid() });
@@ -57,6 +59,8 @@ const AlertDetail = z.object({
 });
 
 const TimelineEntry = z.object({
+  /** The event's number in the alert's stream, from 0: the next page starts after the last one seen. */
+  version: z.int(),
   position: z.string(),
   at: z.string(),
   type: z.string(),
@@ -114,13 +118,31 @@ const listAlerts = defineRoute({
   tag: 'alerts',
   auth: 'user',
   params: TeamParams,
-  query: z.object({ status: AlertStatus.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
+  query: z.object({
+    status: AlertStatus.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    /** The next page: the alerts triggered before this one (the last alert of the previous page). */
+    before: z.uuid().optional(),
+  }),
   responses: { 200: z.array(AlertSummary) },
   async handler({ params, query, user, services }) {
     await authorizeTeam(services, user.id, params.teamId, 'team:read');
     let select = services.db.selectFrom('alerts').selectAll().where('team_id', '=', params.teamId);
     if (query.status) select = select.where('status', '=', query.status);
-    const rows = await select.orderBy('triggered_at', 'desc').limit(query.limit).execute();
+    if (query.before) {
+      const cursor = await services.db
+        .selectFrom('alerts')
+        .select(['triggered_at', 'id'])
+        .where('id', '=', query.before)
+        .where('team_id', '=', params.teamId)
+        .executeTakeFirst();
+      if (!cursor) throw badRequest('`before` names no alert of this team', { code: 'unknown_cursor' });
+      select = select.where((where) =>
+        where.or([where('triggered_at', '<', cursor.triggered_at), where.and([where('triggered_at', '=', cursor.triggered_at), where('id', '<', cursor.id)])]),
+      );
+    }
+    const rows = await select.orderBy('triggered_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    const repeats = await countedRepeats(services.pool, rows.map((row) => row.id));
     return {
       status: 200,
       body: rows.map((row) => ({
@@ -130,7 +152,7 @@ const listAlerts = defineRoute({
         summary: row.summary,
         severity: row.severity,
         dedupKey: row.dedup_key,
-        dedupCount: row.dedup_count,
+        dedupCount: Math.max(repeats.get(row.id) ?? 0, row.dedup_count),
         triggeredAt: row.triggered_at.toISOString(),
         updatedAt: row.updated_at.toISOString(),
       })),
@@ -161,6 +183,7 @@ const getAlert = defineRoute({
       .where('alert_id', '=', alert.id)
       .orderBy('requested_at')
       .execute();
+    const repeats = await countedRepeats(services.pool, [alert.id]);
     const iso = (date: Date | null) => date?.toISOString() ?? null;
     return {
       status: 200,
@@ -173,7 +196,7 @@ const getAlert = defineRoute({
         details: alert.details,
         severity: alert.severity,
         dedupKey: alert.dedup_key,
-        dedupCount: alert.dedup_count,
+        dedupCount: Math.max(repeats.get(alert.id) ?? 0, alert.dedup_count),
         currentLoop: alert.current_loop,
         currentStep: alert.current_step,
         nextEscalationAt: iso(alert.next_escalation_at),
@@ -227,14 +250,23 @@ const alertTimeline = defineRoute({
   tag: 'alerts',
   auth: 'user',
   params: AlertParams,
+  query: z.object({
+    limit: z.coerce.number().int().min(1).max(1000).default(500),
+    /** The next page: the events after this version (the last entry's `version` on the previous page). */
+    after: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional(),
+  }),
   responses: { 200: z.array(TimelineEntry) },
-  async handler({ params, user, services }) {
+  async handler({ params, query, user, services }) {
     const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
-    const events = await services.eventStore.readStream(alertStreamId(params.alertId));
-    if (events.length === 0 || events[0]!.metadata.teamId !== params.teamId) throw notFoundProblem('alert not found');
+    const streamId = alertStreamId(params.alertId);
+    const fromVersion = query.after === undefined ? 0 : query.after + 1;
+    const events = await services.eventStore.readStream(streamId, { fromVersion, maxCount: query.limit });
+    const first = fromVersion === 0 ? events[0] : (await services.eventStore.readStream(streamId, { maxCount: 1 }))[0];
+    if (first?.metadata.teamId !== params.teamId) throw notFoundProblem('alert not found');
     return {
       status: 200,
       body: events.map((event) => ({
+        version: event.streamVersion,
         position: formatPosition(event.position),
         at: event.recordedAt.toISOString(),
         type: event.type,

@@ -22,6 +22,8 @@ export type AlertCommand =
       source: string | null;
       now: Date;
     }
+  /** Repeats counted outside the stream: the alert has now been repeated `dedupCount` times, the latest at `at`. */
+  | { type: 'RecordRepeats'; dedupCount: number; summary: string; severity: Severity; at: Date }
   | { type: 'FireEscalationStep'; alertId: string; epoch: number; loop: number; step: number; deliveryId: string; now: Date }
   | { type: 'AcknowledgeAlert'; teamId: string; by: string; now: Date }
   | { type: 'ResolveAlert'; teamId: string; by: string; now: Date }

@@ -101,6 +101,29 @@ describe('alert decider', () => {
         { type: 'AlertDeduplicated', data: { alertId, dedupCount: 1, summary: 'disk full', severity: 'critical', at: iso(0) } },
       ]));
 
+    const repeatedTo = (dedupCount: number): AlertEvent => ({
+      type: 'AlertDeduplicated', data: { alertId, dedupCount, summary: 'disk full', severity: 'critical', at: iso(dedupCount) },
+    });
+    const fiveRepeats = [1, 2, 3, 4, 5].map(repeatedTo);
+
+    it('beyond the first five repeats, a repeat decides nothing: it is counted outside the stream', () =>
+      spec.given([triggered(twoSteps, 0, 'k1'), scheduled(0, 0), ...fiveRepeats]).when(trigger({ dedupKey: 'k1' })).thenNothingHappens());
+
+    it('records a summary of counted repeats with the latest summary text', () =>
+      spec.given([triggered(twoSteps, 0, 'k1'), scheduled(0, 0), ...fiveRepeats])
+        .when({ type: 'RecordRepeats', dedupCount: 40, summary: 'still full', severity: 'error', at: after(300) })
+        .then([{ type: 'AlertDeduplicated', data: { alertId, dedupCount: 40, summary: 'still full', severity: 'error', at: iso(300) } }]));
+
+    it('a summary that adds nothing (retried, or overtaken) records nothing', () =>
+      spec.given([triggered(twoSteps, 0, 'k1'), scheduled(0, 0), ...fiveRepeats, repeatedTo(40)])
+        .when({ type: 'RecordRepeats', dedupCount: 40, summary: 'still full', severity: 'error', at: after(300) })
+        .thenNothingHappens());
+
+    it('records the final count of an alert resolved meanwhile', () =>
+      spec.given([triggered(twoSteps, 0, 'k1'), scheduled(0, 0), ...fiveRepeats, resolved])
+        .when({ type: 'RecordRepeats', dedupCount: 7, summary: 'disk full', severity: 'critical', at: after(9) })
+        .then([{ type: 'AlertDeduplicated', data: { alertId, dedupCount: 7, summary: 'disk full', severity: 'critical', at: iso(9) } }]));
+
     it('does not fold into a resolved alert', () =>
       spec.given([triggered(twoSteps, 0, 'k1'), scheduled(0, 0), resolved]).when(trigger({ dedupKey: 'k1' })).thenThrows('conflict', 'alert_closed'));
 

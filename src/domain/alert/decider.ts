@@ -62,6 +62,11 @@ const MAX_BACKOFF_SECONDS = 3600;
  * channel's send timeout.
  */
 export const ATTEMPT_LEASE_MS = 30_000;
+/**
+ * Repeats of an alert (triggers folded into it by dedup key) recorded one event each; beyond these, a key that
+ * keeps firing would grow the stream without bound, so further repeats are counted and summarized.
+ */
+export const REPEATS_RECORDED_ONE_BY_ONE = 5;
 
 const at = (date: Date) => date.toISOString();
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + Math.round(seconds * 1000)).toISOString();
@@ -78,6 +83,8 @@ function decideTrigger(command: Extract<AlertCommand, { type: 'TriggerAlert' }>,
       throw conflict(`alert ${command.alertId} already exists`, 'alert_exists');
     }
     if (state.status === 'resolved') throw conflict('the alert for this dedup key is resolved', 'alert_closed');
+    // Later repeats are counted outside the stream and summarized into it periodically (RecordRepeats).
+    if (state.dedupCount >= REPEATS_RECORDED_ONE_BY_ONE) return [];
     return [
       {
         type: 'AlertDeduplicated',
@@ -115,6 +122,18 @@ function decideTrigger(command: Extract<AlertCommand, { type: 'TriggerAlert' }>,
     {
       type: 'EscalationStepScheduled',
       data: { alertId: command.alertId, epoch: 0, loop: 0, step: 0, dueAt: plusSeconds(triggeredAt, first.delaySeconds) },
+    },
+  ];
+}
+
+/** A summary of repeats counted outside the stream; one that adds nothing is a no-op, so a retried summary is harmless. */
+function decideRecordRepeats(command: Extract<AlertCommand, { type: 'RecordRepeats' }>, state: AlertState): AlertEvent[] {
+  if (state.status === 'none') throw notFound('alert not found');
+  if (command.dedupCount <= state.dedupCount) return [];
+  return [
+    {
+      type: 'AlertDeduplicated',
+      data: { alertId: state.alertId, dedupCount: command.dedupCount, summary: command.summary, severity: command.severity, at: at(command.at) },
     },
   ];
 }
@@ -245,6 +264,8 @@ export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
   switch (command.type) {
     case 'TriggerAlert':
       return decideTrigger(command, state);
+    case 'RecordRepeats':
+      return decideRecordRepeats(command, state);
     case 'FireEscalationStep':
       return decideFire(command, state);
     case 'AcknowledgeAlert': {

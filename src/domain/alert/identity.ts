@@ -1,0 +1,1 @@
+export const alertStreamId = (alertId: string) => `alert-${alertId}`;
