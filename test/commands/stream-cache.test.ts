@@ -61,7 +61,7 @@ describe('commands deciding from cached stream states', () => {
     const [a] = processes();
     const { alertId } = await trigger(a!);
     const reads: string[] = [];
-    const counting: CommandDependencies = {
+    const counting: RepeatCountDependencies = {
       ...a!,
       eventStore: Object.assign(Object.create(store) as PostgresEventStore, {
         readStream: (streamId: string, options?: { fromVersion?: number; maxCount?: number }) => {
