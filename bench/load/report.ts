@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { machineTable } from '../machine.js';
 import type { AppendStoreName } from './protocol.js';
 import { PROCESS_GROUPS } from './resource-sampler.js';
@@ -224,6 +225,55 @@ function resourcesSection(scenarios: ScenarioReport[]): string[] {
   return lines;
 }
 
+/** The rate each scenario's target asks of the engine, in alerts per second; null where the target is not a rate. */
+const TARGET_RATES: Partial<Record<ScenarioName, number>> = { ingest: 1000, sustained: 300, recovery: 300 };
+
+function limitsSection(scenarios: ScenarioReport[]): string[] {
+  const groups = [
+    PROCESS_GROUPS.service,
+    PROCESS_GROUPS.postgresServer,
+    PROCESS_GROUPS.rabbitmq,
+    PROCESS_GROUPS.loadClient,
+    PROCESS_GROUPS.receiver,
+  ];
+  const lines = [
+    '### What limits this machine (median over runs)',
+    '',
+    'CPU milliseconds per alert the service recorded, per process group, over the same window as the resources above',
+    '(PostgreSQL counted as every process of the server, so its WAL writer and checkpointer are in). At the rate a',
+    "target asks, the sum is the number of cores the run's work would need; this machine has",
+    `${cpus().length}. A target whose rate needs more cores than the machine has is limited by CPU saturation here.`,
+    '',
+    `| scenario | alerts | ${groups.map((group) => `${group} (ms/alert)`).join(' | ')} | total (ms/alert) | target rate (/s) | cores needed at that rate | machine busy |`,
+    `|---|---:|${groups.map(() => '---:').join('|')}|---:|---:|---:|---:|`,
+  ];
+  for (const scenario of scenarios) {
+    if (scenario.runs.length === 0) continue;
+    const perAlert = groups.map((group) =>
+      median(
+        scenario.runs.map((run) => {
+          const usage = run.resources.cpu.find((entry) => entry.group === group);
+          return usage && run.roundTrips.alerts > 0 ? (usage.cpuSeconds * 1000) / run.roundTrips.alerts : null;
+        }),
+      ),
+    );
+    const total = perAlert.every((value) => value !== null) ? perAlert.reduce((sum, value) => sum! + value!, 0)! : null;
+    const rate = TARGET_RATES[scenario.name] ?? null;
+    const busy = median(scenario.runs.map((run) => run.resources.machineBusyShare));
+    const cells = [
+      formatValue(median(scenario.runs.map((run) => run.roundTrips.alerts)), 'count'),
+      ...perAlert.map((value) => (value === null ? '–' : value.toFixed(2))),
+      total === null ? '–' : total.toFixed(2),
+      rate === null ? '–' : formatValue(rate, 'per second'),
+      rate === null || total === null ? '–' : ((total * rate) / 1000).toFixed(1),
+      busy === null ? '–' : `${Math.round(busy * 100)} %`,
+    ];
+    lines.push(`| ${scenario.title} | ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
 function roundTripsSection(scenarios: ScenarioReport[]): string[] {
   const lines = [
     '### Round trips per alert (target 9; median over runs)',
@@ -294,7 +344,7 @@ export function renderLoadReport(report: LoadReport): string {
   lines.push(...targetsSection(report));
   if (report.eventStore) lines.push(...eventStoreSection(report.eventStore));
   for (const scenario of report.scenarios) lines.push(...scenarioSection(scenario));
-  lines.push(...resourcesSection(report.scenarios), ...roundTripsSection(report.scenarios));
+  lines.push(...resourcesSection(report.scenarios), ...limitsSection(report.scenarios), ...roundTripsSection(report.scenarios));
   lines.push(
     'The machine is shared: other work shows in the load average and in the CPU of the shared processes. Compare runs',
     'on the same machine only.',

@@ -71,10 +71,11 @@ export class PostgresEventStore implements EventStore {
       metadata: options.metadata,
     }));
     try {
-      const { rows } = await this.pool.query<{ stream_version: string; transaction_id: string; global_position: string }>(
-        `select stream_version, transaction_id::text as transaction_id, global_position from append_events($1, $2, $3)`,
-        [streamId, String(options.expectedVersion), JSON.stringify(payload)],
-      );
+      const { rows } = await this.pool.query<{ stream_version: string; transaction_id: string; global_position: string }>({
+        name: 'append-events',
+        text: `select stream_version, transaction_id::text as transaction_id, global_position from append_events($1, $2, $3)`,
+        values: [streamId, String(options.expectedVersion), JSON.stringify(payload)],
+      });
       const row = rows[0]!;
       this.announceAppend();
       return {
@@ -119,10 +120,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readStream(streamId: string, options: { fromVersion?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>(
-      `select ${EVENT_COLUMNS} from events where stream_id = $1 and stream_version >= $2 order by stream_version limit $3`,
-      [streamId, options.fromVersion ?? 0, options.maxCount ?? null],
-    );
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'read-stream',
+      text: `select ${EVENT_COLUMNS} from events where stream_id = $1 and stream_version >= $2 order by stream_version limit $3`,
+      values: [streamId, options.fromVersion ?? 0, options.maxCount ?? null],
+    });
     return rows.map(toRecordedEvent);
   }
 

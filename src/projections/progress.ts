@@ -30,13 +30,13 @@ export class ProjectionProgress {
 
   /** The position every read model has reached; null while one has not started. */
   async lowestCheckpoint(): Promise<LogPosition | null> {
-    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string; subscriptions: string }>(
-      `select transaction_id::text as transaction_id, global_position,
-              count(*) over () as subscriptions
-         from subscription_checkpoints where subscription_name = any($1)
-        order by transaction_id, global_position limit 1`,
-      [this.readModelNames],
-    );
+    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string; subscriptions: string }>({
+      name: 'lowest-checkpoint',
+      text: `select transaction_id::text as transaction_id, global_position, count(*) over () as subscriptions
+               from subscription_checkpoints where subscription_name = any($1)
+              order by transaction_id, global_position limit 1`,
+      values: [this.readModelNames],
+    });
     const row = rows[0];
     if (!row || Number(row.subscriptions) < this.readModelNames.length) return null;
     return { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) };
