@@ -112,6 +112,15 @@ async function main(): Promise<void> {
     const events = await seedLog(pool);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     log(`seeded ${events} events in ${seedSeconds.toFixed(1)} s`);
+    const { rows: logged } = await pool.query<{ count: string }>('select count(*) as count from events');
+    if (Number(logged[0]!.count) !== events) throw new Error(`the log holds ${logged[0]!.count} events, ${events} were appended`);
+    const expectedAlerts = events / 8;
+    const assertReadModelsWhole = async (stage: string) => {
+      const { rows: counted } = await pool.query<{ alerts: string }>('select count(*) as alerts from alerts');
+      if (Number(counted[0]!.alerts) !== expectedAlerts) {
+        throw new Error(`after the ${stage} the alerts read model holds ${counted[0]!.alerts} alerts, the log ${expectedAlerts}`);
+      }
+    };
     rows.push(`| seed: alert lifecycles appended, ${WRITERS} writers, 8 events per append | ${events.toLocaleString('en')} | ${seedSeconds.toFixed(1)} | ${Math.round(events / seedSeconds).toLocaleString('en')} |`);
     await pool.query('vacuum analyze events');
 
@@ -134,12 +143,14 @@ async function main(): Promise<void> {
     }
     const catchUpSeconds = (performance.now() - catchUpStarted) / 1000;
     log(`live subscription caught up with ${events} events in ${catchUpSeconds.toFixed(1)} s`);
+    await assertReadModelsWhole('catch-up');
     rows.push(`| catch-up: the live subscription from the start of the log, all read models, batches of ${BATCH} | ${events.toLocaleString('en')} | ${catchUpSeconds.toFixed(1)} | ${Math.round(events / catchUpSeconds).toLocaleString('en')} |`);
 
     const rebuildStarted = performance.now();
     const rebuilt = await rebuildReadModels(deps, readModelProjections, { batchSize: BATCH });
     const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
     log(`rebuilt beside the live tables and switched: ${rebuilt.replayed} events in ${rebuildSeconds.toFixed(1)} s`);
+    await assertReadModelsWhole('rebuild');
     rows.push(`| rebuild beside the live tables, then the atomic switch, all read models | ${rebuilt.replayed.toLocaleString('en')} | ${rebuildSeconds.toFixed(1)} | ${Math.round(rebuilt.replayed / rebuildSeconds).toLocaleString('en')} |`);
 
     const { rows: counts } = await pool.query<{ alerts: string; notifications: string }>(
