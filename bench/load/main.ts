@@ -66,6 +66,14 @@ const serviceScenarios: ServiceScenario[] = [
       `${s.recovery.ratePerSecond} alerts/s offered open-loop for ${s.recovery.seconds} s on the sustained run's flows; ${s.recovery.killAtSeconds} s in, the only service process is killed with SIGKILL and started again ${s.recovery.downSeconds} s later on the same database, broker names and port. Triggers that fail meanwhile are not retried. The bench waits until every alert the service recorded is paged and no send is left without an outcome, or ${s.recovery.drainSeconds} s after the last step is due.`,
     run: recoveryRun,
   },
+  {
+    name: 'recovery-within-capacity',
+    title: 'Recovery from kill -9 within capacity (target 6)',
+    describe: (s) =>
+      `As the recovery run, at ${s.recoveryWithinCapacityRate} alerts/s: a rate this machine's engine keeps up with, so the time the restart itself takes shows apart from the backlog an overloaded run builds.`,
+    run: (context) =>
+      recoveryRun({ ...context, settings: { ...context.settings, recovery: { ...context.settings.recovery, ratePerSecond: context.settings.recoveryWithinCapacityRate } } }),
+  },
 ];
 
 function gitCommit(): string {

@@ -20,6 +20,7 @@ export const FIGURE = {
   drain: 'backlog drain: last page arrival − last accepted trigger',
   inFlight: 'alerts in flight (scheduled, not fired) when memory was sampled',
   inFlightRss: 'service resident memory with those alerts in flight',
+  restartToReady: 'restart to ready (/readyz 200)',
   dueWhileDownAfterRestartMax: '… their page after the restart, max',
   cutOffSends: 'sends cut off by the kill (NotificationOutcomeUnknown)',
   cutOffResendMax: '… resent after the restart, max delay from the restart',

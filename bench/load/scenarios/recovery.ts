@@ -70,7 +70,7 @@ export async function recoveryRun(context: ScenarioContext): Promise<ScenarioRun
     return {
       figures: [
         { label: 'down: kill to restart', value: (spawnedAt - killedAt) / 1000, unit: 's' },
-        { label: 'restart to ready (/readyz 200)', value: (readyAt - spawnedAt) / 1000, unit: 's' },
+        { label: FIGURE.restartToReady, value: (readyAt - spawnedAt) / 1000, unit: 's' },
         ...triggerFigures(summary, { fromSchedule: true }),
         ...escalationFigures(outcome),
         { label: 'steps due between the kill and ready', value: dueWhileDown.length, unit: 'count' },
