@@ -1,0 +1,1 @@
+export const scheduleStreamId = (scheduleId: string) => `schedule-${scheduleId}`;
