@@ -1,6 +1,7 @@
 import { alertEventDefinitions } from './domain/alert/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
+import { scheduleEventDefinitions } from './domain/schedule/events.js';
 import { sessionEventDefinitions } from './domain/session/events.js';
 import { teamEventDefinitions } from './domain/team/events.js';
 import { userEventDefinitions } from './domain/user/events.js';
@@ -14,5 +15,6 @@ export function createCatalog(): EventCatalog {
     .register(flowEventDefinitions)
     .register(userEventDefinitions)
     .register(sessionEventDefinitions)
-    .register(teamEventDefinitions);
+    .register(teamEventDefinitions)
+    .register(scheduleEventDefinitions);
 }

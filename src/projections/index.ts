@@ -2,6 +2,7 @@ import { alertsProjection, inFlightProjection } from './alerts.js';
 import { flowsProjection } from './flows.js';
 import { invitesProjection } from './invites.js';
 import type { Projection } from './projection.js';
+import { schedulesProjection } from './schedules.js';
 import { sessionsProjection } from './sessions.js';
 import { teamsProjection } from './teams.js';
 import { usersProjection } from './users.js';
@@ -15,4 +16,5 @@ export const readModelProjections: readonly Projection[] = [
   sessionsProjection,
   teamsProjection,
   invitesProjection,
+  schedulesProjection,
 ];

@@ -2,6 +2,7 @@
 
 import type { ColumnType, Generated } from 'kysely';
 import type { FlowNode } from '../domain/flow/node.js';
+import type { Rotation } from '../domain/schedule/definition.js';
 
 export interface UsersTable {
   id: string;
@@ -154,6 +155,29 @@ export interface IntegrationKeysTable {
   revoked_at: Date | null;
 }
 
+export interface SchedulesTable {
+  id: string;
+  team_id: string;
+  name: string;
+  time_zone: string;
+  /** The ordered layers, as the schedule's events carry them. */
+  rotations: ColumnType<Rotation[], string, string>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Every override a schedule has had and not removed, past ones included, so past shifts show them. */
+export interface ScheduleOverridesTable {
+  id: string;
+  schedule_id: string;
+  team_id: string;
+  user_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  created_at: Date;
+}
+
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
@@ -170,4 +194,6 @@ export type ReadModels = {
   team_open_alerts: TeamOpenAlertsTable;
   pending_escalations: PendingEscalationsTable;
   pending_deliveries: PendingDeliveriesTable;
+  schedules: SchedulesTable;
+  schedule_overrides: ScheduleOverridesTable;
 };
