@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { AlertCommand, NotificationOutcome } from '../domain/alert/commands.js';
+import type { AlertCommand, NotificationOutcome, OnCallResolution } from '../domain/alert/commands.js';
 import { alertDecider, type AlertState, type OpenAlertState } from '../domain/alert/decider.js';
 import { dedupAlertId, dedupSlotDecider, type DedupSlotEvent, dedupSlotStreamId } from '../domain/alert/dedup-slot.js';
 import { DomainError, fold, notFound } from '../domain/decider.js';
 import type { NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
-import { type CommandDependencies, handleCommand } from './handle-command.js';
+import { onCallAt } from '../domain/schedule/on-call.js';
+import { aggregateStream, type CommandDependencies, handleCommand } from './handle-command.js';
+import { loadSchedule } from './schedules.js';
+import { teamRoleOf } from './teams.js';
 
 import { alertStreamId } from '../domain/alert/identity.js';
 const teamOf = (state: AlertState) => (state.status === 'none' ? null : state.teamId);
@@ -128,11 +131,15 @@ export async function fireEscalationStep(
   deps: CommandDependencies,
   input: { alertId: string; epoch: number; loop: number; step: number; now: Date },
 ): Promise<{ fired: boolean; lagMs: number | null; position: LogPosition | null }> {
+  const streamId = alertStreamId(input.alertId);
+  const { state } = await aggregateStream(deps, alertDecider, streamId);
+  const target = state.status === 'triggered' && state.pending ? state.steps[state.pending.step]?.target : undefined;
+  const onCall = target?.type === 'schedule' ? await resolveOnCall(deps, (state as OpenAlertState).teamId, target.scheduleId, input.now) : undefined;
   const result = await handleCommand(
     deps,
     alertDecider,
-    alertStreamId(input.alertId),
-    { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input },
+    streamId,
+    { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input, ...(onCall ? { onCall } : {}) },
     { actor: 'system:escalation', teamId: teamOf },
   );
   const firedEvent = result.events.find((event) => event.type === 'EscalationStepFired');
@@ -141,6 +148,17 @@ export async function fireEscalationStep(
     lagMs: firedEvent?.type === 'EscalationStepFired' ? firedEvent.data.lagMs : null,
     position: result.position,
   };
+}
+
+/** Who a schedule step pages when it fires: those on call now who are still members of the team. */
+async function resolveOnCall(deps: CommandDependencies, teamId: string, scheduleId: string, now: Date): Promise<OnCallResolution> {
+  const schedule = await loadSchedule(deps, teamId, scheduleId);
+  if (!schedule) return { userIds: [], reason: 'the schedule no longer exists' };
+  const { users } = onCallAt(schedule, now);
+  const members: string[] = [];
+  for (const userId of users) if (await teamRoleOf(deps, teamId, userId)) members.push(userId);
+  if (members.length > 0) return { userIds: members, reason: null };
+  return { userIds: [], reason: users.length > 0 ? 'nobody on call is a member of the team any more' : 'nobody on call' };
 }
 
 export interface NotificationAttemptPlan {

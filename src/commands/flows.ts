@@ -64,7 +64,7 @@ export async function createFlow(
 ): Promise<{ flowId: string; version: number; position: LogPosition | null }> {
   const flowId = randomUUID();
   const nodes = input.nodes.map((node) => toFlowNode(node, randomUUID()));
-  await assertWebhookTargetsAllowed(deps, nodes.map((node) => node.target));
+  await assertTargetsAllowed(deps, input.teamId, nodes.map((node) => node.target));
   const result = await handleCommand(
     deps,
     flowDecider,
@@ -104,7 +104,7 @@ export async function addFlowNode(
   input: EditInput & { node: FlowNodeInput; after?: string | null },
 ): Promise<FlowChange & { nodeId: string }> {
   const node = toFlowNode(input.node, randomUUID());
-  await assertWebhookTargetsAllowed(deps, [node.target]);
+  await assertTargetsAllowed(deps, input.teamId, [node.target]);
   const change = await editFlow(deps, input, {
     type: 'AddFlowNode',
     teamId: input.teamId,
@@ -120,7 +120,7 @@ export async function updateFlowNode(
   deps: FlowCommandDependencies,
   input: EditInput & { nodeId: string; changes: Partial<FlowNodeInput> },
 ): Promise<FlowChange> {
-  if (input.changes.target) await assertWebhookTargetsAllowed(deps, [input.changes.target]);
+  if (input.changes.target) await assertTargetsAllowed(deps, input.teamId, [input.changes.target]);
   return editFlow(deps, input, {
     type: 'UpdateFlowNode',
     teamId: input.teamId,
@@ -178,13 +178,19 @@ async function editFlow(deps: FlowCommandDependencies, input: EditInput, command
 /**
  * A webhook on a network this server may not reach (private, link-local, cloud metadata…) is refused as soon as it
  * is set, so the flow's author hears of it now; the check made at every send still decides, since DNS can change.
+ * A schedule must be one of the team's.
  */
-async function assertWebhookTargetsAllowed(deps: FlowCommandDependencies, targets: NodeTarget[]): Promise<void> {
+async function assertTargetsAllowed(deps: FlowCommandDependencies, teamId: string, targets: NodeTarget[]): Promise<void> {
   const policy = { allowPrivate: deps.config.webhookAllowPrivate, allowLoopback: deps.config.webhookAllowLoopback };
   const urls = [...new Set(targets.flatMap((target) => (target.type === 'webhook' ? [target.url] : [])))];
   const refusals = await Promise.all(urls.map((url) => webhookTargetRefusal(url, { policy })));
   const refusal = refusals.find((reason) => reason !== null);
   if (refusal) throw invalid(refusal, 'webhook_target_refused');
+  const scheduleIds = [...new Set(targets.flatMap((target) => (target.type === 'schedule' ? [target.scheduleId] : [])))];
+  if (scheduleIds.length === 0) return;
+  const found = await deps.db.selectFrom('schedules').select('id').where('team_id', '=', teamId).where('id', 'in', scheduleIds).execute();
+  const unknown = scheduleIds.find((scheduleId) => !found.some((schedule) => schedule.id === scheduleId));
+  if (unknown) throw invalid(`schedule ${unknown} is not one of this team's`, 'unknown_schedule');
 }
 
 /** The users among these targets who are members of the team right now. */

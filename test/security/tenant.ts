@@ -24,6 +24,9 @@ export interface Tenant {
   inviteeToken: string;
   keyId: string;
   integrationKey: string;
+  /** A schedule with the member on call, and an override of theirs. */
+  scheduleId: string;
+  overrideId: string;
 }
 
 /**
@@ -60,6 +63,23 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
   expect(inviteeInvite.status, JSON.stringify(inviteeInvite.body)).toBe(201);
   const key = await http.post(`/teams/${owner.teamId}/flows/${flow.body.id}/integration-keys`, undefined, auth);
   expect(key.status, JSON.stringify(key.body)).toBe(201);
+  const schedule = await http.post(
+    `/teams/${owner.teamId}/schedules`,
+    {
+      name: `${name} on call`,
+      timeZone: 'Europe/Berlin',
+      rotations: [{ name: 'primary', participants: [member.userId], start: '2026-01-05T09:00:00+01:00', shift: { unit: 'weeks', count: 1 } }],
+    },
+    auth,
+  );
+  expect(schedule.status, JSON.stringify(schedule.body)).toBe(201);
+  const soon = Date.now() + 86_400_000;
+  const override = await http.post(
+    `/teams/${owner.teamId}/schedules/${schedule.body.id}/overrides`,
+    { userId: member.userId, start: new Date(soon).toISOString(), end: new Date(soon + 3_600_000).toISOString() },
+    auth,
+  );
+  expect(override.status, JSON.stringify(override.body)).toBe(201);
   return {
     owner,
     member,
@@ -76,5 +96,7 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     inviteeToken: inviteeInvite.body.token,
     keyId: key.body.id,
     integrationKey: key.body.key,
+    scheduleId: schedule.body.id,
+    overrideId: override.body.id,
   };
 }

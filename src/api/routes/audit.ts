@@ -5,7 +5,7 @@ import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { defineRoute } from '../routing.js';
 
-const CONFIGURATION_STREAMS = ['team-%', 'flow-%'];
+const CONFIGURATION_STREAMS = ['team-%', 'flow-%', 'schedule-%'];
 const SECRET_FIELD = /secret|hash|password|token/i;
 
 /** Secrets and their hashes stay in the log; the audit trail names the change, not the secret. */

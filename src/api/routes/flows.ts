@@ -1,4 +1,3 @@
-import type { Context } from 'koa';
 import { z } from 'zod';
 import {
   addFlowNode,
@@ -15,7 +14,8 @@ import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { authorizeFromStream, authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
-import { badRequest, notFoundProblem } from '../problem.js';
+import { etag, ifMatchVersion } from '../if-match.js';
+import { notFoundProblem } from '../problem.js';
 import { defineRoute, type RouteResult } from '../routing.js';
 
 const TeamParams = z.object({ teamId: z.uuid() });
@@ -39,21 +39,6 @@ const FlowSummary = z.object({ id: z.uuid(), name: z.string(), version: z.int(),
 const FlowDetail = z.object({ id: z.uuid(), name: z.string(), version: z.int(), repeat: z.int(), nodes: z.array(FlowNode) });
 const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), createdAt: z.string(), revokedAt: z.string().nullable() });
 
-const etag = (version: number) => ({ ETag: `"${version}"` });
-
-/**
- * The flow version the client last saw, from `If-Match: "3"` (or `3`); undefined without the header or for `*`.
- * Versions are strong validators, so a weak tag can never match.
- */
-function ifMatchVersion(ctx: Context): number | undefined {
-  const header = ctx.get('if-match').trim();
-  if (header === '' || header === '*') return undefined;
-  const match = /^(?:"(\d{1,9})"|(\d{1,9}))$/.exec(header);
-  if (!match) throw badRequest('If-Match must name one flow version, as in the ETag: "3"', { code: 'invalid_if_match' });
-  const version = Number(match[1] ?? match[2]);
-  if (version < 1) throw badRequest('flow versions start at 1', { code: 'invalid_if_match' });
-  return version;
-}
 
 function changed(change: FlowChange, status: number, body: Record<string, unknown>): RouteResult {
   return { status, body: { ...body, version: change.version }, headers: etag(change.version), position: change.position };
@@ -146,7 +131,7 @@ const changeFlowRoute = defineRoute({
       name: body.name,
       repeat: body.repeat,
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
     });
     return changed(change, 200, { id: params.flowId });
   },
@@ -170,7 +155,7 @@ const addNodeRoute = defineRoute({
       node,
       ...(after === undefined ? {} : { after }),
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
     });
     return changed(change, 201, { id: change.nodeId });
   },
@@ -193,7 +178,7 @@ const updateNodeRoute = defineRoute({
       nodeId: params.nodeId,
       changes: body,
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
     });
     return changed(change, 200, { id: params.nodeId });
   },
@@ -216,7 +201,7 @@ const moveNodeRoute = defineRoute({
       nodeId: params.nodeId,
       after: body.after,
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
     });
     return changed(change, 200, {});
   },
@@ -237,7 +222,7 @@ const removeNodeRoute = defineRoute({
       flowId: params.flowId,
       nodeId: params.nodeId,
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
     });
     return changed(change, 200, {});
   },
@@ -259,7 +244,7 @@ const createKeyRoute = defineRoute({
       teamId: params.teamId,
       flowId: params.flowId,
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
       now: services.clock(),
     });
     return {
@@ -321,7 +306,7 @@ const revokeKeyRoute = defineRoute({
       flowId: params.flowId,
       keyId: params.keyId,
       actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx),
+      expectedVersion: ifMatchVersion(ctx, 'flow'),
       now: services.clock(),
     });
     return changed(change, 200, {});

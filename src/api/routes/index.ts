@@ -6,12 +6,14 @@ import { flowRoutes } from './flows.js';
 import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
 import { meRoute } from './me.js';
+import { scheduleRoutes } from './schedules.js';
 import { teamRoutes } from './teams.js';
 
 export const routes: readonly AnyRouteSpec[] = [
   ...alertRoutes,
   auditRoute,
   ...flowRoutes,
+  ...scheduleRoutes,
   ...integrationRoutes,
   ...authRoutes,
   meRoute,

@@ -24,7 +24,17 @@ export type AlertCommand =
     }
   /** Repeats counted outside the stream: the alert has now been repeated `dedupCount` times, the latest at `at`. */
   | { type: 'RecordRepeats'; dedupCount: number; summary: string; severity: Severity; at: Date }
-  | { type: 'FireEscalationStep'; alertId: string; epoch: number; loop: number; step: number; deliveryId: string; now: Date }
+  | {
+      type: 'FireEscalationStep';
+      alertId: string;
+      epoch: number;
+      loop: number;
+      step: number;
+      deliveryId: string;
+      now: Date;
+      /** For a step that pages a schedule: who is on call now and still a member, looked up by the handler. */
+      onCall?: OnCallResolution;
+    }
   | { type: 'AcknowledgeAlert'; teamId: string; by: string; now: Date }
   | { type: 'ResolveAlert'; teamId: string; by: string; now: Date }
   | { type: 'EscalateAlert'; teamId: string; by: string; now: Date }
@@ -44,6 +54,12 @@ export type AlertCommand =
       outcome: NotificationOutcome;
       now: Date;
     };
+
+export interface OnCallResolution {
+  userIds: readonly string[];
+  /** Why nobody is paged, when nobody is. */
+  reason: string | null;
+}
 
 export type NotificationOutcome =
   | { delivered: true; detail: string | null }

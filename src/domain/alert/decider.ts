@@ -1,4 +1,5 @@
 import { conflict, type Decider, invalid, notFound } from '../decider.js';
+import { uuidV5 } from '../deterministic-id.js';
 import type { NodeTarget, RetryPolicy } from '../flow/node.js';
 import type { AlertCommand } from './commands.js';
 import type { AlertEvent, PinnedStep, Severity } from './events.js';
@@ -67,6 +68,9 @@ export const ATTEMPT_LEASE_MS = 30_000;
  * keeps firing would grow the stream without bound, so further repeats are counted and summarized.
  */
 export const REPEATS_RECORDED_ONE_BY_ONE = 5;
+
+/** Deliveries of a schedule step beyond the first are named after the first and the user they page. */
+const ON_CALL_DELIVERY_NAMESPACE = '6a1f4c2e-93b7-4d58-8e0a-2f5c7b9d1e34';
 
 const at = (date: Date) => date.toISOString();
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + Math.round(seconds * 1000)).toISOString();
@@ -145,6 +149,21 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
   if (state.epoch !== command.epoch || pending.loop !== command.loop || pending.step !== command.step) return [];
   const node = state.steps[pending.step]!;
   const firedAt = at(command.now);
+  const onCallUsers = [...(command.onCall?.userIds ?? [])];
+  const onCall =
+    node.target.type === 'schedule'
+      ? {
+          scheduleId: node.target.scheduleId,
+          userIds: onCallUsers,
+          reason: onCallUsers.length > 0 ? null : (command.onCall?.reason ?? 'nobody on call'),
+        }
+      : undefined;
+  const requests: { deliveryId: string; target: NodeTarget }[] = onCall
+    ? onCall.userIds.map((userId, index) => ({
+        deliveryId: index === 0 ? command.deliveryId : uuidV5(`${command.deliveryId}/${userId}`, ON_CALL_DELIVERY_NAMESPACE),
+        target: { type: 'user', userId },
+      }))
+    : [{ deliveryId: command.deliveryId, target: node.target }];
   const events: AlertEvent[] = [
     {
       type: 'EscalationStepFired',
@@ -157,26 +176,28 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
         dueAt: pending.dueAt,
         firedAt,
         lagMs: command.now.getTime() - Date.parse(pending.dueAt),
+        ...(onCall ? { onCall } : {}),
       },
     },
-    {
+    ...requests.map(({ deliveryId, target }): AlertEvent => ({
       type: 'NotificationRequested',
       data: {
         alertId: state.alertId,
-        deliveryId: command.deliveryId,
+        deliveryId,
         loop: pending.loop,
         step: pending.step,
         nodeId: node.id,
-        target: node.target,
+        target,
         retry: node.retry,
         requestedAt: firedAt,
       },
-    },
+    })),
   ];
   const next = nextAfter(state, pending.loop, pending.step);
   if (next) {
-    // Due times chain from due times, so lag never accumulates along the flow.
-    const dueAt = plusSeconds(pending.dueAt, state.steps[next.step]!.delaySeconds);
+    // Due times chain from due times, so lag never accumulates along the flow; a step that paged nobody does not
+    // make the next one wait for its delay.
+    const dueAt = requests.length === 0 ? firedAt : plusSeconds(pending.dueAt, state.steps[next.step]!.delaySeconds);
     events.push({ type: 'EscalationStepScheduled', data: { alertId: state.alertId, epoch: state.epoch, ...next, dueAt } });
   } else {
     events.push({ type: 'EscalationExhausted', data: { alertId: state.alertId, loops: state.repeat + 1, at: firedAt } });

@@ -54,6 +54,8 @@ export const EscalationStepFired = z.object({
   dueAt: Timestamp,
   firedAt: Timestamp,
   lagMs: z.number(),
+  /** A schedule step: who was on call when it fired (members of the team only), and why nobody was paged if so. */
+  onCall: z.object({ scheduleId: z.uuid(), userIds: z.array(z.uuid()), reason: z.string().nullable() }).optional(),
 });
 
 export const NotificationRequested = z.object({

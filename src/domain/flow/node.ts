@@ -4,6 +4,8 @@ export const NodeTarget = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('user'), userId: z.uuid() }),
   z.strictObject({ type: z.literal('email'), email: z.email().max(254) }),
   z.strictObject({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).max(2048) }),
+  /** Whoever the team's schedule has on call when the step fires, each paged as a `user` target. */
+  z.strictObject({ type: z.literal('schedule'), scheduleId: z.uuid() }),
 ]);
 export type NodeTarget = z.infer<typeof NodeTarget>;
 

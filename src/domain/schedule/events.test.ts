@@ -25,10 +25,13 @@ const oneOfEach: ScheduleEvent[] = [
 ];
 
 describe('schedule events', () => {
-  it('register beside every other event type without a clash', () => expect(() => createCatalog().register(scheduleEventDefinitions)).not.toThrow());
+  it('are registered in the catalog', () => {
+    const catalog = createCatalog();
+    for (const type of Object.keys(scheduleEventDefinitions)) expect(catalog.schemaVersionOf(type)).toBe(1);
+  });
 
   it('every event type reads back as written', () => {
-    const catalog = createCatalog().register(scheduleEventDefinitions);
+    const catalog = createCatalog();
     expect(oneOfEach.map((event) => event.type).sort()).toEqual(Object.keys(scheduleEventDefinitions).sort());
     for (const event of oneOfEach) {
       const stored = { type: event.type, schemaVersion: catalog.schemaVersionOf(event.type), data: JSON.parse(JSON.stringify(event.data)), eventId: scheduleId };
@@ -37,7 +40,7 @@ describe('schedule events', () => {
   });
 
   it('a stored zone the runtime no longer knows still reads, so the stream stays readable', () => {
-    const catalog = createCatalog().register(scheduleEventDefinitions);
+    const catalog = createCatalog();
     const stored = { type: 'ScheduleTimeZoneChanged', schemaVersion: 1, data: { scheduleId, timeZone: 'Retired/Zone', at }, eventId: scheduleId };
     expect(catalog.parse(stored)).toEqual({ type: 'ScheduleTimeZoneChanged', data: { scheduleId, timeZone: 'Retired/Zone', at } });
   });

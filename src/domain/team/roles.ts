@@ -10,6 +10,7 @@ export type TeamPermission =
   | 'owners:manage'
   | 'invites:manage'
   | 'flows:write'
+  | 'schedules:write'
   | 'alerts:write'
   | 'integrations:manage'
   /** Webhook URLs in full: they often carry credentials (userinfo, tokens in the path or query). */
@@ -17,13 +18,14 @@ export type TeamPermission =
 
 const grants: Record<TeamRole, ReadonlySet<TeamPermission>> = {
   owner: new Set([
-    'team:read', 'team:manage', 'members:manage', 'owners:manage', 'invites:manage', 'flows:write', 'alerts:write',
-    'integrations:manage', 'webhook-urls:read',
+    'team:read', 'team:manage', 'members:manage', 'owners:manage', 'invites:manage', 'flows:write', 'schedules:write',
+    'alerts:write', 'integrations:manage', 'webhook-urls:read',
   ]),
   admin: new Set([
-    'team:read', 'members:manage', 'invites:manage', 'flows:write', 'alerts:write', 'integrations:manage', 'webhook-urls:read',
+    'team:read', 'members:manage', 'invites:manage', 'flows:write', 'schedules:write', 'alerts:write', 'integrations:manage',
+    'webhook-urls:read',
   ]),
-  member: new Set(['team:read', 'flows:write', 'alerts:write', 'webhook-urls:read']),
+  member: new Set(['team:read', 'flows:write', 'schedules:write', 'alerts:write', 'webhook-urls:read']),
   viewer: new Set(['team:read']),
 };
 
