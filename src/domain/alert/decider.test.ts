@@ -131,6 +131,38 @@ describe('alert decider', () => {
       spec.given([triggered(), scheduled(0, 0)]).when(trigger()).thenThrows('conflict', 'alert_exists'));
   });
 
+  describe('firing a step that pages a schedule', () => {
+    const scheduleId = '00000000-0000-4000-8000-0000000005c0';
+    const [alice, bob] = ['00000000-0000-4000-8000-00000000a11c', '00000000-0000-4000-8000-0000000000b0'];
+    const onCallStep: FlowNode = { ...node(1, 0), target: { type: 'schedule', scheduleId } };
+    const steps = [onCallStep, node(2, 60)];
+    const fireWith = (onCall: { userIds: string[]; reason: string | null }): AlertCommand => ({ ...fire(0, 1), onCall } as AlertCommand);
+    const firedWith = (onCall: { userIds: string[]; reason: string | null }): AlertEvent => {
+      const event = fired(0, 0, 1) as AlertEventOf<'EscalationStepFired'>;
+      return { ...event, data: { ...event.data, nodeId: onCallStep.id, onCall: { scheduleId, ...onCall } } };
+    };
+    const requestFor = (deliveryId: string, userId: string): AlertEvent => ({
+      type: 'NotificationRequested',
+      data: {
+        alertId, deliveryId, loop: 0, step: 0, nodeId: onCallStep.id, target: { type: 'user', userId }, retry: onCallStep.retry, requestedAt: iso(1),
+      },
+    });
+
+    it('pages each user on call, recording who they were; the first under the command\'s delivery id', () =>
+      spec.given([triggered(steps), scheduled(0, 0)]).when(fireWith({ userIds: [alice, bob], reason: null })).then([
+        firedWith({ userIds: [alice, bob], reason: null }),
+        requestFor(delivery1, alice),
+        requestFor('26808918-49db-50f4-a619-ef59114eea7f', bob),
+        scheduled(1, 60),
+      ]));
+
+    it('nobody on call: pages nobody, says why, and makes the next step due at once', () =>
+      spec.given([triggered(steps), scheduled(0, 0)]).when(fireWith({ userIds: [], reason: 'nobody on call' })).then([
+        firedWith({ userIds: [], reason: 'nobody on call' }),
+        scheduled(1, 1),
+      ]));
+  });
+
   describe('firing', () => {
     it('fires the pending step: records due and fire time, requests the notification, schedules the next from the due time', () =>
       spec.given([triggered(), scheduled(0, 0)]).when(fire(0, 0.04)).then([
