@@ -3,11 +3,12 @@ import { type SessionLifetimes, refreshSession, signOut } from '../../commands/s
 import { registerWithInvite } from '../../commands/teams.js';
 import { changePassword, logIn, registerUser, signOutEverywhere } from '../../commands/users.js';
 import { EmailAddress } from '../../domain/user/identity.js';
+import { inviteTeamId } from '../../projections/queries/invites.js';
 import { chargeSignInAttempt, forgiveSignInAttempt } from '../auth/login-throttle.js';
-import { HttpProblem, unauthorized } from '../problem.js';
+import { HttpProblem, notFoundProblem, unauthorized } from '../problem.js';
 import type { ApiServices } from '../services.js';
 import { defineRoute } from '../routing.js';
-import { InviteToken, inviteTeamId } from './invites.js';
+import { InviteToken } from './invites.js';
 
 const Password = z.string().min(8, 'at least 8 characters').max(200, 'at most 200 characters');
 const Tokens = z.object({ accessToken: z.string(), refreshToken: z.string() });
@@ -32,6 +33,13 @@ async function throttlePasswordCheck(services: ApiServices, email: string, addre
   }
 }
 
+/** The team an invite token names: registering with it joins that team. */
+async function invitingTeam(services: ApiServices, token: string): Promise<string> {
+  const teamId = await inviteTeamId(services.db, token);
+  if (!teamId) throw notFoundProblem('invite not found');
+  return teamId;
+}
+
 const register = defineRoute({
   method: 'post',
   path: '/auth/register',
@@ -45,7 +53,7 @@ const register = defineRoute({
     const now = services.clock();
     const registration = { email: body.email, password: body.password, name: body.name, now, lifetimes: lifetimesOf(services) };
     const session = body.inviteToken
-      ? await registerWithInvite(services, { ...registration, invite: { teamId: await inviteTeamId(services, body.inviteToken), token: body.inviteToken } })
+      ? await registerWithInvite(services, { ...registration, invite: { teamId: await invitingTeam(services, body.inviteToken), token: body.inviteToken } })
       : await registerUser(services, registration);
     return {
       status: 201,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { acceptInvite, issueInvite, revokeInvite } from '../../commands/teams.js';
 import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
-import { secretTokenId } from '../../infra/secret-tokens.js';
+import { inviteTeamId } from '../../projections/queries/invites.js';
 import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
@@ -12,16 +12,6 @@ const TeamParams = z.object({ teamId: z.uuid() });
 const InviteParams = z.object({ teamId: z.uuid(), inviteId: z.uuid() });
 export const InviteToken = z.string().min(1).max(300);
 const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
-
-/** The team an invite token belongs to (its id part finds the invite); 404 when there is none. */
-export async function inviteTeamId(services: Pick<ApiServices, 'db'>, token: string): Promise<string> {
-  const inviteId = secretTokenId(token);
-  const invite = inviteId
-    ? await services.db.selectFrom('invites').select('team_id').where('id', '=', inviteId).executeTakeFirst()
-    : undefined;
-  if (!invite) throw notFoundProblem('invite not found');
-  return invite.team_id;
-}
 
 /** Best effort, after the invite is recorded: the token was also returned to the inviter, who can pass it on. */
 function mailInvite(services: ApiServices, invite: { inviteId: string; email: string; token: string; teamName: string; role: TeamRole; expiresAt: Date }) {
@@ -124,7 +114,8 @@ const accept = defineRoute({
   body: z.strictObject({ token: InviteToken }),
   responses: { 200: z.object({ teamId: z.uuid(), role: TeamRole }) },
   async handler({ body, user, services }) {
-    const teamId = await inviteTeamId(services, body.token);
+    const teamId = await inviteTeamId(services.db, body.token);
+    if (!teamId) throw notFoundProblem('invite not found');
     const joined = await acceptInvite(services, { teamId, token: body.token, userId: user.id, now: services.clock() });
     return { status: 200, body: { teamId: joined.teamId, role: joined.role }, position: joined.position };
   },

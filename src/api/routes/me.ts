@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { TeamRole } from '../../domain/team/roles.js';
+import { teamsOf } from '../../projections/queries/teams.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
-import { teamsOf } from './teams.js';
 
 export const meRoute = defineRoute({
   method: 'get',
@@ -21,6 +21,6 @@ export const meRoute = defineRoute({
   async handler({ user, services }) {
     const profile = await services.db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', user.id).executeTakeFirst();
     if (!profile) throw notFoundProblem('user not found');
-    return { status: 200, body: { ...profile, teams: await teamsOf(services, user.id) } };
+    return { status: 200, body: { ...profile, teams: await teamsOf(services.db, user.id) } };
   },
 });

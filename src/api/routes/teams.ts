@@ -2,27 +2,15 @@ import { z } from 'zod';
 import { changeMemberRole, createTeam, removeMember, rotateWebhookSecret } from '../../commands/teams.js';
 import { can, TeamRole } from '../../domain/team/roles.js';
 import { WEBHOOK_SECRET_PREFIX, webhookSecret } from '../../infra/webhook-secrets.js';
+import { teamsOf } from '../../projections/queries/teams.js';
 import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
-import type { ApiServices } from '../services.js';
 
 const TeamParams = z.object({ teamId: z.uuid() });
 const MemberParams = z.object({ teamId: z.uuid(), userId: z.uuid() });
 const TeamSummary = z.object({ id: z.uuid(), name: z.string(), role: TeamRole });
 const Member = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: TeamRole });
-
-/** The teams a user belongs to now, with their role in each. */
-export function teamsOf(services: Pick<ApiServices, 'db'>, userId: string): Promise<z.infer<typeof TeamSummary>[]> {
-  return services.db
-    .selectFrom('team_members')
-    .innerJoin('teams', 'teams.id', 'team_members.team_id')
-    .select(['teams.id', 'teams.name', 'team_members.role'])
-    .where('team_members.user_id', '=', userId)
-    .orderBy('teams.name')
-    .orderBy('teams.id')
-    .execute();
-}
 
 const create = defineRoute({
   method: 'post',
@@ -46,7 +34,7 @@ const list = defineRoute({
   auth: 'user',
   responses: { 200: z.array(TeamSummary) },
   async handler({ user, services }) {
-    return { status: 200, body: await teamsOf(services, user.id) };
+    return { status: 200, body: await teamsOf(services.db, user.id) };
   },
 });
 
