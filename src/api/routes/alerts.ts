@@ -4,14 +4,14 @@ import { countedRepeats } from '../../commands/alert-repeats.js';
 import { alertStreamId } from '../../domain/alert/identity.js';
 import { loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
+import { Timestamp } from '../../domain/schemas.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
+import { AlertParams, pageLimit, TeamParams } from '../schemas.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const AlertParams = z.object({ teamId: z.uuid(), alertId: z.uuid() });
 const AlertStatus = z.enum(['triggered', 'acknowledged', 'resolved']);
 
 const AlertSummary = z.object({
@@ -22,8 +22,8 @@ const AlertSummary = z.object({
   severity: z.string(),
   dedupKey: z.string().nullable(),
   dedupCount: z.int(),
-  triggeredAt: z.string(),
-  updatedAt: z.string(),
+  triggeredAt: Timestamp,
+  updatedAt: Timestamp,
 });
 
 const Notification = z.object({
@@ -48,12 +48,12 @@ const AlertDetail = z.object({
   dedupCount: z.int(),
   currentLoop: z.int().nullable(),
   currentStep: z.int().nullable(),
-  nextEscalationAt: z.string().nullable(),
+  nextEscalationAt: Timestamp.nullable(),
   exhausted: z.boolean(),
-  triggeredAt: z.string(),
-  acknowledgedAt: z.string().nullable(),
+  triggeredAt: Timestamp,
+  acknowledgedAt: Timestamp.nullable(),
   acknowledgedBy: z.string().nullable(),
-  resolvedAt: z.string().nullable(),
+  resolvedAt: Timestamp.nullable(),
   resolvedBy: z.string().nullable(),
   notifications: z.array(Notification),
 });
@@ -62,7 +62,7 @@ const TimelineEntry = z.object({
   /** The event's number in the alert's stream, from 0: the next page starts after the last one seen. */
   version: z.int(),
   position: z.string(),
-  at: z.string(),
+  at: Timestamp,
   type: z.string(),
   actor: z.string(),
   data: z.unknown(),
@@ -120,7 +120,7 @@ const listAlerts = defineRoute({
   params: TeamParams,
   query: z.object({
     status: AlertStatus.optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+    limit: pageLimit(500, 100),
     /** The next page: the alerts triggered before this one (the last alert of the previous page). */
     before: z.uuid().optional(),
   }),
@@ -251,7 +251,7 @@ const alertTimeline = defineRoute({
   auth: 'user',
   params: AlertParams,
   query: z.object({
-    limit: z.coerce.number().int().min(1).max(1000).default(500),
+    limit: pageLimit(1000, 500),
     /** The next page: the events after this version (the last entry's `version` on the previous page). */
     after: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional(),
   }),

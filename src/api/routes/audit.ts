@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { Timestamp } from '../../domain/schemas.js';
 import { toRecordedEvent } from '../../eventstore/postgres.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { defineRoute } from '../routing.js';
+import { pageLimit, TeamParams } from '../schemas.js';
 
 const CONFIGURATION_STREAMS = ['team-%', 'flow-%'];
 const SECRET_FIELD = /secret|hash|password|token/i;
@@ -25,15 +27,15 @@ export const auditRoute = defineRoute({
   summary: "The team's configuration changes (team, members, invites, flows), newest first; viewers see webhook URLs redacted",
   tag: 'audit',
   auth: 'user',
-  params: z.object({ teamId: z.uuid() }),
+  params: TeamParams,
   query: z.object({
-    limit: z.coerce.number().int().min(1).max(1000).default(200),
+    limit: pageLimit(1000, 200),
     // global_position is a PostgreSQL bigint: a larger number must be refused here, not by the database.
     before: z.coerce.bigint().positive().max(2n ** 63n - 1n).optional(),
   }),
   responses: {
     200: z.array(
-      z.object({ position: z.string(), at: z.string(), stream: z.string(), type: z.string(), actor: z.string(), data: z.unknown() }),
+      z.object({ position: z.string(), at: Timestamp, stream: z.string(), type: z.string(), actor: z.string(), data: z.unknown() }),
     ),
   },
   async handler({ params, query, user, services }) {

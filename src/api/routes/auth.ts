@@ -6,9 +6,9 @@ import { EmailAddress } from '../../domain/user/identity.js';
 import { inviteTeamId } from '../../projections/queries/invites.js';
 import { chargeSignInAttempt, forgiveSignInAttempt } from '../auth/login-throttle.js';
 import { HttpProblem, notFoundProblem, unauthorized } from '../problem.js';
-import type { ApiServices } from '../services.js';
 import { defineRoute } from '../routing.js';
-import { InviteToken } from './invites.js';
+import { InviteToken } from '../schemas.js';
+import type { ApiServices } from '../services.js';
 
 const Password = z.string().min(8, 'at least 8 characters').max(200, 'at most 200 characters');
 const Tokens = z.object({ accessToken: z.string(), refreshToken: z.string() });

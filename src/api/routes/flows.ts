@@ -13,15 +13,12 @@ import {
 } from '../../commands/flows.js';
 import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
+import { Timestamp } from '../../domain/schemas.js';
 import { authorizeFromStream, authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { defineRoute, type RouteResult } from '../routing.js';
-
-const TeamParams = z.object({ teamId: z.uuid() });
-const FlowParams = z.object({ teamId: z.uuid(), flowId: z.uuid() });
-const NodeParams = z.object({ teamId: z.uuid(), flowId: z.uuid(), nodeId: z.uuid() });
-const KeyParams = z.object({ teamId: z.uuid(), flowId: z.uuid(), keyId: z.uuid() });
+import { FlowKeyParams, FlowParams, NodeParams, TeamParams } from '../schemas.js';
 
 const CreateFlowBody = z.strictObject({
   name: FlowName,
@@ -37,7 +34,7 @@ const Version = z.object({ version: z.int() });
 const IdAndVersion = z.object({ id: z.uuid(), version: z.int() });
 const FlowSummary = z.object({ id: z.uuid(), name: z.string(), version: z.int(), nodeCount: z.int() });
 const FlowDetail = z.object({ id: z.uuid(), name: z.string(), version: z.int(), repeat: z.int(), nodes: z.array(FlowNode) });
-const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), createdAt: z.string(), revokedAt: z.string().nullable() });
+const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), createdAt: Timestamp, revokedAt: Timestamp.nullable() });
 
 const etag = (version: number) => ({ ETag: `"${version}"` });
 
@@ -312,7 +309,7 @@ const revokeKeyRoute = defineRoute({
   summary: 'Revoke an integration key at once (idempotent)',
   tag: 'flows',
   auth: 'user',
-  params: KeyParams,
+  params: FlowKeyParams,
   responses: { 200: Version },
   async handler({ params, user, services, ctx }) {
     await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');

@@ -5,9 +5,8 @@ import { hashIntegrationKey, loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
+import { IntegrationKeyParams } from '../schemas.js';
 import type { ApiServices } from '../services.js';
-
-const KeyParams = z.object({ key: z.string().min(8).max(200) });
 
 /** The flow an integration key belongs to; an unknown or revoked key is a 404, whatever it looks like. */
 async function integrationFor(services: ApiServices, key: string) {
@@ -42,7 +41,7 @@ const eventsIntegration = defineRoute({
   tag: 'integrations',
   auth: 'none',
   async: 'always',
-  params: KeyParams,
+  params: IntegrationKeyParams,
   body: EventsBody,
   responses: { 202: z.object({ dedup_key: z.string(), alertId: z.uuid() }), 429: null },
   async handler({ params, body, services }) {
@@ -104,7 +103,7 @@ const alertmanagerIntegration = defineRoute({
   tag: 'integrations',
   auth: 'none',
   async: 'always',
-  params: KeyParams,
+  params: IntegrationKeyParams,
   body: AlertmanagerBody,
   responses: {
     202: z.object({ alerts: z.array(z.object({ fingerprint: z.string(), alertId: z.uuid().nullable(), action: z.string() })) }),

@@ -1,16 +1,15 @@
 import { z } from 'zod';
 import { acceptInvite, issueInvite, revokeInvite } from '../../commands/teams.js';
+import { Timestamp } from '../../domain/schemas.js';
 import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
 import { inviteTeamId } from '../../projections/queries/invites.js';
 import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
+import { InviteParams, InviteToken, TeamParams } from '../schemas.js';
 import type { ApiServices } from '../services.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const InviteParams = z.object({ teamId: z.uuid(), inviteId: z.uuid() });
-export const InviteToken = z.string().min(1).max(300);
 const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
 
 /** Best effort, after the invite is recorded: the token was also returned to the inviter, who can pass it on. */
@@ -39,7 +38,7 @@ const issue = defineRoute({
   replayable: false,
   params: TeamParams,
   body: z.strictObject({ email: EmailAddress, role: TeamRole, ttlMinutes: z.int().min(1).max(30 * 24 * 60).optional() }),
-  responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: z.string() }) },
+  responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: Timestamp }) },
   async handler({ params, body, user, services }) {
     await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const now = services.clock();
@@ -64,7 +63,7 @@ const list = defineRoute({
   params: TeamParams,
   responses: {
     200: z.array(
-      z.object({ id: z.uuid(), email: z.string(), role: TeamRole, status: z.enum(['pending', 'accepted', 'revoked', 'expired']), expiresAt: z.string() }),
+      z.object({ id: z.uuid(), email: z.string(), role: TeamRole, status: z.enum(['pending', 'accepted', 'revoked', 'expired']), expiresAt: Timestamp }),
     ),
   },
   async handler({ params, user, services }) {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { TeamRole } from '../../domain/team/roles.js';
 import { teamsOf } from '../../projections/queries/teams.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
+import { TeamMembership } from '../schemas.js';
 
 export const meRoute = defineRoute({
   method: 'get',
@@ -10,14 +10,7 @@ export const meRoute = defineRoute({
   summary: 'The signed-in user and the teams they belong to, with their role in each',
   tag: 'auth',
   auth: 'user',
-  responses: {
-    200: z.object({
-      id: z.uuid(),
-      email: z.string(),
-      name: z.string(),
-      teams: z.array(z.object({ id: z.uuid(), name: z.string(), role: TeamRole })),
-    }),
-  },
+  responses: { 200: z.object({ id: z.uuid(), email: z.string(), name: z.string(), teams: z.array(TeamMembership) }) },
   async handler({ user, services }) {
     const profile = await services.db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', user.id).executeTakeFirst();
     if (!profile) throw notFoundProblem('user not found');

@@ -6,10 +6,8 @@ import { teamsOf } from '../../projections/queries/teams.js';
 import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
 import { defineRoute } from '../routing.js';
+import { MemberParams, TeamMembership, TeamParams } from '../schemas.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const MemberParams = z.object({ teamId: z.uuid(), userId: z.uuid() });
-const TeamSummary = z.object({ id: z.uuid(), name: z.string(), role: TeamRole });
 const Member = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: TeamRole });
 
 const create = defineRoute({
@@ -32,7 +30,7 @@ const list = defineRoute({
   summary: "The signed-in user's teams with their role in each",
   tag: 'teams',
   auth: 'user',
-  responses: { 200: z.array(TeamSummary) },
+  responses: { 200: z.array(TeamMembership) },
   async handler({ user, services }) {
     return { status: 200, body: await teamsOf(services.db, user.id) };
   },
