@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { Timestamp } from '../../domain/schemas.js';
 import { toRecordedEvent } from '../../eventstore/postgres.js';
 import { formatPosition } from '../../eventstore/types.js';
-import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
-import { defineRoute } from '../routing.js';
+import { routeGroup } from '../routing.js';
 import { pageLimit, TeamParams } from '../schemas.js';
+
+const route = routeGroup({ tag: 'audit' });
 
 const CONFIGURATION_STREAMS = ['team-%', 'flow-%'];
 const SECRET_FIELD = /secret|hash|password|token/i;
@@ -21,12 +22,9 @@ function withoutSecrets(value: unknown): unknown {
   return value;
 }
 
-export const auditRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/audit',
+export const auditRoute = route('get', '/teams/:teamId/audit', {
   summary: "The team's configuration changes (team, members, invites, flows), newest first; viewers see webhook URLs redacted",
-  tag: 'audit',
-  auth: 'user',
+  permission: 'team:read',
   params: TeamParams,
   query: z.object({
     limit: pageLimit(1000, 200),
@@ -38,8 +36,7 @@ export const auditRoute = defineRoute({
       z.object({ position: z.string(), at: Timestamp, stream: z.string(), type: z.string(), actor: z.string(), data: z.unknown() }),
     ),
   },
-  async handler({ params, query, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, role, services }) {
     const { rows } = await services.pool.query(
       `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash,
               transaction_id::text as transaction_id, global_position

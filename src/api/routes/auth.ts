@@ -6,9 +6,15 @@ import { EmailAddress } from '../../domain/user/identity.js';
 import { inviteTeamId } from '../../projections/queries/invites.js';
 import { chargeSignInAttempt, forgiveSignInAttempt } from '../auth/login-throttle.js';
 import { HttpProblem, notFoundProblem, unauthorized } from '../problem.js';
-import { defineRoute } from '../routing.js';
+import { routeGroup } from '../routing.js';
 import { InviteToken } from '../schemas.js';
 import type { ApiServices } from '../services.js';
+
+/**
+ * Every answer here carries a token, or its request a password: Idempotency-Key would keep them (or a hash of the
+ * body) for replays, so it is ignored.
+ */
+const route = routeGroup({ tag: 'auth', replayable: false });
 
 const Password = z.string().min(8, 'at least 8 characters').max(200, 'at most 200 characters');
 const Tokens = z.object({ accessToken: z.string(), refreshToken: z.string() });
@@ -40,13 +46,9 @@ async function invitingTeam(services: ApiServices, token: string): Promise<strin
   return teamId;
 }
 
-const register = defineRoute({
-  method: 'post',
-  path: '/auth/register',
+const register = route('post', '/auth/register', {
   summary: 'Register with email and password (and optionally an invite token, joining its team); returns a session',
-  tag: 'auth',
-  auth: 'none',
-  replayable: false,
+  permission: 'public',
   body: z.strictObject({ email: EmailAddress, password: Password, name: z.string().trim().min(1).max(100), inviteToken: InviteToken.optional() }),
   responses: { 201: z.object({ user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }), ...Tokens.shape }) },
   async handler({ body, services }) {
@@ -67,14 +69,10 @@ const register = defineRoute({
   },
 });
 
-const login = defineRoute({
-  method: 'post',
-  path: '/auth/login',
+const login = route('post', '/auth/login', {
   summary:
     'Sign in; failed attempts slow further ones from the same address, per account and per address, with growing waits (429 with Retry-After)',
-  tag: 'auth',
-  auth: 'none',
-  replayable: false,
+  permission: 'public',
   body: z.strictObject({ email: EmailAddress, password: z.string().min(1).max(200) }),
   responses: { 200: Tokens },
   async handler({ body, services, ctx }) {
@@ -91,14 +89,10 @@ const login = defineRoute({
   },
 });
 
-const refresh = defineRoute({
-  method: 'post',
-  path: '/auth/refresh',
+const refresh = route('post', '/auth/refresh', {
   summary:
     'Exchange a refresh token for a new one and an access token; a spent refresh token ends its whole session, and no session outlives SESSION_MAX_DAYS',
-  tag: 'auth',
-  auth: 'none',
-  replayable: false,
+  permission: 'public',
   body: z.strictObject({ refreshToken: RefreshToken }),
   responses: { 200: Tokens },
   async handler({ body, services }) {
@@ -112,14 +106,10 @@ const refresh = defineRoute({
   },
 });
 
-const logout = defineRoute({
-  method: 'post',
-  path: '/auth/logout',
+const logout = route('post', '/auth/logout', {
   summary:
     'End the session a refresh token belongs to. Always 204 for a well-formed body: a token that opens no session (unknown, spent elsewhere, already signed out) has nothing to end',
-  tag: 'auth',
-  auth: 'none',
-  replayable: false,
+  permission: 'public',
   body: z.strictObject({ refreshToken: RefreshToken }),
   responses: { 204: null },
   async handler({ body, services }) {
@@ -128,13 +118,9 @@ const logout = defineRoute({
   },
 });
 
-const logoutAll = defineRoute({
-  method: 'post',
-  path: '/auth/logout-all',
+const logoutAll = route('post', '/auth/logout-all', {
   summary: "End every session of the signed-in user: their refresh tokens, and every access token issued until now (this one included), are refused",
-  tag: 'auth',
-  auth: 'user',
-  replayable: false,
+  permission: 'signed-in',
   responses: { 204: null },
   async handler({ user, services }) {
     const { position } = await signOutEverywhere(services, { userId: user.id, now: services.clock() });
@@ -142,15 +128,10 @@ const logoutAll = defineRoute({
   },
 });
 
-const password = defineRoute({
-  method: 'post',
-  path: '/auth/password',
+const password = route('post', '/auth/password', {
   summary:
     'Change the password, proving the current one (403 wrong_password if not; throttled like sign-ins); ends every session as /auth/logout-all does',
-  tag: 'auth',
-  auth: 'user',
-  // Idempotency-Key would keep a hash of the body, and this body carries passwords.
-  replayable: false,
+  permission: 'signed-in',
   body: z.strictObject({ currentPassword: z.string().min(1).max(200), newPassword: Password }),
   responses: { 204: null },
   async handler({ body, user, services, ctx }) {

@@ -14,11 +14,12 @@ import {
 import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { Timestamp } from '../../domain/schemas.js';
-import { authorizeFromStream, authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
-import { defineRoute, type RouteResult } from '../routing.js';
+import { routeGroup, type RouteResult } from '../routing.js';
 import { FlowKeyParams, FlowParams, NodeParams, TeamParams } from '../schemas.js';
+
+const route = routeGroup({ tag: 'flows' });
 
 const CreateFlowBody = z.strictObject({
   name: FlowName,
@@ -56,23 +57,19 @@ function changed(change: FlowChange, status: number, body: Record<string, unknow
   return { status, body: { ...body, version: change.version }, headers: etag(change.version), position: change.position };
 }
 
-const createFlowRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows',
+const createFlowRoute = route('post', '/teams/:teamId/flows', {
   summary: 'Create a flow: ordered escalation nodes and a repeat count',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: TeamParams,
   body: CreateFlowBody,
   responses: { 201: IdAndVersion },
-  async handler({ params, body, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
+  async handler({ params, body, actor, services }) {
     const created = await createFlow(services, {
       teamId: params.teamId,
       name: body.name,
       repeat: body.repeat,
       nodes: body.nodes,
-      actor: `user:${user.id}`,
+      actor,
       now: services.clock(),
     });
     return {
@@ -84,16 +81,12 @@ const createFlowRoute = defineRoute({
   },
 });
 
-const listFlowsRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/flows',
+const listFlowsRoute = route('get', '/teams/:teamId/flows', {
   summary: "The team's flows, oldest first",
-  tag: 'flows',
-  auth: 'user',
+  permission: 'team:read',
   params: TeamParams,
   responses: { 200: z.array(FlowSummary) },
-  async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, services }) {
     const flows = await services.db
       .selectFrom('flows')
       .select(['id', 'name', 'version', 'node_count'])
@@ -105,16 +98,12 @@ const listFlowsRoute = defineRoute({
   },
 });
 
-const getFlowRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/flows/:flowId',
+const getFlowRoute = route('get', '/teams/:teamId/flows/:flowId', {
   summary: 'A flow with its nodes in order (viewers see webhook URLs redacted); the ETag is its version, for If-Match on edits',
-  tag: 'flows',
-  auth: 'user',
+  permission: 'team:read',
   params: FlowParams,
   responses: { 200: FlowDetail },
-  async handler({ params, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, role, services }) {
     const flow = await services.db
       .selectFrom('flows')
       .select(['id', 'name', 'version', 'repeat', 'nodes'])
@@ -126,136 +115,112 @@ const getFlowRoute = defineRoute({
   },
 });
 
-const changeFlowRoute = defineRoute({
-  method: 'patch',
-  path: '/teams/:teamId/flows/:flowId',
+const changeFlowRoute = route('patch', '/teams/:teamId/flows/:flowId', {
   summary: 'Rename a flow or change its repeat count (honours If-Match)',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: FlowParams,
   body: ChangeFlowBody,
   responses: { 200: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
+  async handler({ params, body, actor, services, ctx }) {
     const change = await changeFlowSettings(services, {
       teamId: params.teamId,
       flowId: params.flowId,
       name: body.name,
       repeat: body.repeat,
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
     });
     return changed(change, 200, { id: params.flowId });
   },
 });
 
-const addNodeRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows/:flowId/nodes',
+const addNodeRoute = route('post', '/teams/:teamId/flows/:flowId/nodes', {
   summary: 'Add a node after another (`after` omitted: at the end; null: first); honours If-Match',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: FlowParams,
   body: AddNodeBody,
   responses: { 201: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
+  async handler({ params, body, actor, services, ctx }) {
     const { after, ...node } = body;
     const change = await addFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
       node,
       ...(after === undefined ? {} : { after }),
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
     });
     return changed(change, 201, { id: change.nodeId });
   },
 });
 
-const updateNodeRoute = defineRoute({
-  method: 'patch',
-  path: '/teams/:teamId/flows/:flowId/nodes/:nodeId',
+const updateNodeRoute = route('patch', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
   summary: "Change a node's name, delay, target or retry policy (honours If-Match)",
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: NodeParams,
   body: UpdateNodeBody,
   responses: { 200: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
+  async handler({ params, body, actor, services, ctx }) {
     const change = await updateFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
       nodeId: params.nodeId,
       changes: body,
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
     });
     return changed(change, 200, { id: params.nodeId });
   },
 });
 
-const moveNodeRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows/:flowId/nodes/:nodeId/move',
+const moveNodeRoute = route('post', '/teams/:teamId/flows/:flowId/nodes/:nodeId/move', {
   summary: 'Move a node after another (null: first); honours If-Match',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: NodeParams,
   body: MoveNodeBody,
   responses: { 200: Version },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
+  async handler({ params, body, actor, services, ctx }) {
     const change = await moveFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
       nodeId: params.nodeId,
       after: body.after,
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
     });
     return changed(change, 200, {});
   },
 });
 
-const removeNodeRoute = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/flows/:flowId/nodes/:nodeId',
+const removeNodeRoute = route('delete', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
   summary: 'Remove a node (honours If-Match); alerts already running keep the steps they were triggered with',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: NodeParams,
   responses: { 200: Version },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
+  async handler({ params, actor, services, ctx }) {
     const change = await removeFlowNode(services, {
       teamId: params.teamId,
       flowId: params.flowId,
       nodeId: params.nodeId,
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
     });
     return changed(change, 200, {});
   },
 });
 
-const createKeyRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows/:flowId/integration-keys',
+const createKeyRoute = route('post', '/teams/:teamId/flows/:flowId/integration-keys', {
   summary: 'Create an integration key for the flow; the key is in this response only and stored as a hash',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'integrations:manage', source: 'stream' },
   // The response carries the key itself: it must not be kept for Idempotency-Key replays.
   replayable: false,
   params: FlowParams,
   responses: { 201: z.object({ id: z.uuid(), key: z.string() }) },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
+  async handler({ params, actor, services, ctx }) {
     const created = await createIntegrationKey(services, {
       teamId: params.teamId,
       flowId: params.flowId,
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
       now: services.clock(),
     });
@@ -268,16 +233,12 @@ const createKeyRoute = defineRoute({
   },
 });
 
-const listKeysRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/flows/:flowId/integration-keys',
+const listKeysRoute = route('get', '/teams/:teamId/flows/:flowId/integration-keys', {
   summary: "The flow's integration keys (never the keys themselves)",
-  tag: 'flows',
-  auth: 'user',
+  permission: 'team:read',
   params: FlowParams,
   responses: { 200: z.array(IntegrationKeySummary) },
-  async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, services }) {
     const flow = await services.db
       .selectFrom('flows')
       .select('id')
@@ -303,21 +264,17 @@ const listKeysRoute = defineRoute({
   },
 });
 
-const revokeKeyRoute = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/flows/:flowId/integration-keys/:keyId',
+const revokeKeyRoute = route('delete', '/teams/:teamId/flows/:flowId/integration-keys/:keyId', {
   summary: 'Revoke an integration key at once (idempotent)',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'integrations:manage', source: 'stream' },
   params: FlowKeyParams,
   responses: { 200: Version },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
+  async handler({ params, actor, services, ctx }) {
     const change = await revokeIntegrationKey(services, {
       teamId: params.teamId,
       flowId: params.flowId,
       keyId: params.keyId,
-      actor: `user:${user.id}`,
+      actor,
       expectedVersion: ifMatchVersion(ctx),
       now: services.clock(),
     });

@@ -4,11 +4,12 @@ import { Timestamp } from '../../domain/schemas.js';
 import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
 import { inviteTeamId } from '../../projections/queries/invites.js';
-import { authorizeFromStream } from '../authorization.js';
 import { notFoundProblem } from '../problem.js';
-import { defineRoute } from '../routing.js';
+import { routeGroup } from '../routing.js';
 import { InviteParams, InviteToken, TeamParams } from '../schemas.js';
 import type { ApiServices } from '../services.js';
+
+const route = routeGroup({ tag: 'invites' });
 
 const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
 
@@ -29,18 +30,14 @@ function mailInvite(services: ApiServices, invite: { inviteId: string; email: st
     .catch((error: unknown) => services.logger.warn({ err: error, inviteId: invite.inviteId }, 'invite e-mail could not be sent'));
 }
 
-const issue = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/invites',
+const issue = route('post', '/teams/:teamId/invites', {
   summary: 'Invite an email address with a role; the token is returned once (and e-mailed when SMTP is configured)',
-  tag: 'invites',
-  auth: 'user',
+  permission: { team: 'invites:manage', source: 'stream' },
   replayable: false,
   params: TeamParams,
   body: z.strictObject({ email: EmailAddress, role: TeamRole, ttlMinutes: z.int().min(1).max(30 * 24 * 60).optional() }),
   responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: Timestamp }) },
   async handler({ params, body, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const now = services.clock();
     const expiresAt = new Date(now.getTime() + (body.ttlMinutes ?? DEFAULT_TTL_MINUTES) * 60_000);
     const invite = await issueInvite(services, { teamId: params.teamId, actorId: user.id, email: body.email, role: body.role, expiresAt, now });
@@ -54,20 +51,16 @@ const issue = defineRoute({
   },
 });
 
-const list = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/invites',
+const list = route('get', '/teams/:teamId/invites', {
   summary: "The team's invites, newest first; a pending invite past its expiry is reported as expired",
-  tag: 'invites',
-  auth: 'user',
+  permission: { team: 'invites:manage', source: 'stream' },
   params: TeamParams,
   responses: {
     200: z.array(
       z.object({ id: z.uuid(), email: z.string(), role: TeamRole, status: z.enum(['pending', 'accepted', 'revoked', 'expired']), expiresAt: Timestamp }),
     ),
   },
-  async handler({ params, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
+  async handler({ params, services }) {
     const invites = await services.db
       .selectFrom('invites')
       .selectAll()
@@ -89,27 +82,20 @@ const list = defineRoute({
   },
 });
 
-const revoke = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/invites/:inviteId',
+const revoke = route('delete', '/teams/:teamId/invites/:inviteId', {
   summary: 'Revoke an invite that has not been used',
-  tag: 'invites',
-  auth: 'user',
+  permission: { team: 'invites:manage', source: 'stream' },
   params: InviteParams,
   responses: { 204: null },
   async handler({ params, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const change = await revokeInvite(services, { ...params, actorId: user.id, now: services.clock() });
     return { status: 204, position: change.position };
   },
 });
 
-const accept = defineRoute({
-  method: 'post',
-  path: '/invites/accept',
+const accept = route('post', '/invites/accept', {
   summary: 'Join the team of an invite sent to the signed-in email address',
-  tag: 'invites',
-  auth: 'user',
+  permission: 'signed-in',
   body: z.strictObject({ token: InviteToken }),
   responses: { 200: z.object({ teamId: z.uuid(), role: TeamRole }) },
   async handler({ body, user, services }) {
