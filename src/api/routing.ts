@@ -106,6 +106,11 @@ export function routeGroup(group: RouteGroup) {
   };
 }
 
+/** The answer of a command that has nothing to say but where its events landed. */
+export async function noContent(command: Promise<{ position: LogPosition | null }>): Promise<RouteResult> {
+  return { status: 204, position: (await command).position };
+}
+
 export const POSITION_HEADER = 'x-alertops-position';
 const IDEMPOTENCY_KEY = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 

@@ -6,7 +6,7 @@ import { EmailAddress } from '../../domain/user/identity.js';
 import { inviteTeamId } from '../../projections/queries/invites.js';
 import { chargeSignInAttempt, forgiveSignInAttempt } from '../auth/login-throttle.js';
 import { HttpProblem, notFoundProblem, unauthorized } from '../problem.js';
-import { routeGroup } from '../routing.js';
+import { noContent, routeGroup } from '../routing.js';
 import { InviteToken } from '../schemas.js';
 import type { ApiServices } from '../services.js';
 
@@ -39,6 +39,11 @@ async function throttlePasswordCheck(services: ApiServices, email: string, addre
   }
 }
 
+/** A fresh access token beside the session's refresh token: what every answer that signs someone in carries. */
+async function sessionTokens(services: ApiServices, session: { userId: string; refreshToken: string }, now: Date) {
+  return { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken };
+}
+
 /** The team an invite token names: registering with it joins that team. */
 async function invitingTeam(services: ApiServices, token: string): Promise<string> {
   const teamId = await inviteTeamId(services.db, token);
@@ -57,15 +62,8 @@ const register = route('post', '/auth/register', {
     const session = body.inviteToken
       ? await registerWithInvite(services, { ...registration, invite: { teamId: await invitingTeam(services, body.inviteToken), token: body.inviteToken } })
       : await registerUser(services, registration);
-    return {
-      status: 201,
-      body: {
-        user: { id: session.userId, email: session.email, name: session.name },
-        accessToken: await services.accessTokens.issue(session.userId, now),
-        refreshToken: session.refreshToken,
-      },
-      position: session.position,
-    };
+    const user = { id: session.userId, email: session.email, name: session.name };
+    return { status: 201, body: { user, ...(await sessionTokens(services, session, now)) }, position: session.position };
   },
 });
 
@@ -81,11 +79,7 @@ const login = route('post', '/auth/login', {
     const session = await logIn(services, { email: body.email, password: body.password, now, lifetimes: lifetimesOf(services) });
     if (!session) throw unauthorized('the email or password is wrong');
     await forgiveSignInAttempt(services, body.email, ctx.ip);
-    return {
-      status: 200,
-      body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
-      position: session.position,
-    };
+    return { status: 200, body: await sessionTokens(services, session, now), position: session.position };
   },
 });
 
@@ -98,11 +92,7 @@ const refresh = route('post', '/auth/refresh', {
   async handler({ body, services }) {
     const now = services.clock();
     const session = await refreshSession(services, { refreshToken: body.refreshToken, now, lifetimes: lifetimesOf(services) });
-    return {
-      status: 200,
-      body: { accessToken: await services.accessTokens.issue(session.userId, now), refreshToken: session.refreshToken },
-      position: session.position,
-    };
+    return { status: 200, body: await sessionTokens(services, session, now), position: session.position };
   },
 });
 
@@ -112,20 +102,14 @@ const logout = route('post', '/auth/logout', {
   permission: 'public',
   body: z.strictObject({ refreshToken: RefreshToken }),
   responses: { 204: null },
-  async handler({ body, services }) {
-    const { position } = await signOut(services, { refreshToken: body.refreshToken, now: services.clock() });
-    return { status: 204, position };
-  },
+  handler: ({ body, services }) => noContent(signOut(services, { refreshToken: body.refreshToken, now: services.clock() })),
 });
 
 const logoutAll = route('post', '/auth/logout-all', {
   summary: "End every session of the signed-in user: their refresh tokens, and every access token issued until now (this one included), are refused",
   permission: 'signed-in',
   responses: { 204: null },
-  async handler({ user, services }) {
-    const { position } = await signOutEverywhere(services, { userId: user.id, now: services.clock() });
-    return { status: 204, position };
-  },
+  handler: ({ user, services }) => noContent(signOutEverywhere(services, { userId: user.id, now: services.clock() })),
 });
 
 const password = route('post', '/auth/password', {

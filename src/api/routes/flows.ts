@@ -14,10 +14,12 @@ import {
 import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { Timestamp } from '../../domain/schemas.js';
+import type { Actor, LogPosition } from '../../eventstore/types.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { routeGroup, type RouteResult } from '../routing.js';
 import { FlowKeyParams, FlowParams, NodeParams, TeamParams } from '../schemas.js';
+import type { ApiServices } from '../services.js';
 
 const route = routeGroup({ tag: 'flows' });
 
@@ -39,6 +41,16 @@ const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), created
 
 const etag = (version: number) => ({ ETag: `"${version}"` });
 
+/** The answer of a command that changed a flow: its new version is the ETag, for the next If-Match. */
+function flowChanged(
+  status: number,
+  body: unknown,
+  change: { version: number; position: LogPosition | null },
+  headers: Record<string, string> = {},
+): RouteResult {
+  return { status, body, headers: { ...etag(change.version), ...headers }, position: change.position };
+}
+
 /**
  * The flow version the client last saw, from `If-Match: "3"` (or `3`); undefined without the header or for `*`.
  * Versions are strong validators, so a weak tag can never match.
@@ -53,8 +65,47 @@ function ifMatchVersion(ctx: Context): number | undefined {
   return version;
 }
 
-function changed(change: FlowChange, status: number, body: Record<string, unknown>): RouteResult {
-  return { status, body: { ...body, version: change.version }, headers: etag(change.version), position: change.position };
+/** Who edits which flow, and the version they last saw: what every edit of an existing flow names. */
+interface FlowEdit {
+  teamId: string;
+  flowId: string;
+  actor: Actor;
+  expectedVersion: number | undefined;
+}
+
+interface FlowEditSpec<Params, Body, Change extends FlowChange> {
+  summary: string;
+  /** Integration keys are the flow's too, and take more than the right to edit it. */
+  permission?: 'integrations:manage';
+  params: z.ZodType<Params>;
+  body?: z.ZodType<Body>;
+  status?: 201;
+  command(request: { params: Params; body: Body; services: ApiServices }, edit: FlowEdit): Promise<Change>;
+  /** The id the answer carries beside the version: of the flow or the node changed, or of the node added. */
+  names?(params: Params, change: Change): string;
+}
+
+/**
+ * A change to an existing flow: authorized from the team's stream, honouring If-Match, answering the flow's new
+ * version in the body and the ETag.
+ */
+function flowEditRoute<Params extends z.infer<typeof FlowParams>, Body = undefined, Change extends FlowChange = FlowChange>(
+  method: 'post' | 'patch' | 'delete',
+  path: string,
+  spec: FlowEditSpec<Params, Body, Change>,
+) {
+  const { command, names, permission = 'flows:write', status = 200, ...declaration } = spec;
+  return route(method, path, {
+    ...declaration,
+    permission: { team: permission, source: 'stream' },
+    responses: { [status]: names ? IdAndVersion : Version },
+    async handler({ params, body, actor, services, ctx }) {
+      const edit = { teamId: params.teamId, flowId: params.flowId, actor, expectedVersion: ifMatchVersion(ctx) };
+      const change = await command({ params, body, services }, edit);
+      const answer = names ? { id: names(params, change), version: change.version } : { version: change.version };
+      return flowChanged(status, answer, change);
+    },
+  });
 }
 
 const createFlowRoute = route('post', '/teams/:teamId/flows', {
@@ -64,20 +115,10 @@ const createFlowRoute = route('post', '/teams/:teamId/flows', {
   body: CreateFlowBody,
   responses: { 201: IdAndVersion },
   async handler({ params, body, actor, services }) {
-    const created = await createFlow(services, {
-      teamId: params.teamId,
-      name: body.name,
-      repeat: body.repeat,
-      nodes: body.nodes,
-      actor,
-      now: services.clock(),
-    });
-    return {
-      status: 201,
-      body: { id: created.flowId, version: created.version },
-      headers: { ...etag(created.version), Location: `/teams/${params.teamId}/flows/${created.flowId}` },
-      position: created.position,
-    };
+    const { name, repeat, nodes } = body;
+    const created = await createFlow(services, { teamId: params.teamId, name, repeat, nodes, actor, now: services.clock() });
+    const location = `/teams/${params.teamId}/flows/${created.flowId}`;
+    return flowChanged(201, { id: created.flowId, version: created.version }, created, { Location: location });
   },
 });
 
@@ -115,98 +156,42 @@ const getFlowRoute = route('get', '/teams/:teamId/flows/:flowId', {
   },
 });
 
-const changeFlowRoute = route('patch', '/teams/:teamId/flows/:flowId', {
+const changeFlowRoute = flowEditRoute('patch', '/teams/:teamId/flows/:flowId', {
   summary: 'Rename a flow or change its repeat count (honours If-Match)',
-  permission: { team: 'flows:write', source: 'stream' },
   params: FlowParams,
   body: ChangeFlowBody,
-  responses: { 200: IdAndVersion },
-  async handler({ params, body, actor, services, ctx }) {
-    const change = await changeFlowSettings(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      name: body.name,
-      repeat: body.repeat,
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-    });
-    return changed(change, 200, { id: params.flowId });
-  },
+  command: ({ body, services }, edit) => changeFlowSettings(services, { ...edit, name: body.name, repeat: body.repeat }),
+  names: ({ flowId }) => flowId,
 });
 
-const addNodeRoute = route('post', '/teams/:teamId/flows/:flowId/nodes', {
+const addNodeRoute = flowEditRoute('post', '/teams/:teamId/flows/:flowId/nodes', {
   summary: 'Add a node after another (`after` omitted: at the end; null: first); honours If-Match',
-  permission: { team: 'flows:write', source: 'stream' },
   params: FlowParams,
   body: AddNodeBody,
-  responses: { 201: IdAndVersion },
-  async handler({ params, body, actor, services, ctx }) {
-    const { after, ...node } = body;
-    const change = await addFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      node,
-      ...(after === undefined ? {} : { after }),
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-    });
-    return changed(change, 201, { id: change.nodeId });
-  },
+  status: 201,
+  command: ({ body: { after, ...node }, services }, edit) => addFlowNode(services, { ...edit, node, ...(after === undefined ? {} : { after }) }),
+  names: (_, { nodeId }) => nodeId,
 });
 
-const updateNodeRoute = route('patch', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
+const updateNodeRoute = flowEditRoute('patch', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
   summary: "Change a node's name, delay, target or retry policy (honours If-Match)",
-  permission: { team: 'flows:write', source: 'stream' },
   params: NodeParams,
   body: UpdateNodeBody,
-  responses: { 200: IdAndVersion },
-  async handler({ params, body, actor, services, ctx }) {
-    const change = await updateFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      nodeId: params.nodeId,
-      changes: body,
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-    });
-    return changed(change, 200, { id: params.nodeId });
-  },
+  command: ({ params, body, services }, edit) => updateFlowNode(services, { ...edit, nodeId: params.nodeId, changes: body }),
+  names: ({ nodeId }) => nodeId,
 });
 
-const moveNodeRoute = route('post', '/teams/:teamId/flows/:flowId/nodes/:nodeId/move', {
+const moveNodeRoute = flowEditRoute('post', '/teams/:teamId/flows/:flowId/nodes/:nodeId/move', {
   summary: 'Move a node after another (null: first); honours If-Match',
-  permission: { team: 'flows:write', source: 'stream' },
   params: NodeParams,
   body: MoveNodeBody,
-  responses: { 200: Version },
-  async handler({ params, body, actor, services, ctx }) {
-    const change = await moveFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      nodeId: params.nodeId,
-      after: body.after,
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-    });
-    return changed(change, 200, {});
-  },
+  command: ({ params, body, services }, edit) => moveFlowNode(services, { ...edit, nodeId: params.nodeId, after: body.after }),
 });
 
-const removeNodeRoute = route('delete', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
+const removeNodeRoute = flowEditRoute('delete', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
   summary: 'Remove a node (honours If-Match); alerts already running keep the steps they were triggered with',
-  permission: { team: 'flows:write', source: 'stream' },
   params: NodeParams,
-  responses: { 200: Version },
-  async handler({ params, actor, services, ctx }) {
-    const change = await removeFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      nodeId: params.nodeId,
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-    });
-    return changed(change, 200, {});
-  },
+  command: ({ params, services }, edit) => removeFlowNode(services, { ...edit, nodeId: params.nodeId }),
 });
 
 const createKeyRoute = route('post', '/teams/:teamId/flows/:flowId/integration-keys', {
@@ -217,19 +202,8 @@ const createKeyRoute = route('post', '/teams/:teamId/flows/:flowId/integration-k
   params: FlowParams,
   responses: { 201: z.object({ id: z.uuid(), key: z.string() }) },
   async handler({ params, actor, services, ctx }) {
-    const created = await createIntegrationKey(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-      now: services.clock(),
-    });
-    return {
-      status: 201,
-      body: { id: created.keyId, key: created.key },
-      headers: { ...etag(created.version), 'Cache-Control': 'no-store' },
-      position: created.position,
-    };
+    const created = await createIntegrationKey(services, { ...params, actor, expectedVersion: ifMatchVersion(ctx), now: services.clock() });
+    return flowChanged(201, { id: created.keyId, key: created.key }, created, { 'Cache-Control': 'no-store' });
   },
 });
 
@@ -264,22 +238,11 @@ const listKeysRoute = route('get', '/teams/:teamId/flows/:flowId/integration-key
   },
 });
 
-const revokeKeyRoute = route('delete', '/teams/:teamId/flows/:flowId/integration-keys/:keyId', {
+const revokeKeyRoute = flowEditRoute('delete', '/teams/:teamId/flows/:flowId/integration-keys/:keyId', {
   summary: 'Revoke an integration key at once (idempotent)',
-  permission: { team: 'integrations:manage', source: 'stream' },
+  permission: 'integrations:manage',
   params: FlowKeyParams,
-  responses: { 200: Version },
-  async handler({ params, actor, services, ctx }) {
-    const change = await revokeIntegrationKey(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      keyId: params.keyId,
-      actor,
-      expectedVersion: ifMatchVersion(ctx),
-      now: services.clock(),
-    });
-    return changed(change, 200, {});
-  },
+  command: ({ params, services }, edit) => revokeIntegrationKey(services, { ...edit, keyId: params.keyId, now: services.clock() }),
 });
 
 export const flowRoutes = [

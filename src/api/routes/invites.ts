@@ -5,7 +5,7 @@ import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
 import { inviteTeamId } from '../../projections/queries/invites.js';
 import { notFoundProblem } from '../problem.js';
-import { routeGroup } from '../routing.js';
+import { noContent, routeGroup } from '../routing.js';
 import { InviteParams, InviteToken, TeamParams } from '../schemas.js';
 import type { ApiServices } from '../services.js';
 
@@ -87,10 +87,7 @@ const revoke = route('delete', '/teams/:teamId/invites/:inviteId', {
   permission: { team: 'invites:manage', source: 'stream' },
   params: InviteParams,
   responses: { 204: null },
-  async handler({ params, user, services }) {
-    const change = await revokeInvite(services, { ...params, actorId: user.id, now: services.clock() });
-    return { status: 204, position: change.position };
-  },
+  handler: ({ params, user, services }) => noContent(revokeInvite(services, { ...params, actorId: user.id, now: services.clock() })),
 });
 
 const accept = route('post', '/invites/accept', {

@@ -4,7 +4,7 @@ import { can, TeamRole } from '../../domain/team/roles.js';
 import { WEBHOOK_SECRET_PREFIX, webhookSecret } from '../../infra/webhook-secrets.js';
 import { teamsOf } from '../../projections/queries/teams.js';
 import { notFoundProblem } from '../problem.js';
-import { routeGroup } from '../routing.js';
+import { noContent, routeGroup } from '../routing.js';
 import { MemberParams, TeamMembership, TeamParams } from '../schemas.js';
 
 const route = routeGroup({ tag: 'teams' });
@@ -71,10 +71,7 @@ const remove = route('delete', '/teams/:teamId/members/:userId', {
   permission: { team: 'members:manage', source: 'stream' },
   params: MemberParams,
   responses: { 204: null },
-  async handler({ params, user, services }) {
-    const change = await removeMember(services, { ...params, actorId: user.id, now: services.clock() });
-    return { status: 204, position: change.position };
-  },
+  handler: ({ params, user, services }) => noContent(removeMember(services, { ...params, actorId: user.id, now: services.clock() })),
 });
 
 const rotateSecret = route('post', '/teams/:teamId/webhook-secret/rotate', {
