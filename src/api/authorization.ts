@@ -1,14 +1,68 @@
 import { teamRoleOf } from '../commands/teams.js';
 import { can, type TeamPermission, type TeamRole } from '../domain/team/roles.js';
-import { forbiddenProblem, notFoundProblem } from './problem.js';
+import { type Integration, integrationOf } from './auth/integration-key.js';
+import { forbiddenProblem, notFoundProblem, unauthorized } from './problem.js';
+import { IntegrationKeyParams, TeamParams } from './schemas.js';
 import type { ApiServices } from './services.js';
 
 /**
  * What a team's read model may decide: reading the team, and working its alerts. Everything else (roles, members,
- * invites, flows, integration keys, the webhook secret) is decided by `authorizeFromStream`, and the compiler keeps
+ * invites, flows, integration keys, the webhook secret) is decided from the team's stream, and the compiler keeps
  * it that way.
  */
 export type ReadModelPermission = Extract<TeamPermission, 'team:read' | 'alerts:write' | 'webhook-urls:read'>;
+
+/** A permission in the team the path names (`:teamId`), decided from the team's own stream. */
+export interface StreamPermission {
+  team: TeamPermission;
+  source: 'stream';
+}
+
+/** Who may call a route; the routing layer decides it before the handler runs. */
+export type RoutePermission =
+  /** Anyone: what the route needs to know of the caller is in the body (a password, a refresh token). */
+  | 'public'
+  /** Any signed-in user: the route names no team, or finds it from the body. */
+  | 'signed-in'
+  /** Whoever holds the integration key in the path (`:key`): the key is the credential, and opens one flow. */
+  | 'integration-key'
+  /**
+   * A member of the team the path names (`:teamId`) whose role grants this, as the `team_members` read model has it
+   * now: a removed member loses access as soon as the projection has applied the removal.
+   */
+  | ReadModelPermission
+  /** The same, decided from the team's own stream, the authority on roles: for privileged commands and secrets. */
+  | StreamPermission;
+
+export type TeamRoutePermission = ReadModelPermission | StreamPermission;
+
+export interface AuthenticatedUser {
+  id: string;
+}
+
+export interface SignedInCaller {
+  user: AuthenticatedUser;
+  actor: `user:${string}`;
+}
+
+export interface TeamCaller extends SignedInCaller {
+  /** The caller's role in the team the path names. */
+  role: TeamRole;
+}
+
+export interface KeyHolder {
+  integration: Integration;
+  actor: `integration:${string}`;
+}
+
+/** What the routing layer hands a handler about its caller, by the route's permission. */
+export type CallerOf<P extends RoutePermission> = P extends 'public'
+  ? Record<never, never>
+  : P extends 'signed-in'
+    ? SignedInCaller
+    : P extends 'integration-key'
+      ? KeyHolder
+      : TeamCaller;
 
 /** No role: the team does not exist for this user (404); a role without the permission: 403. */
 function decide(role: TeamRole | null | undefined, permission: TeamPermission): TeamRole {
@@ -17,34 +71,43 @@ function decide(role: TeamRole | null | undefined, permission: TeamPermission): 
   return role;
 }
 
-/**
- * Decided on every request from current membership, never from claims in a token, as the `team_members` read model
- * has it: a removed member loses access as soon as the projection has applied the removal.
- */
-export async function authorizeTeam(
-  services: Pick<ApiServices, 'db'>,
-  userId: string,
-  teamId: string,
-  permission: ReadModelPermission,
-): Promise<TeamRole> {
+async function readModelRole(services: Pick<ApiServices, 'db'>, teamId: string, userId: string): Promise<TeamRole | undefined> {
   const membership = await services.db
     .selectFrom('team_members')
     .select('role')
     .where('team_id', '=', teamId)
     .where('user_id', '=', userId)
     .executeTakeFirst();
-  return decide(membership?.role, permission);
+  return membership?.role;
 }
 
 /**
- * Decided from the team's own stream, the authority on roles: a demoted admin loses admin rights the moment the
- * demotion is appended, however far the read models lag behind it.
+ * Decided on every request from current membership, never from claims in a token. `params` are the route's parsed
+ * path parameters; `user` is who the access token names, if any.
  */
-export async function authorizeFromStream(
-  services: Pick<ApiServices, 'eventStore' | 'catalog' | 'streamCache'>,
-  userId: string,
-  teamId: string,
-  permission: TeamPermission,
-): Promise<TeamRole> {
-  return decide(await teamRoleOf(services, teamId, userId), permission);
+export async function admit(
+  permission: RoutePermission,
+  services: ApiServices,
+  user: AuthenticatedUser | null,
+  params: unknown,
+): Promise<CallerOf<RoutePermission>> {
+  if (permission === 'public') return {};
+  if (permission === 'integration-key') {
+    const integration = await integrationOf(services, IntegrationKeyParams.parse(params).key);
+    return { integration, actor: `integration:${integration.keyId}` };
+  }
+  if (!user) throw unauthorized();
+  const signedIn: SignedInCaller = { user, actor: `user:${user.id}` };
+  if (permission === 'signed-in') return signedIn;
+  const { teamId } = TeamParams.parse(params);
+  const role =
+    typeof permission === 'string'
+      ? decide(await readModelRole(services, teamId, user.id), permission)
+      : decide(await teamRoleOf(services, teamId, user.id), permission.team);
+  return { ...signedIn, role };
+}
+
+/** Whether a route's caller must present an access token. */
+export function requiresSignIn(permission: RoutePermission): boolean {
+  return permission !== 'public' && permission !== 'integration-key';
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RoutePermission } from './authorization.js';
 import type { AnyRouteSpec } from './routing.js';
 
 const ProblemSchema = z.object({
@@ -37,6 +38,7 @@ export function openApiDocument(routes: readonly AnyRouteSpec[]): Record<string,
     };
     (paths[path] ??= {})[route.method] = {
       summary: route.summary,
+      description: describePermission(route.permission),
       tags: [route.tag],
       ...(route.auth === 'user' ? { security: [{ bearer: [] }] } : {}),
       ...(parameters.length ? { parameters } : {}),
@@ -52,6 +54,14 @@ export function openApiDocument(routes: readonly AnyRouteSpec[]): Record<string,
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };
+}
+
+function describePermission(permission: RoutePermission): string {
+  if (permission === 'public') return 'Permission: none; open to anyone.';
+  if (permission === 'signed-in') return 'Permission: any signed-in user.';
+  if (permission === 'integration-key') return 'Permission: the integration key in the path.';
+  if (typeof permission === 'string') return `Permission: \`${permission}\` in team {teamId}, from its current membership.`;
+  return `Permission: \`${permission.team}\` in team {teamId}, from the team's own event stream.`;
 }
 
 function queryNames(schema: z.ZodType | undefined): string[] {

@@ -3,14 +3,18 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { formatPosition, type LogPosition, parsePosition } from '../eventstore/types.js';
+import {
+  admit,
+  type AuthenticatedUser,
+  type CallerOf,
+  requiresSignIn,
+  type RoutePermission,
+  type TeamRoutePermission,
+} from './authorization.js';
 import { badRequest, HttpProblem, toProblem, unauthorized, validationProblem } from './problem.js';
 import type { ApiServices } from './services.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
-
-export interface AuthenticatedUser {
-  id: string;
-}
 
 export interface RouteResult {
   status: number;
@@ -20,25 +24,32 @@ export interface RouteResult {
   position?: LogPosition | null;
 }
 
-export interface RouteInput<Body, Query, Params, Auth> {
+/** A request as its route's schemas parsed it. */
+interface RouteRequest<Params, Query, Body> {
   body: Body;
   query: Query;
   params: Params;
-  user: Auth;
   headers: Context['headers'];
   services: ApiServices;
   ctx: Context;
 }
 
-export interface RouteSpec<Body, Query, Params, AuthMode extends 'user' | 'none'> {
-  method: HttpMethod;
-  path: string;
-  summary: string;
+/** What a handler gets: the parsed request, and its caller as the route's permission admitted them. */
+export type RouteInput<P extends RoutePermission, Params, Query, Body> = CallerOf<P> & RouteRequest<Params, Query, Body>;
+
+/** What the routes of one resource share. */
+export interface RouteGroup {
+  /** The OpenAPI tag. */
   tag: string;
-  auth: AuthMode;
-  params?: z.ZodType<Params>;
-  query?: z.ZodType<Query>;
-  body?: z.ZodType<Body>;
+  /**
+   * False for responses that carry a secret shown once (tokens): Idempotency-Key is ignored rather than the secret
+   * being kept in plain text for replays.
+   */
+  replayable?: false;
+}
+
+interface RouteDescription extends Pick<RouteGroup, 'replayable'> {
+  summary: string;
   /** Documented responses: status -> body schema (null: no body). */
   responses: Record<number, z.ZodType | null>;
   /**
@@ -46,22 +57,58 @@ export interface RouteSpec<Body, Query, Params, AuthMode extends 'user' | 'none'
    * high-rate ingest routes always do.
    */
   async?: 'always';
-  /**
-   * False for responses that carry a secret shown once (tokens): Idempotency-Key is ignored rather than the secret
-   * being kept in plain text for replays.
-   */
-  replayable?: false;
-  handler: (
-    input: RouteInput<Body, Query, Params, AuthMode extends 'user' ? AuthenticatedUser : AuthenticatedUser | null>,
-  ) => Promise<RouteResult>;
 }
 
-export type AnyRouteSpec = RouteSpec<any, any, any, 'user' | 'none'>;
+export interface RouteSpec<P extends RoutePermission, Params, Query, Body> extends RouteDescription {
+  permission: P;
+  params?: z.ZodType<Params>;
+  query?: z.ZodType<Query>;
+  body?: z.ZodType<Body>;
+  handler: (input: RouteInput<P, Params, Query, Body>) => Promise<RouteResult>;
+}
 
-export function defineRoute<Body = undefined, Query = undefined, Params = undefined, AuthMode extends 'user' | 'none' = 'user'>(
-  spec: RouteSpec<Body, Query, Params, AuthMode>,
-): AnyRouteSpec {
-  return spec as AnyRouteSpec;
+/** A route of the route table, its types erased. */
+export interface AnyRouteSpec extends RouteDescription, RouteGroup {
+  method: HttpMethod;
+  path: string;
+  permission: RoutePermission;
+  /** Whether an access token is required, as the permission says. */
+  auth: 'user' | 'none';
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  handler(input: RouteInput<RoutePermission, unknown, unknown, unknown>): Promise<RouteResult>;
+}
+
+/** The path parameters a permission is decided by: the team's id, or the integration key. */
+type ParamsOf<P extends RoutePermission> = P extends TeamRoutePermission
+  ? { teamId: string }
+  : P extends 'integration-key'
+    ? { key: string }
+    : unknown;
+type ParamsSchemaOf<P extends RoutePermission, Params> = P extends TeamRoutePermission | 'integration-key'
+  ? { params: z.ZodType<Params> }
+  : unknown;
+
+/** Declares the routes of one resource: each its method, path and permission, the group what they share. */
+export function routeGroup(group: RouteGroup) {
+  return function defineRoute<
+    const P extends RoutePermission,
+    Params extends ParamsOf<P> = never,
+    Query = undefined,
+    Body = undefined,
+  >(
+    method: HttpMethod,
+    path: string,
+    spec: RouteSpec<P, Params, Query, Body> & ParamsSchemaOf<P, Params>,
+  ): AnyRouteSpec {
+    return { ...group, method, path, ...spec, auth: requiresSignIn(spec.permission) ? 'user' : 'none' };
+  };
+}
+
+/** The answer of a command that has nothing to say but where its events landed. */
+export async function noContent(command: Promise<{ position: LogPosition | null }>): Promise<RouteResult> {
+  return { status: 204, position: (await command).position };
 }
 
 export const POSITION_HEADER = 'x-alertops-position';
@@ -73,11 +120,10 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
       ctx.state.route = route.path;
       const user = await authenticate(ctx, services, route.auth);
       await waitForRequestedPosition(ctx, services);
-      const input = {
+      const request: RouteRequest<unknown, unknown, unknown> = {
         params: parseOrThrow(route.params, ctx.params, 'path'),
         query: parseOrThrow(route.query, withoutPosition(ctx.query), 'query'),
         body: route.body ? parseOrThrow(route.body, ctx.request.body, 'body') : undefined,
-        user,
         headers: ctx.headers,
         services,
         ctx,
@@ -85,8 +131,8 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
       const idempotencyKey = ctx.get('idempotency-key');
       const result =
         route.method !== 'get' && route.replayable !== false && idempotencyKey
-          ? await withIdempotency(ctx, services, user, idempotencyKey, () => run(route, input, ctx, services))
-          : await run(route, input, ctx, services);
+          ? await withIdempotency(ctx, services, user, idempotencyKey, () => run(route, user, request))
+          : await run(route, user, request);
       ctx.status = result.status;
       for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
       if (result.body !== undefined) ctx.body = result.body;
@@ -94,8 +140,11 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
   }
 }
 
-async function run(route: AnyRouteSpec, input: RouteInput<any, any, any, any>, ctx: Context, services: ApiServices): Promise<RouteResult> {
-  const result = await route.handler(input);
+/** Admits the caller as the route's permission says, runs the handler, and waits for the read models when asked to. */
+async function run(route: AnyRouteSpec, user: AuthenticatedUser | null, request: RouteRequest<unknown, unknown, unknown>): Promise<RouteResult> {
+  const { services, ctx } = request;
+  const caller = await admit(route.permission, services, user, request.params);
+  const result = await route.handler({ ...request, ...caller });
   const headers = { ...result.headers };
   if (result.position) {
     headers['X-AlertOps-Position'] = formatPosition(result.position);

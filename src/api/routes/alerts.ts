@@ -4,14 +4,15 @@ import { countedRepeats } from '../../commands/alert-repeats.js';
 import { alertStreamId } from '../../domain/alert/identity.js';
 import { loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
+import { Timestamp } from '../../domain/schemas.js';
 import { formatPosition } from '../../eventstore/types.js';
-import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
-import { defineRoute } from '../routing.js';
+import { routeGroup } from '../routing.js';
+import { AlertParams, pageLimit, TeamParams } from '../schemas.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const AlertParams = z.object({ teamId: z.uuid(), alertId: z.uuid() });
+const route = routeGroup({ tag: 'alerts' });
+
 const AlertStatus = z.enum(['triggered', 'acknowledged', 'resolved']);
 
 const AlertSummary = z.object({
@@ -22,8 +23,8 @@ const AlertSummary = z.object({
   severity: z.string(),
   dedupKey: z.string().nullable(),
   dedupCount: z.int(),
-  triggeredAt: z.string(),
-  updatedAt: z.string(),
+  triggeredAt: Timestamp,
+  updatedAt: Timestamp,
 });
 
 const Notification = z.object({
@@ -48,12 +49,12 @@ const AlertDetail = z.object({
   dedupCount: z.int(),
   currentLoop: z.int().nullable(),
   currentStep: z.int().nullable(),
-  nextEscalationAt: z.string().nullable(),
+  nextEscalationAt: Timestamp.nullable(),
   exhausted: z.boolean(),
-  triggeredAt: z.string(),
-  acknowledgedAt: z.string().nullable(),
+  triggeredAt: Timestamp,
+  acknowledgedAt: Timestamp.nullable(),
   acknowledgedBy: z.string().nullable(),
-  resolvedAt: z.string().nullable(),
+  resolvedAt: Timestamp.nullable(),
   resolvedBy: z.string().nullable(),
   notifications: z.array(Notification),
 });
@@ -62,7 +63,7 @@ const TimelineEntry = z.object({
   /** The event's number in the alert's stream, from 0: the next page starts after the last one seen. */
   version: z.int(),
   position: z.string(),
-  at: z.string(),
+  at: Timestamp,
   type: z.string(),
   actor: z.string(),
   data: z.unknown(),
@@ -78,17 +79,13 @@ const TriggerAlertBody = z.strictObject({
 
 const TriggerAlertResponse = z.object({ id: z.uuid(), status: AlertStatus, deduplicated: z.boolean() });
 
-const triggerAlertRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/alerts',
+const triggerAlertRoute = route('post', '/teams/:teamId/alerts', {
   summary: 'Trigger an alert on a flow; a trigger whose dedup key matches an open alert is folded into it',
-  tag: 'alerts',
-  auth: 'user',
+  permission: 'alerts:write',
   params: TeamParams,
   body: TriggerAlertBody,
   responses: { 201: TriggerAlertResponse, 200: TriggerAlertResponse, 429: null },
-  async handler({ params, body, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'alerts:write');
+  async handler({ params, body, actor, services }) {
     const flow = await loadFlow(services, body.flowId);
     if (!flow || flow.teamId !== params.teamId) throw notFoundProblem('flow not found');
     await services.triggerQuota.admit(params.teamId, 1, services.clock());
@@ -100,7 +97,7 @@ const triggerAlertRoute = defineRoute({
       severity: body.severity,
       dedupKey: body.dedupKey ?? null,
       source: 'api',
-      actor: `user:${user.id}`,
+      actor,
       now: services.clock(),
     });
     return {
@@ -111,22 +108,18 @@ const triggerAlertRoute = defineRoute({
   },
 });
 
-const listAlerts = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/alerts',
+const listAlerts = route('get', '/teams/:teamId/alerts', {
   summary: "List the team's alerts, newest first",
-  tag: 'alerts',
-  auth: 'user',
+  permission: 'team:read',
   params: TeamParams,
   query: z.object({
     status: AlertStatus.optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+    limit: pageLimit(500, 100),
     /** The next page: the alerts triggered before this one (the last alert of the previous page). */
     before: z.uuid().optional(),
   }),
   responses: { 200: z.array(AlertSummary) },
-  async handler({ params, query, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, services }) {
     let select = services.db.selectFrom('alerts').selectAll().where('team_id', '=', params.teamId);
     if (query.status) select = select.where('status', '=', query.status);
     if (query.before) {
@@ -160,16 +153,12 @@ const listAlerts = defineRoute({
   },
 });
 
-const getAlert = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/alerts/:alertId',
+const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
   summary: 'An alert with its escalation progress and notifications (viewers see webhook URLs redacted)',
-  tag: 'alerts',
-  auth: 'user',
+  permission: 'team:read',
   params: AlertParams,
   responses: { 200: AlertDetail },
-  async handler({ params, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, role, services }) {
     const alert = await services.db
       .selectFrom('alerts')
       .selectAll()
@@ -221,43 +210,29 @@ const getAlert = defineRoute({
 });
 
 function alertActionRoute(action: AlertAction, summary: string) {
-  return defineRoute({
-    method: 'post',
-    path: `/teams/:teamId/alerts/:alertId/${action}`,
+  return route('post', `/teams/:teamId/alerts/:alertId/${action}`, {
     summary,
-    tag: 'alerts',
-    auth: 'user',
+    permission: 'alerts:write',
     params: AlertParams,
     responses: { 200: z.object({ id: z.uuid(), status: AlertStatus, changed: z.boolean() }) },
-    async handler({ params, user, services }) {
-      await authorizeTeam(services, user.id, params.teamId, 'alerts:write');
-      const result = await actOnAlert(services, {
-        teamId: params.teamId,
-        alertId: params.alertId,
-        action,
-        actor: `user:${user.id}`,
-        now: services.clock(),
-      });
+    async handler({ params, actor, services }) {
+      const result = await actOnAlert(services, { teamId: params.teamId, alertId: params.alertId, action, actor, now: services.clock() });
       return { status: 200, body: { id: params.alertId, status: result.status, changed: result.changed }, position: result.position };
     },
   });
 }
 
-const alertTimeline = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/alerts/:alertId/timeline',
+const alertTimeline = route('get', '/teams/:teamId/alerts/:alertId/timeline', {
   summary: 'Every event of the alert in order, with time, actor and data (due and fire times included; viewers see webhook URLs redacted)',
-  tag: 'alerts',
-  auth: 'user',
+  permission: 'team:read',
   params: AlertParams,
   query: z.object({
-    limit: z.coerce.number().int().min(1).max(1000).default(500),
+    limit: pageLimit(1000, 500),
     /** The next page: the events after this version (the last entry's `version` on the previous page). */
     after: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional(),
   }),
   responses: { 200: z.array(TimelineEntry) },
-  async handler({ params, query, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, role, services }) {
     const streamId = alertStreamId(params.alertId);
     const fromVersion = query.after === undefined ? 0 : query.after + 1;
     const events = await services.eventStore.readStream(streamId, { fromVersion, maxCount: query.limit });

@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import { Timestamp } from '../../domain/schemas.js';
 import { toRecordedEvent } from '../../eventstore/postgres.js';
 import { formatPosition } from '../../eventstore/types.js';
-import { authorizeTeam } from '../authorization.js';
 import { webhookTargetsFor } from '../redaction.js';
-import { defineRoute } from '../routing.js';
+import { routeGroup } from '../routing.js';
+import { pageLimit, TeamParams } from '../schemas.js';
+
+const route = routeGroup({ tag: 'audit' });
 
 const CONFIGURATION_STREAMS = ['team-%', 'flow-%', 'schedule-%'];
 const SECRET_FIELD = /secret|hash|password|token/i;
@@ -19,25 +22,21 @@ function withoutSecrets(value: unknown): unknown {
   return value;
 }
 
-export const auditRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/audit',
+export const auditRoute = route('get', '/teams/:teamId/audit', {
   summary: "The team's configuration changes (team, members, invites, flows), newest first; viewers see webhook URLs redacted",
-  tag: 'audit',
-  auth: 'user',
-  params: z.object({ teamId: z.uuid() }),
+  permission: 'team:read',
+  params: TeamParams,
   query: z.object({
-    limit: z.coerce.number().int().min(1).max(1000).default(200),
+    limit: pageLimit(1000, 200),
     // global_position is a PostgreSQL bigint: a larger number must be refused here, not by the database.
     before: z.coerce.bigint().positive().max(2n ** 63n - 1n).optional(),
   }),
   responses: {
     200: z.array(
-      z.object({ position: z.string(), at: z.string(), stream: z.string(), type: z.string(), actor: z.string(), data: z.unknown() }),
+      z.object({ position: z.string(), at: Timestamp, stream: z.string(), type: z.string(), actor: z.string(), data: z.unknown() }),
     ),
   },
-  async handler({ params, query, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, role, services }) {
     const { rows } = await services.pool.query(
       `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash,
               transaction_id::text as transaction_id, global_position

@@ -12,16 +12,16 @@ import {
 } from '../../commands/flows.js';
 import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
-import { authorizeFromStream, authorizeTeam } from '../authorization.js';
+import { Timestamp } from '../../domain/schemas.js';
+import type { Actor, LogPosition } from '../../eventstore/types.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { etag, ifMatchVersion } from '../if-match.js';
 import { notFoundProblem } from '../problem.js';
-import { defineRoute, type RouteResult } from '../routing.js';
+import { routeGroup, type RouteResult } from '../routing.js';
+import { FlowKeyParams, FlowParams, NodeParams, TeamParams } from '../schemas.js';
+import type { ApiServices } from '../services.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const FlowParams = z.object({ teamId: z.uuid(), flowId: z.uuid() });
-const NodeParams = z.object({ teamId: z.uuid(), flowId: z.uuid(), nodeId: z.uuid() });
-const KeyParams = z.object({ teamId: z.uuid(), flowId: z.uuid(), keyId: z.uuid() });
+const route = routeGroup({ tag: 'flows' });
 
 const CreateFlowBody = z.strictObject({
   name: FlowName,
@@ -37,51 +37,82 @@ const Version = z.object({ version: z.int() });
 const IdAndVersion = z.object({ id: z.uuid(), version: z.int() });
 const FlowSummary = z.object({ id: z.uuid(), name: z.string(), version: z.int(), nodeCount: z.int() });
 const FlowDetail = z.object({ id: z.uuid(), name: z.string(), version: z.int(), repeat: z.int(), nodes: z.array(FlowNode) });
-const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), createdAt: z.string(), revokedAt: z.string().nullable() });
+const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), createdAt: Timestamp, revokedAt: Timestamp.nullable() });
 
-
-function changed(change: FlowChange, status: number, body: Record<string, unknown>): RouteResult {
-  return { status, body: { ...body, version: change.version }, headers: etag(change.version), position: change.position };
+/** The answer of a command that changed a flow: its new version is the ETag, for the next If-Match. */
+function flowChanged(
+  status: number,
+  body: unknown,
+  change: { version: number; position: LogPosition | null },
+  headers: Record<string, string> = {},
+): RouteResult {
+  return { status, body, headers: { ...etag(change.version), ...headers }, position: change.position };
 }
 
-const createFlowRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows',
+
+/** Who edits which flow, and the version they last saw: what every edit of an existing flow names. */
+interface FlowEdit {
+  teamId: string;
+  flowId: string;
+  actor: Actor;
+  expectedVersion: number | undefined;
+}
+
+interface FlowEditSpec<Params, Body, Change extends FlowChange> {
+  summary: string;
+  /** Integration keys are the flow's too, and take more than the right to edit it. */
+  permission?: 'integrations:manage';
+  params: z.ZodType<Params>;
+  body?: z.ZodType<Body>;
+  status?: 201;
+  command(request: { params: Params; body: Body; services: ApiServices }, edit: FlowEdit): Promise<Change>;
+  /** The id the answer carries beside the version: of the flow or the node changed, or of the node added. */
+  names?(params: Params, change: Change): string;
+}
+
+/**
+ * A change to an existing flow: authorized from the team's stream, honouring If-Match, answering the flow's new
+ * version in the body and the ETag.
+ */
+function flowEditRoute<Params extends z.infer<typeof FlowParams>, Body = undefined, Change extends FlowChange = FlowChange>(
+  method: 'post' | 'patch' | 'delete',
+  path: string,
+  spec: FlowEditSpec<Params, Body, Change>,
+) {
+  const { command, names, permission = 'flows:write', status = 200, ...declaration } = spec;
+  return route(method, path, {
+    ...declaration,
+    permission: { team: permission, source: 'stream' },
+    responses: { [status]: names ? IdAndVersion : Version },
+    async handler({ params, body, actor, services, ctx }) {
+      const edit = { teamId: params.teamId, flowId: params.flowId, actor, expectedVersion: ifMatchVersion(ctx, 'flow') };
+      const change = await command({ params, body, services }, edit);
+      const answer = names ? { id: names(params, change), version: change.version } : { version: change.version };
+      return flowChanged(status, answer, change);
+    },
+  });
+}
+
+const createFlowRoute = route('post', '/teams/:teamId/flows', {
   summary: 'Create a flow: ordered escalation nodes and a repeat count',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'flows:write', source: 'stream' },
   params: TeamParams,
   body: CreateFlowBody,
   responses: { 201: IdAndVersion },
-  async handler({ params, body, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
-    const created = await createFlow(services, {
-      teamId: params.teamId,
-      name: body.name,
-      repeat: body.repeat,
-      nodes: body.nodes,
-      actor: `user:${user.id}`,
-      now: services.clock(),
-    });
-    return {
-      status: 201,
-      body: { id: created.flowId, version: created.version },
-      headers: { ...etag(created.version), Location: `/teams/${params.teamId}/flows/${created.flowId}` },
-      position: created.position,
-    };
+  async handler({ params, body, actor, services }) {
+    const { name, repeat, nodes } = body;
+    const created = await createFlow(services, { teamId: params.teamId, name, repeat, nodes, actor, now: services.clock() });
+    const location = `/teams/${params.teamId}/flows/${created.flowId}`;
+    return flowChanged(201, { id: created.flowId, version: created.version }, created, { Location: location });
   },
 });
 
-const listFlowsRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/flows',
+const listFlowsRoute = route('get', '/teams/:teamId/flows', {
   summary: "The team's flows, oldest first",
-  tag: 'flows',
-  auth: 'user',
+  permission: 'team:read',
   params: TeamParams,
   responses: { 200: z.array(FlowSummary) },
-  async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, services }) {
     const flows = await services.db
       .selectFrom('flows')
       .select(['id', 'name', 'version', 'node_count'])
@@ -93,16 +124,12 @@ const listFlowsRoute = defineRoute({
   },
 });
 
-const getFlowRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/flows/:flowId',
+const getFlowRoute = route('get', '/teams/:teamId/flows/:flowId', {
   summary: 'A flow with its nodes in order (viewers see webhook URLs redacted); the ETag is its version, for If-Match on edits',
-  tag: 'flows',
-  auth: 'user',
+  permission: 'team:read',
   params: FlowParams,
   responses: { 200: FlowDetail },
-  async handler({ params, user, services }) {
-    const role = await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, role, services }) {
     const flow = await services.db
       .selectFrom('flows')
       .select(['id', 'name', 'version', 'repeat', 'nodes'])
@@ -114,158 +141,63 @@ const getFlowRoute = defineRoute({
   },
 });
 
-const changeFlowRoute = defineRoute({
-  method: 'patch',
-  path: '/teams/:teamId/flows/:flowId',
+const changeFlowRoute = flowEditRoute('patch', '/teams/:teamId/flows/:flowId', {
   summary: 'Rename a flow or change its repeat count (honours If-Match)',
-  tag: 'flows',
-  auth: 'user',
   params: FlowParams,
   body: ChangeFlowBody,
-  responses: { 200: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
-    const change = await changeFlowSettings(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      name: body.name,
-      repeat: body.repeat,
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-    });
-    return changed(change, 200, { id: params.flowId });
-  },
+  command: ({ body, services }, edit) => changeFlowSettings(services, { ...edit, name: body.name, repeat: body.repeat }),
+  names: ({ flowId }) => flowId,
 });
 
-const addNodeRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows/:flowId/nodes',
+const addNodeRoute = flowEditRoute('post', '/teams/:teamId/flows/:flowId/nodes', {
   summary: 'Add a node after another (`after` omitted: at the end; null: first); honours If-Match',
-  tag: 'flows',
-  auth: 'user',
   params: FlowParams,
   body: AddNodeBody,
-  responses: { 201: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
-    const { after, ...node } = body;
-    const change = await addFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      node,
-      ...(after === undefined ? {} : { after }),
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-    });
-    return changed(change, 201, { id: change.nodeId });
-  },
+  status: 201,
+  command: ({ body: { after, ...node }, services }, edit) => addFlowNode(services, { ...edit, node, ...(after === undefined ? {} : { after }) }),
+  names: (_, { nodeId }) => nodeId,
 });
 
-const updateNodeRoute = defineRoute({
-  method: 'patch',
-  path: '/teams/:teamId/flows/:flowId/nodes/:nodeId',
+const updateNodeRoute = flowEditRoute('patch', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
   summary: "Change a node's name, delay, target or retry policy (honours If-Match)",
-  tag: 'flows',
-  auth: 'user',
   params: NodeParams,
   body: UpdateNodeBody,
-  responses: { 200: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
-    const change = await updateFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      nodeId: params.nodeId,
-      changes: body,
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-    });
-    return changed(change, 200, { id: params.nodeId });
-  },
+  command: ({ params, body, services }, edit) => updateFlowNode(services, { ...edit, nodeId: params.nodeId, changes: body }),
+  names: ({ nodeId }) => nodeId,
 });
 
-const moveNodeRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows/:flowId/nodes/:nodeId/move',
+const moveNodeRoute = flowEditRoute('post', '/teams/:teamId/flows/:flowId/nodes/:nodeId/move', {
   summary: 'Move a node after another (null: first); honours If-Match',
-  tag: 'flows',
-  auth: 'user',
   params: NodeParams,
   body: MoveNodeBody,
-  responses: { 200: Version },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
-    const change = await moveFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      nodeId: params.nodeId,
-      after: body.after,
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-    });
-    return changed(change, 200, {});
-  },
+  command: ({ params, body, services }, edit) => moveFlowNode(services, { ...edit, nodeId: params.nodeId, after: body.after }),
 });
 
-const removeNodeRoute = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/flows/:flowId/nodes/:nodeId',
+const removeNodeRoute = flowEditRoute('delete', '/teams/:teamId/flows/:flowId/nodes/:nodeId', {
   summary: 'Remove a node (honours If-Match); alerts already running keep the steps they were triggered with',
-  tag: 'flows',
-  auth: 'user',
   params: NodeParams,
-  responses: { 200: Version },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'flows:write');
-    const change = await removeFlowNode(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      nodeId: params.nodeId,
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-    });
-    return changed(change, 200, {});
-  },
+  command: ({ params, services }, edit) => removeFlowNode(services, { ...edit, nodeId: params.nodeId }),
 });
 
-const createKeyRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/flows/:flowId/integration-keys',
+const createKeyRoute = route('post', '/teams/:teamId/flows/:flowId/integration-keys', {
   summary: 'Create an integration key for the flow; the key is in this response only and stored as a hash',
-  tag: 'flows',
-  auth: 'user',
+  permission: { team: 'integrations:manage', source: 'stream' },
   // The response carries the key itself: it must not be kept for Idempotency-Key replays.
   replayable: false,
   params: FlowParams,
   responses: { 201: z.object({ id: z.uuid(), key: z.string() }) },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
-    const created = await createIntegrationKey(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-      now: services.clock(),
-    });
-    return {
-      status: 201,
-      body: { id: created.keyId, key: created.key },
-      headers: { ...etag(created.version), 'Cache-Control': 'no-store' },
-      position: created.position,
-    };
+  async handler({ params, actor, services, ctx }) {
+    const created = await createIntegrationKey(services, { ...params, actor, expectedVersion: ifMatchVersion(ctx, 'flow'), now: services.clock() });
+    return flowChanged(201, { id: created.keyId, key: created.key }, created, { 'Cache-Control': 'no-store' });
   },
 });
 
-const listKeysRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/flows/:flowId/integration-keys',
+const listKeysRoute = route('get', '/teams/:teamId/flows/:flowId/integration-keys', {
   summary: "The flow's integration keys (never the keys themselves)",
-  tag: 'flows',
-  auth: 'user',
+  permission: 'team:read',
   params: FlowParams,
   responses: { 200: z.array(IntegrationKeySummary) },
-  async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, services }) {
     const flow = await services.db
       .selectFrom('flows')
       .select('id')
@@ -291,26 +223,11 @@ const listKeysRoute = defineRoute({
   },
 });
 
-const revokeKeyRoute = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/flows/:flowId/integration-keys/:keyId',
+const revokeKeyRoute = flowEditRoute('delete', '/teams/:teamId/flows/:flowId/integration-keys/:keyId', {
   summary: 'Revoke an integration key at once (idempotent)',
-  tag: 'flows',
-  auth: 'user',
-  params: KeyParams,
-  responses: { 200: Version },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
-    const change = await revokeIntegrationKey(services, {
-      teamId: params.teamId,
-      flowId: params.flowId,
-      keyId: params.keyId,
-      actor: `user:${user.id}`,
-      expectedVersion: ifMatchVersion(ctx, 'flow'),
-      now: services.clock(),
-    });
-    return changed(change, 200, {});
-  },
+  permission: 'integrations:manage',
+  params: FlowKeyParams,
+  command: ({ params, services }, edit) => revokeIntegrationKey(services, { ...edit, keyId: params.keyId, now: services.clock() }),
 });
 
 export const flowRoutes = [

@@ -1,27 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { actOnAlert, findAlertByDedupKey, triggerAlert } from '../../commands/alerts.js';
-import { hashIntegrationKey, loadFlow } from '../../commands/flows.js';
 import { Severity } from '../../domain/alert/events.js';
 import { notFoundProblem } from '../problem.js';
-import { defineRoute } from '../routing.js';
-import type { ApiServices } from '../services.js';
+import { routeGroup } from '../routing.js';
+import { IntegrationKeyParams } from '../schemas.js';
 
-const KeyParams = z.object({ key: z.string().min(8).max(200) });
-
-/** The flow an integration key belongs to; an unknown or revoked key is a 404, whatever it looks like. */
-async function integrationFor(services: ApiServices, key: string) {
-  const integration = await services.db
-    .selectFrom('integration_keys')
-    .select(['id', 'team_id', 'flow_id'])
-    .where('key_hash', '=', hashIntegrationKey(key))
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  if (!integration) throw notFoundProblem('unknown integration key');
-  const flow = await loadFlow(services, integration.flow_id);
-  if (!flow || flow.teamId !== integration.team_id) throw notFoundProblem('unknown integration key');
-  return { keyId: integration.id, teamId: integration.team_id, flow };
-}
+const route = routeGroup({ tag: 'integrations' });
 
 const EventPayload = z.object({
   summary: z.string().trim().min(1).max(1024),
@@ -35,19 +20,14 @@ const EventsBody = z.discriminatedUnion('event_action', [
   z.object({ event_action: z.enum(['acknowledge', 'resolve']), dedup_key: z.string().min(1).max(255) }),
 ]);
 
-const eventsIntegration = defineRoute({
-  method: 'post',
-  path: '/integrations/events/:key',
+const eventsIntegration = route('post', '/integrations/events/:key', {
   summary: 'Events API for monitoring tools: trigger, acknowledge or resolve by dedup key',
-  tag: 'integrations',
-  auth: 'none',
+  permission: 'integration-key',
   async: 'always',
-  params: KeyParams,
+  params: IntegrationKeyParams,
   body: EventsBody,
   responses: { 202: z.object({ dedup_key: z.string(), alertId: z.uuid() }), 429: null },
-  async handler({ params, body, services }) {
-    const { keyId, teamId, flow } = await integrationFor(services, params.key);
-    const actor = `integration:${keyId}` as const;
+  async handler({ body, integration: { teamId, flow }, actor, services }) {
     const now = services.clock();
     if (body.event_action === 'trigger') {
       await services.triggerQuota.admit(teamId, 1, now);
@@ -97,21 +77,16 @@ const alertmanagerSeverity = (label: string | undefined): Severity => {
   return label?.toLowerCase() === 'page' ? 'critical' : 'error';
 };
 
-const alertmanagerIntegration = defineRoute({
-  method: 'post',
-  path: '/integrations/alertmanager/:key',
+const alertmanagerIntegration = route('post', '/integrations/alertmanager/:key', {
   summary: "Prometheus Alertmanager webhook (version 4): each alert's fingerprint is its dedup key",
-  tag: 'integrations',
-  auth: 'none',
+  permission: 'integration-key',
   async: 'always',
-  params: KeyParams,
+  params: IntegrationKeyParams,
   body: AlertmanagerBody,
   responses: {
     202: z.object({ alerts: z.array(z.object({ fingerprint: z.string(), alertId: z.uuid().nullable(), action: z.string() })) }),
   },
-  async handler({ params, body, services }) {
-    const { keyId, teamId, flow } = await integrationFor(services, params.key);
-    const actor = `integration:${keyId}` as const;
+  async handler({ body, integration: { teamId, flow }, actor, services }) {
     const firing = body.alerts.filter((alert) => alert.status === 'firing').length;
     if (firing > 0) await services.triggerQuota.admit(teamId, firing, services.clock());
     const outcomes: { fingerprint: string; alertId: string | null; action: string }[] = [];

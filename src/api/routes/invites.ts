@@ -1,27 +1,17 @@
 import { z } from 'zod';
 import { acceptInvite, issueInvite, revokeInvite } from '../../commands/teams.js';
+import { Timestamp } from '../../domain/schemas.js';
 import { TeamRole } from '../../domain/team/roles.js';
 import { EmailAddress } from '../../domain/user/identity.js';
-import { secretTokenId } from '../../infra/secret-tokens.js';
-import { authorizeFromStream } from '../authorization.js';
+import { inviteTeamId } from '../../projections/queries/invites.js';
 import { notFoundProblem } from '../problem.js';
-import { defineRoute } from '../routing.js';
+import { noContent, routeGroup } from '../routing.js';
+import { InviteParams, InviteToken, TeamParams } from '../schemas.js';
 import type { ApiServices } from '../services.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const InviteParams = z.object({ teamId: z.uuid(), inviteId: z.uuid() });
-export const InviteToken = z.string().min(1).max(300);
-const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
+const route = routeGroup({ tag: 'invites' });
 
-/** The team an invite token belongs to (its id part finds the invite); 404 when there is none. */
-export async function inviteTeamId(services: Pick<ApiServices, 'db'>, token: string): Promise<string> {
-  const inviteId = secretTokenId(token);
-  const invite = inviteId
-    ? await services.db.selectFrom('invites').select('team_id').where('id', '=', inviteId).executeTakeFirst()
-    : undefined;
-  if (!invite) throw notFoundProblem('invite not found');
-  return invite.team_id;
-}
+const DEFAULT_TTL_MINUTES = 7 * 24 * 60;
 
 /** Best effort, after the invite is recorded: the token was also returned to the inviter, who can pass it on. */
 function mailInvite(services: ApiServices, invite: { inviteId: string; email: string; token: string; teamName: string; role: TeamRole; expiresAt: Date }) {
@@ -40,18 +30,14 @@ function mailInvite(services: ApiServices, invite: { inviteId: string; email: st
     .catch((error: unknown) => services.logger.warn({ err: error, inviteId: invite.inviteId }, 'invite e-mail could not be sent'));
 }
 
-const issue = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/invites',
+const issue = route('post', '/teams/:teamId/invites', {
   summary: 'Invite an email address with a role; the token is returned once (and e-mailed when SMTP is configured)',
-  tag: 'invites',
-  auth: 'user',
+  permission: { team: 'invites:manage', source: 'stream' },
   replayable: false,
   params: TeamParams,
   body: z.strictObject({ email: EmailAddress, role: TeamRole, ttlMinutes: z.int().min(1).max(30 * 24 * 60).optional() }),
-  responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: z.string() }) },
+  responses: { 201: z.object({ id: z.uuid(), token: z.string(), expiresAt: Timestamp }) },
   async handler({ params, body, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
     const now = services.clock();
     const expiresAt = new Date(now.getTime() + (body.ttlMinutes ?? DEFAULT_TTL_MINUTES) * 60_000);
     const invite = await issueInvite(services, { teamId: params.teamId, actorId: user.id, email: body.email, role: body.role, expiresAt, now });
@@ -65,20 +51,16 @@ const issue = defineRoute({
   },
 });
 
-const list = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/invites',
+const list = route('get', '/teams/:teamId/invites', {
   summary: "The team's invites, newest first; a pending invite past its expiry is reported as expired",
-  tag: 'invites',
-  auth: 'user',
+  permission: { team: 'invites:manage', source: 'stream' },
   params: TeamParams,
   responses: {
     200: z.array(
-      z.object({ id: z.uuid(), email: z.string(), role: TeamRole, status: z.enum(['pending', 'accepted', 'revoked', 'expired']), expiresAt: z.string() }),
+      z.object({ id: z.uuid(), email: z.string(), role: TeamRole, status: z.enum(['pending', 'accepted', 'revoked', 'expired']), expiresAt: Timestamp }),
     ),
   },
-  async handler({ params, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
+  async handler({ params, services }) {
     const invites = await services.db
       .selectFrom('invites')
       .selectAll()
@@ -100,31 +82,22 @@ const list = defineRoute({
   },
 });
 
-const revoke = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/invites/:inviteId',
+const revoke = route('delete', '/teams/:teamId/invites/:inviteId', {
   summary: 'Revoke an invite that has not been used',
-  tag: 'invites',
-  auth: 'user',
+  permission: { team: 'invites:manage', source: 'stream' },
   params: InviteParams,
   responses: { 204: null },
-  async handler({ params, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'invites:manage');
-    const change = await revokeInvite(services, { ...params, actorId: user.id, now: services.clock() });
-    return { status: 204, position: change.position };
-  },
+  handler: ({ params, user, services }) => noContent(revokeInvite(services, { ...params, actorId: user.id, now: services.clock() })),
 });
 
-const accept = defineRoute({
-  method: 'post',
-  path: '/invites/accept',
+const accept = route('post', '/invites/accept', {
   summary: 'Join the team of an invite sent to the signed-in email address',
-  tag: 'invites',
-  auth: 'user',
+  permission: 'signed-in',
   body: z.strictObject({ token: InviteToken }),
   responses: { 200: z.object({ teamId: z.uuid(), role: TeamRole }) },
   async handler({ body, user, services }) {
-    const teamId = await inviteTeamId(services, body.token);
+    const teamId = await inviteTeamId(services.db, body.token);
+    if (!teamId) throw notFoundProblem('invite not found');
     const joined = await acceptInvite(services, { teamId, token: body.token, userId: user.id, now: services.clock() });
     return { status: 200, body: { teamId: joined.teamId, role: joined.role }, position: joined.position };
   },

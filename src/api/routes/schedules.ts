@@ -10,15 +10,17 @@ import {
 import { OverrideInput, Rotation, ScheduleInput, SchedulePatch, type ScheduleDefinition } from '../../domain/schedule/definition.js';
 import { MAX_SHIFT_RANGE_DAYS, onCallAt, shiftsBetween } from '../../domain/schedule/on-call.js';
 import type { ApiServices } from '../services.js';
-import { authorizeFromStream, authorizeTeam } from '../authorization.js';
 import { etag, ifMatchVersion } from '../if-match.js';
 import { badRequest, notFoundProblem } from '../problem.js';
-import { defineRoute, type RouteResult } from '../routing.js';
+import { routeGroup, type RouteResult } from '../routing.js';
+import { TeamParams } from '../schemas.js';
 
 const Instant = z.iso.datetime({ offset: true });
-const TeamParams = z.object({ teamId: z.uuid() });
-const ScheduleParams = z.object({ teamId: z.uuid(), scheduleId: z.uuid() });
-const OverrideParams = z.object({ teamId: z.uuid(), scheduleId: z.uuid(), overrideId: z.uuid() });
+const ScheduleParams = TeamParams.extend({ scheduleId: z.uuid() });
+const OverrideParams = ScheduleParams.extend({ overrideId: z.uuid() });
+
+const route = routeGroup({ tag: 'schedules' });
+const WRITE = { team: 'schedules:write', source: 'stream' } as const;
 
 const IdAndVersion = z.object({ id: z.uuid(), version: z.int() });
 const OverrideView = z.object({ id: z.uuid(), userId: z.uuid(), start: z.string(), end: z.string() });
@@ -70,18 +72,14 @@ async function namesOf(services: ApiServices, userIds: Iterable<string>): Promis
   return (userId) => ({ userId, name: names.get(userId) ?? null });
 }
 
-const createScheduleRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/schedules',
+const createScheduleRoute = route('post', '/teams/:teamId/schedules', {
+  permission: WRITE,
   summary: 'Create an on-call schedule: a time zone and ordered rotations (later ones win where they have someone on shift)',
-  tag: 'schedules',
-  auth: 'user',
   params: TeamParams,
   body: ScheduleInput,
   responses: { 201: IdAndVersion },
-  async handler({ params, body, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'schedules:write');
-    const created = await createSchedule(services, { teamId: params.teamId, schedule: body, actor: `user:${user.id}`, now: services.clock() });
+  async handler({ params, body, actor, services }) {
+    const created = await createSchedule(services, { teamId: params.teamId, schedule: body, actor, now: services.clock() });
     return {
       status: 201,
       body: { id: created.scheduleId, version: created.version },
@@ -91,17 +89,13 @@ const createScheduleRoute = defineRoute({
   },
 });
 
-const listSchedulesRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/schedules',
+const listSchedulesRoute = route('get', '/teams/:teamId/schedules', {
+  permission: 'team:read',
   summary: "The team's schedules by name; the next page starts after the last one's id",
-  tag: 'schedules',
-  auth: 'user',
   params: TeamParams,
   query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(100), after: z.uuid().optional() }),
   responses: { 200: z.array(ScheduleSummary) },
-  async handler({ params, query, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, services }) {
     let select = services.db.selectFrom('schedules').select(['id', 'name', 'time_zone', 'version']).where('team_id', '=', params.teamId);
     if (query.after) {
       const cursor = await services.db
@@ -120,16 +114,12 @@ const listSchedulesRoute = defineRoute({
   },
 });
 
-const getScheduleRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/schedules/:scheduleId',
+const getScheduleRoute = route('get', '/teams/:teamId/schedules/:scheduleId', {
+  permission: 'team:read',
   summary: 'A schedule with its rotations and the overrides not ended yet; the ETag is its version, for If-Match on edits',
-  tag: 'schedules',
-  auth: 'user',
   params: ScheduleParams,
   responses: { 200: ScheduleDetail },
-  async handler({ params, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, services }) {
     const found = await readSchedule(services, params.teamId, params.scheduleId, services.clock(), LISTED_OVERRIDES);
     if (!found) throw notFoundProblem('schedule not found');
     const { schedule, definition } = found;
@@ -148,22 +138,18 @@ const getScheduleRoute = defineRoute({
   },
 });
 
-const updateScheduleRoute = defineRoute({
-  method: 'patch',
-  path: '/teams/:teamId/schedules/:scheduleId',
+const updateScheduleRoute = route('patch', '/teams/:teamId/schedules/:scheduleId', {
+  permission: WRITE,
   summary: "Change a schedule's name, time zone or rotations (the whole ordered list); honours If-Match",
-  tag: 'schedules',
-  auth: 'user',
   params: ScheduleParams,
   body: SchedulePatch,
   responses: { 200: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'schedules:write');
+  async handler({ params, body, actor, services, ctx }) {
     const change = await updateSchedule(services, {
       teamId: params.teamId,
       scheduleId: params.scheduleId,
       patch: body,
-      actor: `user:${user.id}`,
+      actor,
       now: services.clock(),
       expectedVersion: ifMatchVersion(ctx, 'schedule'),
     });
@@ -171,20 +157,16 @@ const updateScheduleRoute = defineRoute({
   },
 });
 
-const deleteScheduleRoute = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/schedules/:scheduleId',
+const deleteScheduleRoute = route('delete', '/teams/:teamId/schedules/:scheduleId', {
+  permission: WRITE,
   summary: 'Delete a schedule no flow pages (409 while one does); honours If-Match',
-  tag: 'schedules',
-  auth: 'user',
   params: ScheduleParams,
   responses: { 200: IdAndVersion },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'schedules:write');
+  async handler({ params, actor, services, ctx }) {
     const change = await deleteSchedule(services, {
       teamId: params.teamId,
       scheduleId: params.scheduleId,
-      actor: `user:${user.id}`,
+      actor,
       now: services.clock(),
       expectedVersion: ifMatchVersion(ctx, 'schedule'),
     });
@@ -192,22 +174,18 @@ const deleteScheduleRoute = defineRoute({
   },
 });
 
-const addOverrideRoute = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/schedules/:scheduleId/overrides',
+const addOverrideRoute = route('post', '/teams/:teamId/schedules/:scheduleId/overrides', {
+  permission: WRITE,
   summary: 'Put a member on call in place of whoever the rotations have, from start until end',
-  tag: 'schedules',
-  auth: 'user',
   params: ScheduleParams,
   body: OverrideInput,
   responses: { 201: IdAndVersion },
-  async handler({ params, body, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'schedules:write');
+  async handler({ params, body, actor, services, ctx }) {
     const change = await addScheduleOverride(services, {
       teamId: params.teamId,
       scheduleId: params.scheduleId,
       override: body,
-      actor: `user:${user.id}`,
+      actor,
       now: services.clock(),
       expectedVersion: ifMatchVersion(ctx, 'schedule'),
     });
@@ -215,21 +193,17 @@ const addOverrideRoute = defineRoute({
   },
 });
 
-const removeOverrideRoute = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/schedules/:scheduleId/overrides/:overrideId',
+const removeOverrideRoute = route('delete', '/teams/:teamId/schedules/:scheduleId/overrides/:overrideId', {
+  permission: WRITE,
   summary: 'Remove an override',
-  tag: 'schedules',
-  auth: 'user',
   params: OverrideParams,
   responses: { 200: IdAndVersion },
-  async handler({ params, user, services, ctx }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'schedules:write');
+  async handler({ params, actor, services, ctx }) {
     const change = await removeScheduleOverride(services, {
       teamId: params.teamId,
       scheduleId: params.scheduleId,
       overrideId: params.overrideId,
-      actor: `user:${user.id}`,
+      actor,
       now: services.clock(),
       expectedVersion: ifMatchVersion(ctx, 'schedule'),
     });
@@ -237,17 +211,13 @@ const removeOverrideRoute = defineRoute({
   },
 });
 
-const onCallRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/schedules/:scheduleId/on-call',
+const onCallRoute = route('get', '/teams/:teamId/schedules/:scheduleId/on-call', {
+  permission: 'team:read',
   summary: 'Who is on call at an instant (default: now), until when, and from which rotation or override',
-  tag: 'schedules',
-  auth: 'user',
   params: ScheduleParams,
   query: z.object({ at: Instant.optional() }),
   responses: { 200: OnCallView },
-  async handler({ params, query, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, services }) {
     const at = query.at ? new Date(query.at) : services.clock();
     const found = await readSchedule(services, params.teamId, params.scheduleId, at);
     if (!found) throw notFoundProblem('schedule not found');
@@ -260,17 +230,13 @@ const onCallRoute = defineRoute({
   },
 });
 
-const shiftsRoute = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId/schedules/:scheduleId/shifts',
+const shiftsRoute = route('get', '/teams/:teamId/schedules/:scheduleId/shifts', {
+  permission: 'team:read',
   summary: `The shifts from \`from\` (default now) to \`to\` (default a week later) in order, gaps included (nobody on call), at most ${MAX_SHIFT_RANGE_DAYS} days per call`,
-  tag: 'schedules',
-  auth: 'user',
   params: ScheduleParams,
   query: z.object({ from: Instant.optional(), to: Instant.optional() }),
   responses: { 200: z.array(ShiftView) },
-  async handler({ params, query, user, services }) {
-    await authorizeTeam(services, user.id, params.teamId, 'team:read');
+  async handler({ params, query, services }) {
     const from = query.from ? new Date(query.from) : services.clock();
     const to = query.to ? new Date(query.to) : new Date(from.getTime() + DEFAULT_SHIFT_RANGE_DAYS * DAY_MS);
     if (to.getTime() <= from.getTime()) throw badRequest('`to` must be after `from`', { code: 'invalid_shift_range' });

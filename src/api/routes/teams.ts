@@ -2,34 +2,18 @@ import { z } from 'zod';
 import { changeMemberRole, createTeam, removeMember, rotateWebhookSecret } from '../../commands/teams.js';
 import { can, TeamRole } from '../../domain/team/roles.js';
 import { WEBHOOK_SECRET_PREFIX, webhookSecret } from '../../infra/webhook-secrets.js';
-import { authorizeFromStream } from '../authorization.js';
+import { teamsOf } from '../../projections/queries/teams.js';
 import { notFoundProblem } from '../problem.js';
-import { defineRoute } from '../routing.js';
-import type { ApiServices } from '../services.js';
+import { noContent, routeGroup } from '../routing.js';
+import { MemberParams, TeamMembership, TeamParams } from '../schemas.js';
 
-const TeamParams = z.object({ teamId: z.uuid() });
-const MemberParams = z.object({ teamId: z.uuid(), userId: z.uuid() });
-const TeamSummary = z.object({ id: z.uuid(), name: z.string(), role: TeamRole });
+const route = routeGroup({ tag: 'teams' });
+
 const Member = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: TeamRole });
 
-/** The teams a user belongs to now, with their role in each. */
-export function teamsOf(services: Pick<ApiServices, 'db'>, userId: string): Promise<z.infer<typeof TeamSummary>[]> {
-  return services.db
-    .selectFrom('team_members')
-    .innerJoin('teams', 'teams.id', 'team_members.team_id')
-    .select(['teams.id', 'teams.name', 'team_members.role'])
-    .where('team_members.user_id', '=', userId)
-    .orderBy('teams.name')
-    .orderBy('teams.id')
-    .execute();
-}
-
-const create = defineRoute({
-  method: 'post',
-  path: '/teams',
+const create = route('post', '/teams', {
   summary: 'Create a team; its creator becomes its owner',
-  tag: 'teams',
-  auth: 'user',
+  permission: 'signed-in',
   body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
   responses: { 201: z.object({ id: z.uuid(), name: z.string() }) },
   async handler({ body, user, services }) {
@@ -38,29 +22,22 @@ const create = defineRoute({
   },
 });
 
-const list = defineRoute({
-  method: 'get',
-  path: '/teams',
+const list = route('get', '/teams', {
   summary: "The signed-in user's teams with their role in each",
-  tag: 'teams',
-  auth: 'user',
-  responses: { 200: z.array(TeamSummary) },
+  permission: 'signed-in',
+  responses: { 200: z.array(TeamMembership) },
   async handler({ user, services }) {
-    return { status: 200, body: await teamsOf(services, user.id) };
+    return { status: 200, body: await teamsOf(services.db, user.id) };
   },
 });
 
-const get = defineRoute({
-  method: 'get',
-  path: '/teams/:teamId',
+const get = route('get', '/teams/:teamId', {
   summary: 'A team and its members; owners and admins also see the webhook signing secret',
-  tag: 'teams',
-  auth: 'user',
+  // The answer carries the webhook secret for owners and admins: their role comes from the team's stream.
+  permission: { team: 'team:read', source: 'stream' },
   params: TeamParams,
   responses: { 200: z.object({ id: z.uuid(), name: z.string(), members: z.array(Member), webhookSecret: z.string().optional() }) },
-  async handler({ params, user, services }) {
-    // The answer carries the webhook secret for owners and admins: their role comes from the team's stream.
-    const role = await authorizeFromStream(services, user.id, params.teamId, 'team:read');
+  async handler({ params, role, services }) {
     const team = await services.db.selectFrom('teams').selectAll().where('id', '=', params.teamId).executeTakeFirst();
     if (!team) throw notFoundProblem('team not found');
     const members = await services.db
@@ -77,49 +54,34 @@ const get = defineRoute({
   },
 });
 
-const changeRole = defineRoute({
-  method: 'patch',
-  path: '/teams/:teamId/members/:userId',
+const changeRole = route('patch', '/teams/:teamId/members/:userId', {
   summary: "Change a member's role (owners manage owners; a team keeps at least one owner)",
-  tag: 'teams',
-  auth: 'user',
+  permission: { team: 'members:manage', source: 'stream' },
   params: MemberParams,
   body: z.strictObject({ role: TeamRole }),
   responses: { 200: z.object({ userId: z.uuid(), role: TeamRole }) },
   async handler({ params, body, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'members:manage');
     const change = await changeMemberRole(services, { ...params, actorId: user.id, role: body.role, now: services.clock() });
     return { status: 200, body: { userId: params.userId, role: body.role }, position: change.position };
   },
 });
 
-const remove = defineRoute({
-  method: 'delete',
-  path: '/teams/:teamId/members/:userId',
+const remove = route('delete', '/teams/:teamId/members/:userId', {
   summary: 'Remove a member; they lose access at once',
-  tag: 'teams',
-  auth: 'user',
+  permission: { team: 'members:manage', source: 'stream' },
   params: MemberParams,
   responses: { 204: null },
-  async handler({ params, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'members:manage');
-    const change = await removeMember(services, { ...params, actorId: user.id, now: services.clock() });
-    return { status: 204, position: change.position };
-  },
+  handler: ({ params, user, services }) => noContent(removeMember(services, { ...params, actorId: user.id, now: services.clock() })),
 });
 
-const rotateSecret = defineRoute({
-  method: 'post',
-  path: '/teams/:teamId/webhook-secret/rotate',
+const rotateSecret = route('post', '/teams/:teamId/webhook-secret/rotate', {
   summary: "Rotate the team's webhook signing secret; the new secret is in this response. For 24 h deliveries carry both signatures",
-  tag: 'teams',
-  auth: 'user',
+  permission: { team: 'integrations:manage', source: 'stream' },
   // The response carries the secret: it must not be kept for Idempotency-Key replays.
   replayable: false,
   params: TeamParams,
   responses: { 200: z.object({ secret: z.string().startsWith(WEBHOOK_SECRET_PREFIX) }) },
   async handler({ params, user, services }) {
-    await authorizeFromStream(services, user.id, params.teamId, 'integrations:manage');
     const rotated = await rotateWebhookSecret(services, { teamId: params.teamId, actorId: user.id, now: services.clock() });
     return {
       status: 200,

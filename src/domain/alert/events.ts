@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
 import { FlowNode } from '../flow/node.js';
+import { Timestamp } from '../schemas.js';
 
-const Timestamp = z.iso.datetime({ offset: true });
 export const Severity = z.enum(['critical', 'error', 'warning', 'info']);
 export type Severity = z.infer<typeof Severity>;
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
+import { Timestamp } from '../schemas.js';
 import { FlowNode } from './node.js';
-
-const Timestamp = z.iso.datetime({ offset: true });
 
 export const MAX_FLOW_NODES = 50;
 export const MAX_FLOW_REPEAT = 10;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { Timestamp } from '../schemas.js';
 import { TimeZone } from './time-zone.js';
-
-const Timestamp = z.iso.datetime({ offset: true });
 
 export const MAX_ROTATIONS = 10;
 export const MAX_PARTICIPANTS = 100;

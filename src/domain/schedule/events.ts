@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
+import { Timestamp } from '../schemas.js';
 import { Override, Rotation } from './definition.js';
-
-const Timestamp = z.iso.datetime({ offset: true });
 
 /**
  * Stored zones are not checked against the runtime's zone data: a zone later renamed or withdrawn there must not

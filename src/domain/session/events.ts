@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
-
-const Timestamp = z.iso.datetime({ offset: true });
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+import { Sha256Hex, Timestamp } from '../schemas.js';
 
 /*
  * Every session event carries the whole state the session decides on (a rolling state, as equinox's

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
+import { Timestamp } from '../schemas.js';
 import { TeamRole } from './roles.js';
-
-const Timestamp = z.iso.datetime({ offset: true });
 
 /** The team's webhook signing secret starts at generation 0; the secret is derived, never recorded. */
 export const TeamCreated = z.object({

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { EventDefinition, EventsOf } from '../../eventstore/catalog.js';
-
-const Timestamp = z.iso.datetime({ offset: true });
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+import { Sha256Hex, Timestamp } from '../schemas.js';
 
 /** The password hash is kept with the registration: the stream is the only place it lives. */
 export const UserRegistered = z.object({
