@@ -30,11 +30,16 @@ export function dedupSlotStreamId(teamId: string, flowId: string, dedupKey: stri
   return `dedup-${uuidV5(JSON.stringify([teamId, flowId, dedupKey]), DEDUP_NAMESPACE)}`;
 }
 
-export const dedupSlotDecider: Decider<DedupSlotCommand, DedupSlotState, DedupSlotEvent> = {
-  initialState: () => ({ generation: -1 }),
-  evolve: (state, event) => ({ generation: Math.max(state.generation, event.data.generation) }),
-  decide: (command, state) =>
-    command.generation > state.generation
-      ? [{ type: 'DedupKeyBound', data: { generation: command.generation, alertId: command.alertId } }]
-      : [],
-};
+export const initialState = (): DedupSlotState => ({ generation: -1 });
+
+export function evolve(state: DedupSlotState, event: DedupSlotEvent): DedupSlotState {
+  return { generation: Math.max(state.generation, event.data.generation) };
+}
+
+export function decide(command: DedupSlotCommand, state: DedupSlotState): DedupSlotEvent[] {
+  return command.generation > state.generation
+    ? [{ type: 'DedupKeyBound', data: { generation: command.generation, alertId: command.alertId } }]
+    : [];
+}
+
+export const dedupSlotDecider: Decider<DedupSlotCommand, DedupSlotState, DedupSlotEvent> = { initialState, evolve, decide };
