@@ -3,8 +3,8 @@ import type { AlertCommand, NotificationOutcome } from '../domain/alert/commands
 import type { OpenAlertState } from '../domain/alert/decider.js';
 import { dedupAlertId, dedupSlotDecider, dedupSlotStreamId, type ScopedDedupKey } from '../domain/alert/dedup-slot.js';
 import { alertStreamId } from '../domain/alert/identity.js';
+import { type NotificationAttemptPlan, notificationAttemptPlan } from '../domain/alert/notification-attempt.js';
 import { DomainError, notFound } from '../domain/decider.js';
-import type { NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import { handleAlert } from './alert-handler.js';
 import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
@@ -137,17 +137,6 @@ export async function fireEscalationStep(
   };
 }
 
-export interface NotificationAttemptPlan {
-  alertId: string;
-  teamId: string;
-  deliveryId: string;
-  attempt: number;
-  loop: number;
-  step: number;
-  target: NodeTarget;
-  alert: { id: string; summary: string; details: unknown; severity: string; status: OpenAlertState['status'] };
-}
-
 /** Records the attempt before anything is sent; null when there is nothing to send (done, cancelled, not due). */
 export async function startNotificationAttempt(
   deps: CommandDependencies,
@@ -161,18 +150,7 @@ export async function startNotificationAttempt(
   );
   const started = result.events.find((event) => event.type === 'NotificationAttemptStarted');
   if (!started || started.type !== 'NotificationAttemptStarted' || result.state.status === 'none') return null;
-  const state = result.state;
-  const notification = state.notifications[input.deliveryId]!;
-  return {
-    alertId: state.alertId,
-    teamId: state.teamId,
-    deliveryId: input.deliveryId,
-    attempt: started.data.attempt,
-    loop: notification.loop,
-    step: notification.step,
-    target: notification.target,
-    alert: { id: state.alertId, summary: state.summary, details: state.details, severity: state.severity, status: state.status },
-  };
+  return notificationAttemptPlan(result.state, input.deliveryId, started.data.attempt);
 }
 
 export async function recordNotificationOutcome(

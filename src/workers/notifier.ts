@@ -1,11 +1,8 @@
 import type amqp from 'amqplib';
-import {
-  type NotificationAttemptPlan,
-  recordNotificationOutcome,
-  startNotificationAttempt,
-} from '../commands/alerts.js';
+import { recordNotificationOutcome, startNotificationAttempt } from '../commands/alerts.js';
 import type { CommandDependencies } from '../commands/handle-command.js';
 import type { NotificationOutcome } from '../domain/alert/commands.js';
+import type { NotificationAttemptPlan } from '../domain/alert/notification-attempt.js';
 import type { BrokerConnection } from '../infra/amqp.js';
 import { type BrokerNames, declareDeliveriesQueue } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
