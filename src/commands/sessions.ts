@@ -175,7 +175,10 @@ export async function closeStaleSessions(
     .execute();
   const results = await Promise.all(
     stale.map((session) =>
-      handleSession(deps, session.id, { type: 'CloseSession', userId, sessionsValidAfter, now }, { actor: `user:${userId}`, readFrom: session.version }),
+      handleSession(deps, session.id, { type: 'CloseSession', userId, sessionsValidAfter, now }, {
+        actor: `user:${userId}`,
+        readFrom: session.version,
+      }),
     ),
   );
   let last: LogPosition | null = null;

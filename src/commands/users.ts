@@ -27,7 +27,12 @@ export async function registerUser(
   const email = normalizeEmail(input.email);
   const userId = userIdForEmail(email);
   const passwordHash = await hashPassword(input.password);
-  await handleUser(deps, userId, { type: 'RegisterUser', userId, email, name: input.name, passwordHash, now: input.now }, { actor: `user:${userId}` });
+  await handleUser(
+    deps,
+    userId,
+    { type: 'RegisterUser', userId, email, name: input.name, passwordHash, now: input.now },
+    { actor: `user:${userId}` },
+  );
   const session = await startSession(deps, { userId, now: input.now, lifetimes: input.lifetimes });
   return { ...session, email, name: input.name };
 }
