@@ -144,7 +144,7 @@ incident
     withToolContext(async ({ eventStore, catalog }) => {
       const at = new Date(options.at);
       if (Number.isNaN(at.getTime())) throw new Error(`--at must be an ISO 8601 time, not ${options.at}`);
-      const { state, applied } = stateAsOf(await incidentEvents(eventStore, alertId), catalog, at);
+      const { state, applied } = await stateAsOf({ eventStore, catalog }, alertId, at);
       process.stdout.write(`${JSON.stringify({ at: at.toISOString(), eventsApplied: applied, state }, null, 2)}\n`);
     }).catch(fail),
   );

@@ -3,9 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog.js';
+import { aggregateStream } from '../src/commands/handle-command.js';
 import { refreshSession, type Session, type SessionCommandDependencies } from '../src/commands/sessions.js';
 import { registerUser } from '../src/commands/users.js';
-import { fold } from '../src/domain/decider.js';
 import { sessionDecider } from '../src/domain/session/decider.js';
 import type { SessionEvent } from '../src/domain/session/events.js';
 import { sessionStreamId } from '../src/domain/session/identity.js';
@@ -99,9 +99,7 @@ describe('the cost of a refresh does not grow with the sessions of an account', 
    */
   async function rotateMany(session: Session, rotations: number): Promise<Session> {
     const streamId = sessionStreamId(session.sessionId);
-    const recorded = await reads.store.readStream(streamId);
-    let state = fold(sessionDecider, recorded.map((event) => deps.catalog.parse<SessionEvent>(event)));
-    let revision = recorded.length - 1;
+    let { state, revision } = await aggregateStream({ eventStore: reads.store, catalog: deps.catalog }, sessionDecider, streamId);
     let token = { secret: session.refreshToken.split('.')[1]!, hash: readSecretToken(session.refreshToken)!.hash };
     let position: LogPosition | null = null;
     for (let written = 0; written < rotations; ) {

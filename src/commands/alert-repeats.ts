@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { alertDecider, type AlertState } from '../domain/alert/decider.js';
 import { Severity } from '../domain/alert/events.js';
 import type { Pool } from '../infra/postgres.js';
-import { alertStreamId } from '../domain/alert/identity.js';
-import { type CommandDependencies, handleCommand } from './handle-command.js';
+import { handleAlert } from './alert-handler.js';
+import type { CommandDependencies } from './handle-command.js';
 
 /** How often, at most, an alert that keeps repeating gets a summary event in its stream. */
 export const REPEAT_SUMMARY_INTERVAL_MS = 5 * 60_000;
@@ -46,12 +45,11 @@ export async function summarizeRepeats(deps: RepeatCountDependencies, alertId: s
   );
   if (rows.length === 0) return false;
   const due = DueSummary.parse(rows[0]);
-  const result = await handleCommand(
+  const result = await handleAlert(
     deps,
-    alertDecider,
-    alertStreamId(alertId),
+    alertId,
     { type: 'RecordRepeats', dedupCount: due.repeats, summary: due.summary, severity: due.severity, at: due.last_at },
-    { actor: 'system:dedup', teamId: (state: AlertState) => (state.status === 'none' ? null : state.teamId) },
+    { actor: 'system:dedup' },
   );
   await deps.pool.query('update alert_repeat_counts set recorded = greatest(recorded, $2) where alert_id = $1', [alertId, due.repeats]);
   return result.events.length > 0;

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertCommand, NotificationOutcome, OnCallResolution } from '../domain/alert/commands.js';
-import { alertDecider, type AlertState, type OpenAlertState } from '../domain/alert/decider.js';
-import { dedupAlertId, dedupSlotDecider, type DedupSlotEvent, dedupSlotStreamId } from '../domain/alert/dedup-slot.js';
-import { DomainError, fold, notFound } from '../domain/decider.js';
-import type { NodeTarget } from '../domain/flow/node.js';
-import type { Actor, LogPosition } from '../eventstore/types.js';
-import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
+import { alertDecider, type OpenAlertState } from '../domain/alert/decider.js';
+import { dedupAlertId, dedupSlotDecider, dedupSlotStreamId, type ScopedDedupKey } from '../domain/alert/dedup-slot.js';
 import { onCallAt } from '../domain/schedule/on-call.js';
-import { aggregateStream, type CommandDependencies, handleCommand } from './handle-command.js';
+import { alertStreamId } from '../domain/alert/identity.js';
+import { type NotificationAttemptPlan, notificationAttemptPlan } from '../domain/alert/notification-attempt.js';
+import { DomainError, notFound } from '../domain/decider.js';
+import type { Actor, LogPosition } from '../eventstore/types.js';
+import { handleAlert } from './alert-handler.js';
+import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
+import { aggregateStream, type CommandDependencies, commandHandler } from './handle-command.js';
 import { loadSchedule } from './schedules.js';
 import { teamRoleOf } from './teams.js';
 
-import { alertStreamId } from '../domain/alert/identity.js';
-const teamOf = (state: AlertState) => (state.status === 'none' ? null : state.teamId);
+const handleDedupSlot = commandHandler(dedupSlotDecider, dedupSlotStreamId, (_slot, key) => key.teamId);
 
 /** The trigger command without its alert id (chosen here: random, or derived from the dedup key), plus who asked. */
 export type TriggerAlertInput = Omit<Extract<AlertCommand, { type: 'TriggerAlert' }>, 'type' | 'alertId'> & { actor: Actor };
@@ -31,18 +32,17 @@ export interface TriggerAlertResult {
 export async function triggerAlert(deps: RepeatCountDependencies, input: TriggerAlertInput): Promise<TriggerAlertResult> {
   if (input.dedupKey === null) return trigger(deps, randomUUID(), input);
 
-  const slotStream = dedupSlotStreamId(input.teamId, input.flow.flowId, input.dedupKey);
+  const key: ScopedDedupKey = { teamId: input.teamId, flowId: input.flow.flowId, dedupKey: input.dedupKey };
   for (let attempt = 1; attempt <= 5; attempt++) {
-    const slot = fold(dedupSlotDecider, await readDedupSlot(deps, slotStream));
-    const currentGeneration = slot.generation;
-    const nextAlertId = dedupAlertId(input.teamId, input.flow.flowId, input.dedupKey, currentGeneration + 1);
+    const currentGeneration = (await aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key))).state.generation;
+    const nextAlertId = dedupAlertId(key, currentGeneration + 1);
     if (await streamExists(deps, alertStreamId(nextAlertId))) {
       // A trigger opened the next generation but did not get to bind it (crash): finish its work first.
-      await bindSlot(deps, slotStream, currentGeneration + 1, nextAlertId, input);
+      await bindSlot(deps, key, currentGeneration + 1, nextAlertId, input.actor);
       continue;
     }
     if (currentGeneration >= 0) {
-      const currentAlertId = dedupAlertId(input.teamId, input.flow.flowId, input.dedupKey, currentGeneration);
+      const currentAlertId = dedupAlertId(key, currentGeneration);
       try {
         return await trigger(deps, currentAlertId, input);
       } catch (error) {
@@ -50,20 +50,18 @@ export async function triggerAlert(deps: RepeatCountDependencies, input: Trigger
       }
     }
     const result = await trigger(deps, nextAlertId, input);
-    await bindSlot(deps, slotStream, currentGeneration + 1, nextAlertId, input);
+    await bindSlot(deps, key, currentGeneration + 1, nextAlertId, input.actor);
     return result;
   }
-  throw new Error(`dedup key slot ${slotStream} kept changing; giving up`);
+  throw new Error(`dedup key slot ${dedupSlotStreamId(key)} kept changing; giving up`);
 }
 
 async function trigger(deps: RepeatCountDependencies, alertId: string, input: TriggerAlertInput): Promise<TriggerAlertResult> {
-  const result = await handleCommand(
+  const result = await handleAlert(
     deps,
-    alertDecider,
-    alertStreamId(alertId),
+    alertId,
     { type: 'TriggerAlert', alertId, ...withoutActor(input) },
-    { actor: input.actor, teamId: input.teamId },
-    { newStream: input.dedupKey === null },
+    { actor: input.actor, newStream: input.dedupKey === null },
   );
   const state = result.state as OpenAlertState;
   // A trigger decides nothing only when it repeats an alert whose stream no longer records repeats one by one.
@@ -86,11 +84,8 @@ function withoutActor({ actor: _actor, ...command }: TriggerAlertInput) {
   return command;
 }
 
-async function bindSlot(deps: CommandDependencies, slotStream: string, generation: number, alertId: string, input: TriggerAlertInput) {
-  await handleCommand(deps, dedupSlotDecider, slotStream, { type: 'BindDedupKey', generation, alertId }, {
-    actor: input.actor,
-    teamId: input.teamId,
-  });
+async function bindSlot(deps: CommandDependencies, key: ScopedDedupKey, generation: number, alertId: string, actor: Actor) {
+  await handleDedupSlot(deps, key, { type: 'BindDedupKey', generation, alertId }, { actor });
 }
 
 /** The alert currently answering to a dedup key, if any generation was ever opened. */
@@ -100,10 +95,11 @@ export async function findAlertByDedupKey(
   flowId: string,
   dedupKey: string,
 ): Promise<string | null> {
-  const slot = fold(dedupSlotDecider, await readDedupSlot(deps, dedupSlotStreamId(teamId, flowId, dedupKey)));
-  const next = dedupAlertId(teamId, flowId, dedupKey, slot.generation + 1);
+  const key: ScopedDedupKey = { teamId, flowId, dedupKey };
+  const { generation } = (await aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key))).state;
+  const next = dedupAlertId(key, generation + 1);
   if (await streamExists(deps, alertStreamId(next))) return next;
-  return slot.generation >= 0 ? dedupAlertId(teamId, flowId, dedupKey, slot.generation) : null;
+  return generation >= 0 ? dedupAlertId(key, generation) : null;
 }
 
 export type AlertAction = 'acknowledge' | 'resolve' | 'escalate';
@@ -115,12 +111,11 @@ export async function actOnAlert(
   deps: CommandDependencies,
   input: { teamId: string; alertId: string; action: AlertAction; actor: Actor; now: Date },
 ): Promise<{ status: OpenAlertState['status']; changed: boolean; position: LogPosition | null }> {
-  const result = await handleCommand(
+  const result = await handleAlert(
     deps,
-    alertDecider,
-    alertStreamId(input.alertId),
+    input.alertId,
     { type: actionCommand[input.action], teamId: input.teamId, by: input.actor, now: input.now },
-    { actor: input.actor, teamId: input.teamId },
+    { actor: input.actor },
   );
   if (result.state.status === 'none') throw notFound('alert not found');
   return { status: result.state.status, changed: result.events.length > 0, position: result.position };
@@ -131,16 +126,14 @@ export async function fireEscalationStep(
   deps: CommandDependencies,
   input: { alertId: string; epoch: number; loop: number; step: number; now: Date },
 ): Promise<{ fired: boolean; lagMs: number | null; position: LogPosition | null }> {
-  const streamId = alertStreamId(input.alertId);
-  const { state } = await aggregateStream(deps, alertDecider, streamId);
+  const { state } = await aggregateStream(deps, alertDecider, alertStreamId(input.alertId));
   const target = state.status === 'triggered' && state.pending ? state.steps[state.pending.step]?.target : undefined;
   const onCall = target?.type === 'schedule' ? await resolveOnCall(deps, (state as OpenAlertState).teamId, target.scheduleId, input.now) : undefined;
-  const result = await handleCommand(
+  const result = await handleAlert(
     deps,
-    alertDecider,
-    streamId,
+    input.alertId,
     { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input, ...(onCall ? { onCall } : {}) },
-    { actor: 'system:escalation', teamId: teamOf },
+    { actor: 'system:escalation' },
   );
   const firedEvent = result.events.find((event) => event.type === 'EscalationStepFired');
   return {
@@ -161,60 +154,27 @@ async function resolveOnCall(deps: CommandDependencies, teamId: string, schedule
   return { userIds: [], reason: users.length > 0 ? 'nobody on call is a member of the team any more' : 'nobody on call' };
 }
 
-export interface NotificationAttemptPlan {
-  alertId: string;
-  teamId: string;
-  deliveryId: string;
-  attempt: number;
-  loop: number;
-  step: number;
-  target: NodeTarget;
-  alert: { id: string; summary: string; details: unknown; severity: string; status: OpenAlertState['status'] };
-}
-
 /** Records the attempt before anything is sent; null when there is nothing to send (done, cancelled, not due). */
 export async function startNotificationAttempt(
   deps: CommandDependencies,
   input: { alertId: string; deliveryId: string; now: Date; sender: string | null; deadSenders: readonly string[] },
 ): Promise<NotificationAttemptPlan | null> {
-  const result = await handleCommand(
+  const result = await handleAlert(
     deps,
-    alertDecider,
-    alertStreamId(input.alertId),
+    input.alertId,
     { type: 'StartNotificationAttempt', deliveryId: input.deliveryId, now: input.now, sender: input.sender, deadSenders: input.deadSenders },
-    { actor: 'system:notifier', teamId: teamOf },
+    { actor: 'system:notifier' },
   );
   const started = result.events.find((event) => event.type === 'NotificationAttemptStarted');
   if (!started || started.type !== 'NotificationAttemptStarted' || result.state.status === 'none') return null;
-  const state = result.state;
-  const notification = state.notifications[input.deliveryId]!;
-  return {
-    alertId: state.alertId,
-    teamId: state.teamId,
-    deliveryId: input.deliveryId,
-    attempt: started.data.attempt,
-    loop: notification.loop,
-    step: notification.step,
-    target: notification.target,
-    alert: { id: state.alertId, summary: state.summary, details: state.details, severity: state.severity, status: state.status },
-  };
+  return notificationAttemptPlan(result.state, input.deliveryId, started.data.attempt);
 }
 
 export async function recordNotificationOutcome(
   deps: CommandDependencies,
   input: { alertId: string; deliveryId: string; attempt: number; outcome: NotificationOutcome; now: Date },
 ): Promise<void> {
-  await handleCommand(
-    deps,
-    alertDecider,
-    alertStreamId(input.alertId),
-    { type: 'RecordNotificationOutcome', ...input },
-    { actor: 'system:notifier', teamId: teamOf },
-  );
-}
-
-async function readDedupSlot(deps: CommandDependencies, streamId: string) {
-  return (await deps.eventStore.readStream(streamId)).map((event) => deps.catalog.parse<DedupSlotEvent>(event));
+  await handleAlert(deps, input.alertId, { type: 'RecordNotificationOutcome', ...input }, { actor: 'system:notifier' });
 }
 
 async function streamExists(deps: CommandDependencies, streamId: string): Promise<boolean> {

@@ -1,17 +1,17 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
-import { DomainError, fold, invalid } from '../domain/decider.js';
+import { DomainError, invalid } from '../domain/decider.js';
 import type { FlowCommand, TeamMemberIds } from '../domain/flow/commands.js';
 import { flowDecider } from '../domain/flow/decider.js';
-import type { FlowEvent } from '../domain/flow/events.js';
+import { flowStreamId } from '../domain/flow/identity.js';
 import { DEFAULT_RETRY, type FlowNode, type FlowNodeInput, type NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import type { ReadModels } from '../projections/read-models.js';
 import { webhookTargetRefusal } from '../infra/network-guard.js';
-import { aggregateStream, type CommandDependencies, handleCommand, StaleVersionError } from './handle-command.js';
+import { aggregateStream, type CommandDependencies, commandHandler, StaleVersionError } from './handle-command.js';
 
-export const flowStreamId = (flowId: string) => `flow-${flowId}`;
+const handleFlow = commandHandler(flowDecider, flowStreamId, (flow) => (flow.status === 'none' ? null : flow.teamId));
 
 /**
  * Flow commands also read current team membership (a `user` target must be a member when it is set) and the
@@ -65,10 +65,9 @@ export async function createFlow(
   const flowId = randomUUID();
   const nodes = input.nodes.map((node) => toFlowNode(node, randomUUID()));
   await assertTargetsAllowed(deps, input.teamId, nodes.map((node) => node.target));
-  const result = await handleCommand(
+  const result = await handleFlow(
     deps,
-    flowDecider,
-    flowStreamId(flowId),
+    flowId,
     {
       type: 'CreateFlow',
       flowId,
@@ -80,7 +79,7 @@ export async function createFlow(
       now: input.now,
       limits: deps.config.flowLimits,
     },
-    { actor: input.actor, teamId: input.teamId },
+    { actor: input.actor },
   );
   return { flowId, version: result.revision + 1, position: result.position };
 }
@@ -161,7 +160,8 @@ export async function revokeIntegrationKey(deps: FlowCommandDependencies, input:
 
 async function editFlow(deps: FlowCommandDependencies, input: EditInput, command: FlowCommand): Promise<FlowChange> {
   try {
-    const result = await handleCommand(deps, flowDecider, flowStreamId(input.flowId), command, { actor: input.actor, teamId: input.teamId }, {
+    const result = await handleFlow(deps, input.flowId, command, {
+      actor: input.actor,
       ...(input.expectedVersion === undefined ? {} : { expectedRevision: input.expectedVersion - 1 }),
     });
     return { version: result.revision + 1, changed: result.events.length > 0, position: result.position };

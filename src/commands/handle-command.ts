@@ -9,14 +9,6 @@ import {
   WrongExpectedVersionError,
 } from '../eventstore/types.js';
 
-export interface CommandContext<State = never> {
-  actor: Actor;
-  correlationId?: string;
-  causationId?: string | null;
-  /** The team the events belong to; a function when only the stream's state knows it (workers). */
-  teamId: string | null | ((state: State) => string | null);
-}
-
 export interface CommandDependencies {
   eventStore: EventStore;
   catalog: EventCatalog;
@@ -63,6 +55,13 @@ export class StreamStateCache {
   }
 }
 
+export interface AggregateOptions {
+  /** For a rolling state (every event carries the whole state decided on): read from this revision on. */
+  readFrom?: number;
+  /** The state as it was at this instant: events recorded later are left out, and the cache is not used. */
+  asOf?: Date;
+}
+
 /**
  * A stream's current state and revision (-1: no such stream): the cached state brought up to date with the events
  * after it, or a fold of the whole stream.
@@ -71,10 +70,11 @@ export async function aggregateStream<State, Event extends DomainEvent>(
   dependencies: CommandDependencies,
   decider: Pick<Decider<unknown, State, Event>, 'initialState' | 'evolve'>,
   streamId: string,
-  /** For a rolling state (every event carries the whole state decided on): read from this revision on. */
-  readFrom = 0,
+  options: AggregateOptions = {},
 ): Promise<{ state: State; revision: number }> {
-  const { eventStore, catalog, streamCache } = dependencies;
+  const { eventStore, catalog } = dependencies;
+  const { readFrom = 0, asOf } = options;
+  const streamCache = asOf ? undefined : dependencies.streamCache;
   const cached = streamCache?.get(streamId);
   let state = cached ? (cached.state as State) : decider.initialState();
   let revision = cached ? cached.revision : readFrom > 0 ? readFrom - 1 : -1;
@@ -86,6 +86,7 @@ export async function aggregateStream<State, Event extends DomainEvent>(
       recorded = await eventStore.readStream(streamId);
     }
     for (const event of recorded) {
+      if (asOf && event.recordedAt.getTime() > asOf.getTime()) break;
       state = decider.evolve(state, catalog.parse<Event>(event));
       revision = event.streamVersion;
     }
@@ -119,7 +120,11 @@ export class StaleVersionError extends Error {
   }
 }
 
-export interface HandleOptions {
+/** Who asks, and how the stream may be read. */
+export interface CommandOptions {
+  actor: Actor;
+  correlationId?: string;
+  causationId?: string | null;
   /** The revision the caller last saw (If-Match); a mismatch is a conflict, never retried. */
   expectedRevision?: number;
   maxAttempts?: number;
@@ -133,68 +138,76 @@ export interface HandleOptions {
   readFrom?: number;
 }
 
-/** Load, fold, decide, append with the revision read as the expected version; re-decide on a lost race. */
-export async function handleCommand<Command, State, Event extends DomainEvent>(
+/** Runs one command against the stream of the aggregate with this id. */
+export type CommandHandler<Id, Command, State, Event> = (
   dependencies: CommandDependencies,
-  decider: Decider<Command, State, Event>,
-  streamId: string,
+  id: Id,
   command: Command,
-  context: CommandContext<State>,
-  options: HandleOptions = {},
-): Promise<CommandResult<State, Event>> {
-  const { eventStore, catalog, streamCache } = dependencies;
-  const maxAttempts = options.expectedRevision === undefined ? (options.maxAttempts ?? 12) : 1;
-  const correlationId = context.correlationId ?? randomUUID();
+  options: CommandOptions,
+) => Promise<CommandResult<State, Event>>;
 
-  for (let attempt = 1; ; attempt++) {
-    // A guess (a new stream, or the cached state) is good enough to decide from when the decision appends: the
-    // append's expected version checks it. Deciding nothing, refusing, or an If-Match needs the stream as it is.
-    const guess = attempt === 1 ? (options.newStream ? { state: decider.initialState(), revision: -1 } : cachedState<State>(streamCache, streamId)) : undefined;
-    let loaded = guess ?? (await aggregateStream(dependencies, decider, streamId, options.readFrom));
-    let events: Event[];
-    try {
-      events = decideAgainst(decider, command, loaded, options);
-      if (events.length === 0 && guess) throw new GuessNotEnough();
-    } catch (error) {
-      if (!guess) throw error;
-      loaded = await aggregateStream(dependencies, decider, streamId, options.readFrom);
-      events = decideAgainst(decider, command, loaded, options);
-    }
-    const { state, revision } = loaded;
-    const decidedFromGuess = loaded === guess;
-    if (events.length === 0) return { events, state, revision, position: null };
+/**
+ * The generic handler bound to one aggregate: load, fold, decide, append with the revision read as the expected
+ * version; re-decide on a lost race.
+ */
+export function commandHandler<Id, Command, State, Event extends DomainEvent>(
+  decider: Decider<Command, State, Event>,
+  streamIdOf: (id: Id) => string,
+  /** The team the events belong to, from the state they lead to; none when left out. */
+  teamOf: (state: State, id: Id) => string | null = () => null,
+): CommandHandler<Id, Command, State, Event> {
+  return async (dependencies, id, command, options) => {
+    const { eventStore, catalog, streamCache } = dependencies;
+    const streamId = streamIdOf(id);
+    const maxAttempts = options.expectedRevision === undefined ? (options.maxAttempts ?? 12) : 1;
+    const correlationId = options.correlationId ?? randomUUID();
+    const read = { readFrom: options.readFrom };
 
-    const expectedVersion: ExpectedVersion = revision === -1 ? 'no_stream' : revision;
-    try {
-      const appended = await eventStore.append(
-        streamId,
-        events.map((event) => ({ type: event.type, data: event.data, schemaVersion: catalog.schemaVersionOf(event.type) })),
-        {
-          expectedVersion,
-          metadata: {
-            actor: context.actor,
-            correlationId,
-            causationId: context.causationId ?? null,
-            teamId: typeof context.teamId === 'function' ? context.teamId(state) : context.teamId,
-          },
-        },
-      );
-      const after = events.reduce(decider.evolve, state);
-      streamCache?.set(streamId, appended.nextExpectedVersion, after);
-      return { events, state: after, revision: appended.nextExpectedVersion, position: appended.position };
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) {
-        if (options.expectedRevision !== undefined) throw new StaleVersionError(options.expectedRevision + 1, error.actual + 1);
-        if (attempt < maxAttempts) {
-          // Writers that collided would collide again in lockstep; a little jitter lets one through per round.
-          // A guess that was merely out of date needs no wait: the re-read has the winner's events.
-          if (!decidedFromGuess) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
-          continue;
-        }
+    for (let attempt = 1; ; attempt++) {
+      // A guess (a new stream, or the cached state) is good enough to decide from when the decision appends: the
+      // append's expected version checks it. Deciding nothing, refusing, or an If-Match needs the stream as it is.
+      const guess = attempt === 1 ? (options.newStream ? { state: decider.initialState(), revision: -1 } : cachedState<State>(streamCache, streamId)) : undefined;
+      let loaded = guess ?? (await aggregateStream(dependencies, decider, streamId, read));
+      let events: Event[];
+      try {
+        events = decideAgainst(decider, command, loaded, options);
+        if (events.length === 0 && guess) throw new GuessNotEnough();
+      } catch (error) {
+        if (!guess) throw error;
+        loaded = await aggregateStream(dependencies, decider, streamId, read);
+        events = decideAgainst(decider, command, loaded, options);
       }
-      throw error;
+      const { state, revision } = loaded;
+      const decidedFromGuess = loaded === guess;
+      if (events.length === 0) return { events, state, revision, position: null };
+
+      const after = events.reduce(decider.evolve, state);
+      const expectedVersion: ExpectedVersion = revision === -1 ? 'no_stream' : revision;
+      try {
+        const appended = await eventStore.append(
+          streamId,
+          events.map((event) => ({ type: event.type, data: event.data, schemaVersion: catalog.schemaVersionOf(event.type) })),
+          {
+            expectedVersion,
+            metadata: { actor: options.actor, correlationId, causationId: options.causationId ?? null, teamId: teamOf(after, id) },
+          },
+        );
+        streamCache?.set(streamId, appended.nextExpectedVersion, after);
+        return { events, state: after, revision: appended.nextExpectedVersion, position: appended.position };
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) {
+          if (options.expectedRevision !== undefined) throw new StaleVersionError(options.expectedRevision + 1, error.actual + 1);
+          if (attempt < maxAttempts) {
+            // Writers that collided would collide again in lockstep; a little jitter lets one through per round.
+            // A guess that was merely out of date needs no wait: the re-read has the winner's events.
+            if (!decidedFromGuess) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+            continue;
+          }
+        }
+        throw error;
+      }
     }
-  }
+  };
 }
 
 /** Deciding from a guessed state produced nothing: only the stream as it is can say whether that is right. */
@@ -209,7 +222,7 @@ function decideAgainst<Command, State, Event>(
   decider: Decider<Command, State, Event>,
   command: Command,
   { state, revision }: { state: State; revision: number },
-  options: HandleOptions,
+  options: Pick<CommandOptions, 'expectedRevision'>,
 ): Event[] {
   if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
     throw new StaleVersionError(options.expectedRevision + 1, revision + 1);

@@ -7,7 +7,9 @@ import type { OverrideInput, RotationInput, ScheduleInput, SchedulePatch } from 
 import { scheduleStreamId } from '../domain/schedule/identity.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
 import type { ReadModels } from '../projections/read-models.js';
-import { aggregateStream, type CommandDependencies, handleCommand, StaleVersionError } from './handle-command.js';
+import { aggregateStream, type CommandDependencies, commandHandler, StaleVersionError } from './handle-command.js';
+
+const handleSchedule = commandHandler(scheduleDecider, scheduleStreamId, (schedule) => (schedule.status === 'none' ? null : schedule.teamId));
 
 /** Schedule commands also read the team's current members and the flows that page a schedule. */
 export interface ScheduleCommandDependencies extends CommandDependencies {
@@ -52,10 +54,9 @@ export async function createSchedule(
 ): Promise<{ scheduleId: string; version: number; position: LogPosition | null }> {
   const scheduleId = randomUUID();
   const rotations = toRotationSpecs(input.schedule.rotations);
-  const result = await handleCommand(
+  const result = await handleSchedule(
     deps,
-    scheduleDecider,
-    scheduleStreamId(scheduleId),
+    scheduleId,
     {
       type: 'CreateSchedule',
       scheduleId,
@@ -66,8 +67,7 @@ export async function createSchedule(
       teamMemberIds: await teamMembersAmong(deps, input.teamId, rotations.flatMap((rotation) => rotation.participants)),
       now: input.now,
     },
-    { actor: input.actor, teamId: input.teamId },
-    { newStream: true },
+    { actor: input.actor, newStream: true },
   );
   return { scheduleId, version: result.revision + 1, position: result.position };
 }
@@ -115,7 +115,8 @@ export async function removeScheduleOverride(deps: ScheduleCommandDependencies, 
 
 async function editSchedule(deps: ScheduleCommandDependencies, input: EditInput, command: ScheduleCommand): Promise<ScheduleChange> {
   try {
-    const result = await handleCommand(deps, scheduleDecider, scheduleStreamId(input.scheduleId), command, { actor: input.actor, teamId: input.teamId }, {
+    const result = await handleSchedule(deps, input.scheduleId, command, {
+      actor: input.actor,
       ...(input.expectedVersion === undefined ? {} : { expectedRevision: input.expectedVersion - 1 }),
     });
     return { version: result.revision + 1, changed: result.events.length > 0, position: result.position };

@@ -8,7 +8,9 @@ import { sessionStreamId } from '../domain/session/identity.js';
 import { comparePositions, type LogPosition } from '../eventstore/types.js';
 import { newTokenSecret, readSecretToken, sameSecretHash } from '../infra/secret-tokens.js';
 import type { ReadModels } from '../projections/read-models.js';
-import { type CommandDependencies, handleCommand } from './handle-command.js';
+import { type CommandDependencies, commandHandler } from './handle-command.js';
+
+const handleSession = commandHandler(sessionDecider, sessionStreamId);
 
 const DAY_MS = 86_400_000;
 /**
@@ -52,10 +54,9 @@ export async function startSession(
   const { userId, now, lifetimes } = input;
   const sessionId = randomUUID();
   const secret = newTokenSecret();
-  const result = await handleCommand(
+  const result = await handleSession(
     deps,
-    sessionDecider,
-    sessionStreamId(sessionId),
+    sessionId,
     {
       type: 'StartSession',
       sessionId,
@@ -65,7 +66,7 @@ export async function startSession(
       absoluteExpiresAt: new Date(now.getTime() + lifetimes.sessionMaxDays * DAY_MS),
       now,
     },
-    { actor: `user:${userId}`, teamId: null },
+    { actor: `user:${userId}` },
   );
   const started = result.events.find((event) => event.type === 'SessionStarted')!;
   return { userId, sessionId, refreshToken: `${started.data.tokenId}.${secret.secret}`, position: result.position };
@@ -116,10 +117,9 @@ export async function refreshSession(
   const known = await findPresentedToken(deps.db, input.refreshToken);
   if (!known) throw invalidRefreshToken();
   const next = newTokenSecret();
-  const result = await handleCommand(
+  const result = await handleSession(
     deps,
-    sessionDecider,
-    sessionStreamId(known.sessionId),
+    known.sessionId,
     {
       type: 'RotateSessionToken',
       presented: known.presented,
@@ -127,8 +127,7 @@ export async function refreshSession(
       sessionsValidAfter: known.sessionsValidAfter,
       now: input.now,
     },
-    { actor: `user:${known.userId}`, teamId: null },
-    { readFrom: known.version },
+    { actor: `user:${known.userId}`, readFrom: known.version },
   );
   for (const event of result.events) {
     if (event.type === 'SessionEnded') throw endedSessionRefusal[event.data.reason]();
@@ -146,13 +145,11 @@ export async function signOut(
 ): Promise<{ signedOut: boolean; position: LogPosition | null }> {
   const known = await findPresentedToken(deps.db, input.refreshToken);
   if (!known) return { signedOut: false, position: null };
-  const result = await handleCommand(
+  const result = await handleSession(
     deps,
-    sessionDecider,
-    sessionStreamId(known.sessionId),
+    known.sessionId,
     { type: 'SignOut', presented: known.presented, now: input.now },
-    { actor: `user:${known.userId}`, teamId: null },
-    { readFrom: known.version },
+    { actor: `user:${known.userId}`, readFrom: known.version },
   );
   return { signedOut: result.events.length > 0, position: result.position };
 }
@@ -178,14 +175,10 @@ export async function closeStaleSessions(
     .execute();
   const results = await Promise.all(
     stale.map((session) =>
-      handleCommand(
-        deps,
-        sessionDecider,
-        sessionStreamId(session.id),
-        { type: 'CloseSession', userId, sessionsValidAfter, now },
-        { actor: `user:${userId}`, teamId: null },
-        { readFrom: session.version },
-      ),
+      handleSession(deps, session.id, { type: 'CloseSession', userId, sessionsValidAfter, now }, {
+        actor: `user:${userId}`,
+        readFrom: session.version,
+      }),
     ),
   );
   let last: LogPosition | null = null;

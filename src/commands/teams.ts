@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { fold, notFound } from '../domain/decider.js';
+import { notFound } from '../domain/decider.js';
 import type { TeamCommand } from '../domain/team/commands.js';
-import { teamDecider, type TeamState } from '../domain/team/decider.js';
-import type { TeamEvent } from '../domain/team/events.js';
+import { teamDecider } from '../domain/team/decider.js';
+import { teamStreamId } from '../domain/team/identity.js';
 import type { TeamRole } from '../domain/team/roles.js';
 import { normalizeEmail, userIdForEmail } from '../domain/user/identity.js';
 import type { LogPosition } from '../eventstore/types.js';
 import { newSecretToken, readSecretToken } from '../infra/secret-tokens.js';
-import { aggregateStream, type CommandDependencies, handleCommand } from './handle-command.js';
+import { aggregateStream, type CommandDependencies, commandHandler } from './handle-command.js';
 import { loadUser, registerUser, type Session } from './users.js';
 
-export const teamStreamId = (teamId: string) => `team-${teamId}`;
+const handleTeam = commandHandler(teamDecider, teamStreamId, (_team, teamId) => teamId);
 
 export interface TeamChange {
   /** False when the team already was as asked (the command was a no-op). */
@@ -31,18 +31,17 @@ export async function createTeam(
   input: { name: string; ownerId: string; now: Date },
 ): Promise<{ teamId: string; name: string; position: LogPosition | null }> {
   const teamId = randomUUID();
-  const result = await handleCommand(
+  const result = await handleTeam(
     deps,
-    teamDecider,
-    teamStreamId(teamId),
+    teamId,
     { type: 'CreateTeam', teamId, name: input.name, ownerId: input.ownerId, now: input.now },
-    { actor: userActor(input.ownerId), teamId },
+    { actor: userActor(input.ownerId) },
   );
   return { teamId, name: input.name, position: result.position };
 }
 
 async function runTeamCommand(deps: CommandDependencies, teamId: string, actorId: string, command: TeamCommand): Promise<TeamChange> {
-  const result = await handleCommand(deps, teamDecider, teamStreamId(teamId), command, { actor: userActor(actorId), teamId });
+  const result = await handleTeam(deps, teamId, command, { actor: userActor(actorId) });
   return { changed: result.events.length > 0, position: result.position };
 }
 
@@ -68,10 +67,7 @@ export async function rotateWebhookSecret(
   input: { teamId: string; actorId: string; now: Date },
 ): Promise<{ generation: number; position: LogPosition | null }> {
   const { teamId, actorId, now } = input;
-  const result = await handleCommand(deps, teamDecider, teamStreamId(teamId), { type: 'RotateWebhookSecret', actorId, now }, {
-    actor: userActor(actorId),
-    teamId,
-  });
+  const result = await handleTeam(deps, teamId, { type: 'RotateWebhookSecret', actorId, now }, { actor: userActor(actorId) });
   if (result.state.status !== 'active') throw notFound('team not found');
   return { generation: result.state.webhookSecretGeneration, position: result.position };
 }
@@ -108,8 +104,7 @@ export async function assertInviteAcceptable(
   deps: CommandDependencies,
   input: { teamId: string; token: string; userId: string; email: string; now: Date },
 ): Promise<void> {
-  const recorded = await deps.eventStore.readStream(teamStreamId(input.teamId));
-  const state: TeamState = fold(teamDecider, recorded.map((event) => deps.catalog.parse<TeamEvent>(event)));
+  const { state } = await aggregateStream(deps, teamDecider, teamStreamId(input.teamId));
   teamDecider.decide(acceptCommand(input), state);
 }
 
@@ -120,12 +115,11 @@ export async function acceptInvite(
 ): Promise<{ teamId: string; role: TeamRole; position: LogPosition | null }> {
   const user = await loadUser(deps, input.userId);
   if (!user) throw notFound('user not found');
-  const result = await handleCommand(
+  const result = await handleTeam(
     deps,
-    teamDecider,
-    teamStreamId(input.teamId),
+    input.teamId,
     acceptCommand({ token: input.token, userId: user.userId, email: user.email, now: input.now }),
-    { actor: userActor(user.userId), teamId: input.teamId },
+    { actor: userActor(user.userId) },
   );
   const role = result.state.status === 'active' ? result.state.members[user.userId] : undefined;
   if (!role) throw new Error(`accepting an invite to team ${input.teamId} left ${user.userId} outside it`);

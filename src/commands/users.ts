@@ -1,18 +1,18 @@
-import { fold, forbidden, notFound } from '../domain/decider.js';
+import { forbidden, notFound } from '../domain/decider.js';
 import { type RegisteredUserState, userDecider } from '../domain/user/decider.js';
-import type { UserEvent } from '../domain/user/events.js';
 import { normalizeEmail, userIdForEmail, userStreamId } from '../domain/user/identity.js';
 import { comparePositions, type LogPosition } from '../eventstore/types.js';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from '../infra/passwords.js';
-import { type CommandDependencies, handleCommand } from './handle-command.js';
+import { aggregateStream, type CommandDependencies, commandHandler } from './handle-command.js';
 import { closeStaleSessions, type Session, type SessionCommandDependencies, type SessionLifetimes, startSession } from './sessions.js';
 
 export type { Session } from './sessions.js';
 
+const handleUser = commandHandler(userDecider, userStreamId);
+
 /** The user from their own stream (authoritative, never the read model); null when nobody registered that id. */
 export async function loadUser(deps: CommandDependencies, userId: string): Promise<RegisteredUserState | null> {
-  const recorded = await deps.eventStore.readStream(userStreamId(userId));
-  const state = fold(userDecider, recorded.map((event) => deps.catalog.parse<UserEvent>(event)));
+  const { state } = await aggregateStream(deps, userDecider, userStreamId(userId));
   return state.status === 'registered' ? state : null;
 }
 
@@ -27,12 +27,11 @@ export async function registerUser(
   const email = normalizeEmail(input.email);
   const userId = userIdForEmail(email);
   const passwordHash = await hashPassword(input.password);
-  await handleCommand(
+  await handleUser(
     deps,
-    userDecider,
-    userStreamId(userId),
+    userId,
     { type: 'RegisterUser', userId, email, name: input.name, passwordHash, now: input.now },
-    { actor: `user:${userId}`, teamId: null },
+    { actor: `user:${userId}` },
   );
   const session = await startSession(deps, { userId, now: input.now, lifetimes: input.lifetimes });
   return { ...session, email, name: input.name };
@@ -61,13 +60,7 @@ export async function signOutEverywhere(
   deps: SessionCommandDependencies,
   input: { userId: string; now: Date },
 ): Promise<{ position: LogPosition | null }> {
-  const result = await handleCommand(
-    deps,
-    userDecider,
-    userStreamId(input.userId),
-    { type: 'RevokeAllSessions', now: input.now },
-    { actor: `user:${input.userId}`, teamId: null },
-  );
+  const result = await handleUser(deps, input.userId, { type: 'RevokeAllSessions', now: input.now }, { actor: `user:${input.userId}` });
   if (result.state.status !== 'registered') throw notFound('user not found');
   const closed = await closeStaleSessions(deps, { userId: input.userId, sessionsValidAfter: cutoffOf(result.state), now: input.now });
   return { position: later(result.position, closed) };
@@ -84,12 +77,11 @@ export async function changePassword(
   const user = await loadUser(deps, input.userId);
   if (!user) throw notFound('user not found');
   if (!(await verifyPassword(input.currentPassword, user.passwordHash))) throw forbidden('the current password is wrong', 'wrong_password');
-  const result = await handleCommand(
+  const result = await handleUser(
     deps,
-    userDecider,
-    userStreamId(user.userId),
+    user.userId,
     { type: 'ChangePassword', verifiedPasswordHash: user.passwordHash, newPasswordHash: await hashPassword(input.newPassword), now: input.now },
-    { actor: `user:${user.userId}`, teamId: null },
+    { actor: `user:${user.userId}` },
   );
   if (result.state.status !== 'registered') throw notFound('user not found');
   const closed = await closeStaleSessions(deps, { userId: user.userId, sessionsValidAfter: cutoffOf(result.state), now: input.now });

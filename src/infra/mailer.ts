@@ -1,5 +1,4 @@
 import nodemailer from 'nodemailer';
-import type { Config } from '../config.js';
 
 export interface OutgoingMail {
   to: string;
@@ -14,8 +13,14 @@ export interface Mailer {
   close(): void;
 }
 
+export interface SmtpSettings {
+  /** Unset: e-mail is disabled. */
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+}
+
 /** The SMTP client configured by SMTP_URL / SMTP_FROM; null when SMTP_URL is unset (e-mail disabled). */
-export function createMailer(config: Pick<Config, 'smtpUrl' | 'smtpFrom'>): Mailer | null {
+export function createMailer(config: SmtpSettings): Mailer | null {
   if (!config.smtpUrl) return null;
   // Bounded well inside the notification attempt lease, so a hung server never outlives the attempt it serves.
   const transport = nodemailer.createTransport({

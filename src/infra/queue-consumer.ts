@@ -3,8 +3,12 @@ import type amqp from 'amqplib';
 import type { AmqpConnection, BrokerConnection } from './amqp.js';
 import type { Logger } from './logger.js';
 
-/** How a handler settles its message. Settling on a channel that already closed is harmless: the broker requeued it. */
-export interface Delivery {
+/**
+ * A message taken from a queue, and how its handler settles it. Settling on a channel that already closed is
+ * harmless: the broker requeued it.
+ */
+export interface ReceivedMessage {
+  content: Buffer;
   ack(): void;
   /** Back to the queue (`requeue`) or dropped. */
   nack(requeue: boolean): void;
@@ -22,7 +26,7 @@ export interface QueueConsumerOptions {
   logger: Logger;
   /** Declares what the consumer relies on before it consumes; re-run on every new channel. */
   prepare?: (channel: amqp.Channel) => Promise<void>;
-  handle: (message: amqp.ConsumeMessage, delivery: Delivery) => Promise<void>;
+  handle: (message: ReceivedMessage) => Promise<void>;
 }
 
 export interface QueueConsumer {
@@ -75,13 +79,14 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
           void channel.close().catch(() => undefined);
           return;
         }
-        const delivery: Delivery = {
+        const received: ReceivedMessage = {
+          content: message.content,
           ack: () => settle(() => channel.ack(message)),
           nack: (requeue) => settle(() => channel.nack(message, false, requeue)),
           closed: closed.signal,
         };
         const work = options
-          .handle(message, delivery)
+          .handle(received)
           .catch((error: unknown) => logger.error({ err: error, consumer: options.name }, 'message handling failed unexpectedly'));
         handling.add(work);
         void work.finally(() => handling.delete(work));

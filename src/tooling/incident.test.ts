@@ -33,10 +33,10 @@ describe('incident replay', () => {
     expect(timeline(events, deps.catalog).map((line) => line.type)).toEqual([
       'AlertTriggered', 'EscalationStepScheduled', 'EscalationStepFired', 'NotificationRequested', 'EscalationStepScheduled',
     ]);
-    const early = stateAsOf(events, deps.catalog, triggeredAt);
+    const early = await stateAsOf(deps, alertId, triggeredAt);
     expect(early.applied).toBe(2);
     expect(early.state.status === 'triggered' && early.state.pending?.step).toBe(0);
-    const late = stateAsOf(events, deps.catalog, new Date(Date.now() + 1000));
+    const late = await stateAsOf(deps, alertId, new Date(Date.now() + 1000));
     expect(late.state.status === 'triggered' && late.state.pending?.step).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
-import { alertStreamId } from '../domain/alert/identity.js';
+import { aggregateStream, type CommandDependencies } from '../commands/handle-command.js';
 import { alertDecider, type AlertState } from '../domain/alert/decider.js';
-import type { AlertEvent } from '../domain/alert/events.js';
+import { alertStreamId } from '../domain/alert/identity.js';
 import type { EventCatalog } from '../eventstore/catalog.js';
 import { type EventStore, formatPosition, type RecordedEvent } from '../eventstore/types.js';
 
@@ -29,13 +29,13 @@ export function timeline(events: readonly RecordedEvent[], catalog: EventCatalog
 }
 
 /** The alert's state exactly as the engine saw it at `at`: the same evolve, fed the events recorded by then. */
-export function stateAsOf(events: readonly RecordedEvent[], catalog: EventCatalog, at: Date): { state: AlertState; applied: number } {
-  let state = alertDecider.initialState();
-  let applied = 0;
-  for (const event of events) {
-    if (event.recordedAt.getTime() > at.getTime()) break;
-    state = alertDecider.evolve(state, catalog.parse<AlertEvent>(event));
-    applied++;
-  }
-  return { state, applied };
+export async function stateAsOf(
+  deps: Pick<CommandDependencies, 'eventStore' | 'catalog'>,
+  alertId: string,
+  at: Date,
+): Promise<{ state: AlertState; applied: number }> {
+  const { state, revision } = await aggregateStream(deps, alertDecider, alertStreamId(alertId), { asOf: at });
+  // Nothing recorded by then is an answer (the alert did not exist yet); an alert that never existed is an error.
+  if (revision < 0) await incidentEvents(deps.eventStore, alertId);
+  return { state, applied: revision + 1 };
 }

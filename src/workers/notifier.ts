@@ -1,11 +1,7 @@
-import type amqp from 'amqplib';
-import {
-  type NotificationAttemptPlan,
-  recordNotificationOutcome,
-  startNotificationAttempt,
-} from '../commands/alerts.js';
+import { recordNotificationOutcome, startNotificationAttempt } from '../commands/alerts.js';
 import type { CommandDependencies } from '../commands/handle-command.js';
 import type { NotificationOutcome } from '../domain/alert/commands.js';
+import type { NotificationAttemptPlan } from '../domain/alert/notification-attempt.js';
 import type { BrokerConnection } from '../infra/amqp.js';
 import { type BrokerNames, declareDeliveriesQueue } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
@@ -13,7 +9,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { EscalationPublisher } from '../infra/delay-cascade.js';
 import type { SenderLiveness } from '../infra/sender-liveness.js';
 import { pause } from '../infra/pause.js';
-import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
+import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
 import { CircuitBreaker } from './channels/circuit-breaker.js';
 import { FairDispatcher } from './fair-dispatcher.js';
@@ -131,14 +127,14 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     }
   }
 
-  async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
+  async function handle(message: ReceivedMessage): Promise<void> {
     const work = parseMessage(DeliveryWork, message.content);
     if (!work) {
       log.error({ content: message.content.toString('utf8', 0, 500) }, 'dropping a malformed delivery work message');
-      delivery.nack(false);
+      message.nack(false);
       return;
     }
-    const turn = dispatcher.offer(work.teamId ?? 'unknown', () => deliverAndSettle(work, delivery));
+    const turn = dispatcher.offer(work.teamId ?? 'unknown', () => deliverAndSettle(work, message));
     if (turn !== false) return turn;
     try {
       if (!options.deferral) throw new Error('no way to defer delivery work');
@@ -146,32 +142,32 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       const dueAt = new Date(clock().getTime() + options.deferral.delayMs).toISOString();
       await options.deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
       log.debug({ ...work }, "the team's line is full; delivery work deferred");
-      delivery.ack();
+      message.ack();
     } catch (error) {
       log.warn({ err: error, ...work }, 'could not defer delivery work; returning it to the queue');
-      if (await pause(backoff.initial, delivery.closed)) delivery.nack(true);
+      if (await pause(backoff.initial, message.closed)) message.nack(true);
     }
   }
 
-  async function deliverAndSettle(work: DeliveryWork, delivery: Delivery): Promise<void> {
-    if (delivery.closed.aborted) return;
+  async function deliverAndSettle(work: DeliveryWork, message: ReceivedMessage): Promise<void> {
+    if (message.closed.aborted) return;
     if (sending.has(work.deliveryId)) {
       log.debug({ ...work }, 'delivery already being sent by this process; dropping the duplicate');
-      delivery.ack();
+      message.ack();
       return;
     }
     sending.add(work.deliveryId);
     try {
-      await deliver(work, delivery.closed);
+      await deliver(work, message.closed);
       consecutiveInfrastructureErrors = 0;
-      delivery.ack();
+      message.ack();
     } catch (error) {
       consecutiveInfrastructureErrors++;
       const waitMs = Math.min(backoff.max, backoff.initial * 2 ** Math.min(consecutiveInfrastructureErrors - 1, 16));
       log.error({ err: error, ...work, retryInMs: waitMs }, 'delivery interrupted by an infrastructure error; requeueing');
       // Stopping cuts the wait short; the message still goes back to the queue rather than waiting for the broker.
-      await pause(waitMs, delivery.closed);
-      delivery.nack(true);
+      await pause(waitMs, message.closed);
+      message.nack(true);
     } finally {
       sending.delete(work.deliveryId);
     }

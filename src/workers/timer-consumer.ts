@@ -1,10 +1,9 @@
-import type amqp from 'amqplib';
 import type { Counter, Histogram } from 'prom-client';
 import type { BrokerConnection } from '../infra/amqp.js';
 import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import { pause } from '../infra/pause.js';
-import { type Delivery, startQueueConsumer } from '../infra/queue-consumer.js';
+import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type DeliveryWork, parseMessage, TimerBatch, type TimerMessage } from '../infra/broker-messages.js';
 
 /** The engine's fenced firing path (fireEscalationStep in src/commands/alerts.ts, bound to its dependencies). */
@@ -59,11 +58,11 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
   const clock = options.clock ?? (() => new Date());
   const retryDelayMs = options.retryDelayMs ?? 1000;
 
-  async function handle(message: amqp.ConsumeMessage, delivery: Delivery): Promise<void> {
+  async function handle(message: ReceivedMessage): Promise<void> {
     const batch = parseMessage(TimerBatch, message.content);
     if (!batch) {
       logger.error({ content: message.content.toString('utf8').slice(0, 500) }, 'malformed timer message dropped');
-      delivery.ack();
+      message.ack();
       return;
     }
     const tooEarly = batch.timers.filter((timer) => Date.parse(timer.dueAt) - clock().getTime() > REDELAY_BEYOND_MS);
@@ -72,7 +71,7 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     // message, and the broker requeues it (the ones already acted on are fenced no-ops the second time).
     const outcomes = await Promise.all(
       onTime.map(async (timer) => {
-        if (!(await waitUntil(Date.parse(timer.dueAt), clock, delivery.closed))) return 'closed' as const;
+        if (!(await waitUntil(Date.parse(timer.dueAt), clock, message.closed))) return 'closed' as const;
         try {
           await act(timer);
           return 'done' as const;
@@ -85,12 +84,12 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     if (outcomes.includes('closed')) return;
     const again = [...tooEarly, ...onTime.filter((_, index) => outcomes[index] === 'failed')];
     try {
-      if (again.length > tooEarly.length && !(await pause(retryDelayMs, delivery.closed))) return;
+      if (again.length > tooEarly.length && !(await pause(retryDelayMs, message.closed))) return;
       await publisher.publishTimers(again, clock());
-      delivery.ack();
+      message.ack();
     } catch (error) {
       logger.warn({ err: error }, 'could not send timers round again; returning their message to the queue');
-      if (await pause(retryDelayMs, delivery.closed)) delivery.nack(true);
+      if (await pause(retryDelayMs, message.closed)) message.nack(true);
     }
   }
 

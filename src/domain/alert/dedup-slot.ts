@@ -22,19 +22,31 @@ export interface DedupSlotState {
 
 const DEDUP_NAMESPACE = '3d0c4f0e-8a57-4d6b-9a39-5b0c2f1f6a11';
 
-export function dedupAlertId(teamId: string, flowId: string, dedupKey: string, generation: number): string {
+/** A dedup key means one thing within one team's flow. */
+export interface ScopedDedupKey {
+  teamId: string;
+  flowId: string;
+  dedupKey: string;
+}
+
+export function dedupAlertId({ teamId, flowId, dedupKey }: ScopedDedupKey, generation: number): string {
   return uuidV5(JSON.stringify([teamId, flowId, dedupKey, generation]), DEDUP_NAMESPACE);
 }
 
-export function dedupSlotStreamId(teamId: string, flowId: string, dedupKey: string): string {
+export function dedupSlotStreamId({ teamId, flowId, dedupKey }: ScopedDedupKey): string {
   return `dedup-${uuidV5(JSON.stringify([teamId, flowId, dedupKey]), DEDUP_NAMESPACE)}`;
 }
 
-export const dedupSlotDecider: Decider<DedupSlotCommand, DedupSlotState, DedupSlotEvent> = {
-  initialState: () => ({ generation: -1 }),
-  evolve: (state, event) => ({ generation: Math.max(state.generation, event.data.generation) }),
-  decide: (command, state) =>
-    command.generation > state.generation
-      ? [{ type: 'DedupKeyBound', data: { generation: command.generation, alertId: command.alertId } }]
-      : [],
-};
+export const initialState = (): DedupSlotState => ({ generation: -1 });
+
+export function evolve(state: DedupSlotState, event: DedupSlotEvent): DedupSlotState {
+  return { generation: Math.max(state.generation, event.data.generation) };
+}
+
+export function decide(command: DedupSlotCommand, state: DedupSlotState): DedupSlotEvent[] {
+  return command.generation > state.generation
+    ? [{ type: 'DedupKeyBound', data: { generation: command.generation, alertId: command.alertId } }]
+    : [];
+}
+
+export const dedupSlotDecider: Decider<DedupSlotCommand, DedupSlotState, DedupSlotEvent> = { initialState, evolve, decide };

@@ -1,5 +1,5 @@
-import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
+import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import type { WebhookSecretGeneration } from '../../domain/team/webhook-secret.js';
 
 export type ChannelName = 'webhook' | 'email';

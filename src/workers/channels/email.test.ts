@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NotificationAttemptPlan } from '../../commands/alerts.js';
+import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import { createMailer, type Mailer } from '../../infra/mailer.js';
 import { type SmtpSink, startSmtpSink } from '../../../test/support/smtp-sink.js';
 import { waitFor } from '../../../test/support/wait.js';

@@ -1,4 +1,4 @@
-import type { NotificationAttemptPlan } from '../../commands/alerts.js';
+import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import type { Mailer } from '../../infra/mailer.js';
 import type { MemberAddress, NotificationChannel } from './channel.js';
 

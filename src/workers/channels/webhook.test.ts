@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NotificationAttemptPlan } from '../../commands/alerts.js';
+import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import {
   alwaysOk,
   failFirst,

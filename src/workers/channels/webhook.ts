@@ -1,8 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { NotificationAttemptPlan } from '../../commands/alerts.js';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
+import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import { webhookSignatureHeader } from '../../infra/webhook-secrets.js';
 import type { NotificationChannel } from './channel.js';
 import { type HostResolver, type ResolvedAddress, resolveWebhookHost, untilAborted, type WebhookNetworkPolicy } from '../../infra/network-guard.js';

@@ -1,0 +1,1 @@
+export const flowStreamId = (flowId: string) => `flow-${flowId}`;

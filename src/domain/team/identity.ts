@@ -1,0 +1,1 @@
+export const teamStreamId = (teamId: string) => `team-${teamId}`;
