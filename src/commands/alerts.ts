@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertCommand, NotificationOutcome, OnCallResolution } from '../domain/alert/commands.js';
-import { alertDecider, type OpenAlertState } from '../domain/alert/decider.js';
+import type { AlertState, OpenAlertState } from '../domain/alert/decider.js';
 import { dedupAlertId, dedupSlotDecider, dedupSlotStreamId, type ScopedDedupKey } from '../domain/alert/dedup-slot.js';
 import { onCallAt } from '../domain/schedule/on-call.js';
 import { alertStreamId } from '../domain/alert/identity.js';
@@ -126,21 +126,40 @@ export async function fireEscalationStep(
   deps: CommandDependencies,
   input: { alertId: string; epoch: number; loop: number; step: number; now: Date },
 ): Promise<{ fired: boolean; lagMs: number | null; position: LogPosition | null }> {
-  const { state } = await aggregateStream(deps, alertDecider, alertStreamId(input.alertId));
-  const target = state.status === 'triggered' && state.pending ? state.steps[state.pending.step]?.target : undefined;
-  const onCall = target?.type === 'schedule' ? await resolveOnCall(deps, (state as OpenAlertState).teamId, target.scheduleId, input.now) : undefined;
-  const result = await handleAlert(
-    deps,
-    input.alertId,
-    { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input, ...(onCall ? { onCall } : {}) },
-    { actor: 'system:escalation' },
-  );
+  const fire = (onCall: OnCallResolution | undefined) =>
+    handleAlert(
+      deps,
+      input.alertId,
+      { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input, ...(onCall ? { onCall } : {}) },
+      { actor: 'system:escalation' },
+    );
+  // Only a schedule step needs the on-call lookup. The state this process last saw says whether this is one; a
+  // schedule step decides nothing without its lookup, so a stale guess is corrected from the state read afresh.
+  const seen = deps.streamCache?.get(alertStreamId(input.alertId))?.state as AlertState | undefined;
+  let result = await fire(seen ? await onCallFor(deps, seen, input) : undefined);
+  if (result.events.length === 0) {
+    const onCall = await onCallFor(deps, result.state, input);
+    if (onCall) result = await fire(onCall);
+  }
   const firedEvent = result.events.find((event) => event.type === 'EscalationStepFired');
   return {
     fired: firedEvent !== undefined,
     lagMs: firedEvent?.type === 'EscalationStepFired' ? firedEvent.data.lagMs : null,
     position: result.position,
   };
+}
+
+/** The on-call lookup the step needs when it is pending in this state and pages a schedule; undefined otherwise. */
+async function onCallFor(
+  deps: CommandDependencies,
+  state: AlertState,
+  step: { epoch: number; loop: number; step: number; now: Date },
+): Promise<OnCallResolution | undefined> {
+  if (state.status !== 'triggered' || !state.pending) return undefined;
+  const { pending } = state;
+  if (state.epoch !== step.epoch || pending.loop !== step.loop || pending.step !== step.step) return undefined;
+  const target = state.steps[pending.step]?.target;
+  return target?.type === 'schedule' ? resolveOnCall(deps, state.teamId, target.scheduleId, step.now) : undefined;
 }
 
 /** Who a schedule step pages when it fires: those on call now who are still members of the team. */

@@ -156,6 +156,9 @@ describe('alert decider', () => {
         scheduled(1, 60),
       ]));
 
+    it('without its on-call lookup, a schedule step decides nothing', () =>
+      spec.given([triggered(steps), scheduled(0, 0)]).when(fire(0, 1)).thenNothingHappens());
+
     it('nobody on call: pages nobody, says why, and makes the next step due at once', () =>
       spec.given([triggered(steps), scheduled(0, 0)]).when(fireWith({ userIds: [], reason: 'nobody on call' })).then([
         firedWith({ userIds: [], reason: 'nobody on call' }),

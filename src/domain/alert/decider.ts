@@ -148,6 +148,8 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
   const { pending } = state;
   if (state.epoch !== command.epoch || pending.loop !== command.loop || pending.step !== command.step) return [];
   const node = state.steps[pending.step]!;
+  // A schedule step fires with who is on call, which the handler looks up: without it, there is nothing to decide.
+  if (node.target.type === 'schedule' && !command.onCall) return [];
   const firedAt = at(command.now);
   const onCallUsers = [...(command.onCall?.userIds ?? [])];
   const onCall =
@@ -155,7 +157,7 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
       ? {
           scheduleId: node.target.scheduleId,
           userIds: onCallUsers,
-          reason: onCallUsers.length > 0 ? null : (command.onCall?.reason ?? 'nobody on call'),
+          reason: onCallUsers.length > 0 ? null : (command.onCall?.reason ?? null),
         }
       : undefined;
   const requests: { deliveryId: string; target: NodeTarget }[] = onCall
