@@ -80,6 +80,19 @@ describe('on-call schedules', () => {
     const renamed = await app.http.patch(`${schedulesPath()}/${id}`, { name: 'Renamed' }, { token: owner.token, headers: { 'If-Match': `"${version + 1}"` } });
     expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
 
+    const overlapping = await app.http.post(
+      `${schedulesPath()}/${id}/overrides`,
+      { userId: alice.userId, start: new Date(Date.now() + 60_000).toISOString(), end: new Date(Date.now() + 2 * HOUR).toISOString() },
+      { token: owner.token },
+    );
+    expect(overlapping.status).toBe(400);
+    expect(overlapping.body).toMatchObject({ code: 'override_overlaps', errors: [{ path: 'body.start' }] });
+    const reversed = await app.http.post(
+      `${schedulesPath()}/${id}/overrides`,
+      { userId: alice.userId, start: new Date(Date.now() + 2 * HOUR).toISOString(), end: new Date(Date.now() + HOUR).toISOString() },
+      { token: owner.token },
+    );
+    expect(reversed.status).toBe(400);
     const removed = await app.http.delete(`${schedulesPath()}/${id}/overrides/${override.body.id}`, { token: owner.token });
     expect(removed.status).toBe(200);
     const after = await app.http.get(`${schedulesPath()}/${id}/on-call`, { token: owner.token });
@@ -95,7 +108,8 @@ describe('on-call schedules', () => {
     expect(bad.status).toBe(400);
     const stranger = await signUpWithTeam(app.http, 'Elsewhere');
     const outsider = await app.http.post(schedulesPath(), { name: 'x', timeZone: 'UTC', rotations: [dailyRotation(new Date(), [stranger.userId])] }, { token: owner.token });
-    expect(outsider.status).toBe(422);
+    expect(outsider.status).toBe(400);
+    expect(outsider.body.errors).toEqual([{ path: 'body.rotations.0.participants.0', message: expect.stringContaining('not a member') }]);
     const { id } = await createSchedule({ name: 'Private', timeZone: 'UTC' });
     expect((await app.http.get(`/teams/${stranger.teamId}/schedules/${id}`, { token: stranger.token })).status).toBe(404);
     expect((await app.http.get(`/teams/${owner.teamId}/schedules/${id}`, { token: stranger.token })).status).toBe(404);

@@ -65,6 +65,13 @@ const domainStatus: Record<DomainError['kind'], { status: number; title: string 
 export function toProblem(error: unknown): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
   if (error instanceof DomainError) {
+    // Input the body's schema could not judge alone (membership, overlaps) is still a field of the body at fault.
+    if (error.kind === 'invalid' && error.field !== undefined) {
+      return new HttpProblem(400, 'Validation Failed', error.message, {
+        code: error.code,
+        errors: [{ path: `body.${error.field}`, message: error.message }],
+      });
+    }
     const { status, title } = domainStatus[error.kind];
     return new HttpProblem(status, title, error.message, { code: error.code });
   }

@@ -12,6 +12,8 @@ export class DomainError extends Error {
     readonly kind: 'unauthenticated' | 'not_found' | 'forbidden' | 'conflict' | 'invalid' | 'gone',
     message: string,
     readonly code: string = kind,
+    /** The input field at fault, as a path into the command's input (`rotations.0.participants.1`). */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -21,7 +23,7 @@ export const unauthenticated = (message: string, code?: string) => new DomainErr
 export const notFound = (message: string) => new DomainError('not_found', message);
 export const forbidden = (message: string, code?: string) => new DomainError('forbidden', message, code);
 export const conflict = (message: string, code?: string) => new DomainError('conflict', message, code);
-export const invalid = (message: string, code?: string) => new DomainError('invalid', message, code);
+export const invalid = (message: string, code?: string, field?: string) => new DomainError('invalid', message, code, field);
 export const gone = (message: string, code?: string) => new DomainError('gone', message, code);
 
 /** A domain event as deciders see it: a type tag and its data. */

@@ -72,8 +72,10 @@ const SCHEDULE_ATTACKED_IN_FLOWS: BodyField = {
   why: 'a node target has one kind: the same target schema and check are attacked with a schedule by POST /teams/:teamId/flows',
 };
 const rotationOf = (userId: string) => ({ name: 'intruder rotation', participants: [userId], start: '2026-01-01T00:00:00Z', shift: { unit: 'days', count: 1 } });
+/** A schedule names its people in fields of the body: one who is not a member is a 400 naming the field. */
+const NOT_A_MEMBER_FIELD: BodyField = { names: 'userId', answer: 400 };
 const ROTATION_FIELDS: Record<string, BodyField> = {
-  'rotations[].participants[]': NOT_A_MEMBER,
+  'rotations[].participants[]': NOT_A_MEMBER_FIELD,
   'rotations[].id': { names: null, why: "the id of a rotation the request defines within the caller's own schedule" },
 };
 
@@ -129,7 +131,7 @@ const CASES: Record<string, MatrixCase> = {
   'DELETE /teams/:teamId/schedules/:scheduleId': {},
   'POST /teams/:teamId/schedules/:scheduleId/overrides': {
     body: (ids) => ({ userId: ids.userId, start: '2030-01-01T00:00:00Z', end: '2030-01-01T08:00:00Z' }),
-    fields: { userId: NOT_A_MEMBER },
+    fields: { userId: NOT_A_MEMBER_FIELD },
   },
   'DELETE /teams/:teamId/schedules/:scheduleId/overrides/:overrideId': {},
   'GET /teams/:teamId/schedules/:scheduleId/on-call': { query: '?at=2030-01-01T00:00:00Z' },

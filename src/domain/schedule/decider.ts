@@ -45,7 +45,7 @@ function requireName(name: string): void {
 }
 
 function requireTimeZone(timeZone: string): void {
-  if (!isIanaTimeZone(timeZone)) throw invalid(`${timeZone} is not an IANA time zone`, 'invalid_time_zone');
+  if (!isIanaTimeZone(timeZone)) throw invalid(`${timeZone} is not an IANA time zone`, 'invalid_time_zone', 'timeZone');
 }
 
 function requireInstant(date: Date, field: string, code: string): string {
@@ -53,9 +53,9 @@ function requireInstant(date: Date, field: string, code: string): string {
   return date.toISOString();
 }
 
-function requireMembers(userIds: Iterable<string>, teamMemberIds: TeamMemberIds, code: string): void {
-  for (const userId of userIds) {
-    if (!teamMemberIds.includes(userId)) throw invalid(`user ${userId} is not a member of this team`, code);
+function requireMembers(candidates: readonly { userId: string; field: string }[], teamMemberIds: TeamMemberIds, code: string): void {
+  for (const { userId, field } of candidates) {
+    if (!teamMemberIds.includes(userId)) throw invalid(`user ${userId} is not a member of this team`, code, field);
   }
 }
 
@@ -72,17 +72,17 @@ function rotationsFrom(specs: readonly RotationSpec[], teamMemberIds: TeamMember
     throw invalid('rotation names must be unique within a schedule', 'duplicate_rotation_name');
   }
   const knownParticipants = new Set(current.flatMap((rotation) => rotation.participants));
-  return specs.map((spec) => {
+  return specs.map((spec, index) => {
     requireName(spec.name);
     if (spec.participants.length < 1 || spec.participants.length > MAX_PARTICIPANTS) {
       throw invalid(`a rotation has 1 to ${MAX_PARTICIPANTS} participants`, 'invalid_participants');
     }
     const { unit, count } = spec.shift;
     if (!Number.isInteger(count) || count < 1 || count > MAX_SHIFT_COUNT[unit]) {
-      throw invalid(`a shift of ${unit} counts 1 to ${MAX_SHIFT_COUNT[unit]} (at most a year)`, 'invalid_shift');
+      throw invalid(`a shift of ${unit} counts 1 to ${MAX_SHIFT_COUNT[unit]} (at most a year)`, 'invalid_shift', `rotations.${index}.shift.count`);
     }
     requireMembers(
-      spec.participants.filter((userId) => !knownParticipants.has(userId)),
+      spec.participants.flatMap((userId, at) => (knownParticipants.has(userId) ? [] : [{ userId, field: `rotations.${index}.participants.${at}` }])),
       teamMemberIds,
       'participant_not_member',
     );
@@ -108,10 +108,10 @@ function overrideFrom(spec: OverrideSpec, schedule: ActiveSchedule, teamMemberId
   const end = requireInstant(spec.end, 'an override end', 'invalid_override_period');
   const startMs = spec.start.getTime();
   const endMs = spec.end.getTime();
-  if (endMs <= startMs) throw invalid('an override ends after it starts', 'override_reversed');
-  if (endMs - startMs > MAX_OVERRIDE_DAYS * DAY_MS) throw invalid(`an override lasts at most ${MAX_OVERRIDE_DAYS} days`, 'override_too_long');
-  if (endMs <= now.getTime()) throw invalid('an override must end in the future', 'override_in_past');
-  requireMembers([spec.userId], teamMemberIds, 'override_user_not_member');
+  if (endMs <= startMs) throw invalid('an override ends after it starts', 'override_reversed', 'end');
+  if (endMs - startMs > MAX_OVERRIDE_DAYS * DAY_MS) throw invalid(`an override lasts at most ${MAX_OVERRIDE_DAYS} days`, 'override_too_long', 'end');
+  if (endMs <= now.getTime()) throw invalid('an override must end in the future', 'override_in_past', 'end');
+  requireMembers([{ userId: spec.userId, field: 'userId' }], teamMemberIds, 'override_user_not_member');
   if (schedule.overrides.some((override) => override.id === spec.id)) {
     throw conflict(`override ${spec.id} already exists`, 'override_exists');
   }
@@ -120,7 +120,7 @@ function overrideFrom(spec: OverrideSpec, schedule: ActiveSchedule, teamMemberId
     throw invalid(`a schedule has at most ${MAX_LIVE_OVERRIDES} overrides that have not ended`, 'too_many_overrides');
   }
   const overlapped = live.find((override) => Date.parse(override.start) < endMs && startMs < Date.parse(override.end));
-  if (overlapped) throw invalid(`the override overlaps override ${overlapped.id}`, 'override_overlaps');
+  if (overlapped) throw invalid(`the override overlaps override ${overlapped.id}`, 'override_overlaps', 'start');
   return { id: spec.id, userId: spec.userId, start, end };
 }
 
