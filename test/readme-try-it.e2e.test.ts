@@ -29,14 +29,15 @@ describe('README walkthrough', () => {
     await receiver?.stop();
   });
 
-  it('pages the webhook and acknowledges the alert with the documented commands', async () => {
+  it('pages the webhook, acknowledges the alert and asks a schedule who is on call, with the documented commands', async () => {
     const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', tryItScript()], {
       env: { ...process.env, BASE: app.url, HOOK: `${receiver.url}/page` },
       timeout: 60_000,
     });
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('acknowledged');
-    const types = lines.slice(1).map((line) => line.split(' ')[0]);
+    expect(lines.at(-1)).toBe('on call: Ada');
+    const types = lines.slice(1, -1).map((line) => line.split(' ')[0]);
     expect(types).toEqual(expect.arrayContaining(['AlertTriggered', 'EscalationStepFired', 'NotificationDelivered', 'AlertAcknowledged']));
     expect(types.filter((type) => type === 'EscalationStepFired')).toHaveLength(1);
     expect(receiver.requests).toHaveLength(1);
