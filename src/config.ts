@@ -17,7 +17,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/alertops'),
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672'),
   EVENT_STORE: z.enum(['postgres', 'esdb']).default('postgres'),
-  ESDB_URL: z.string().min(1).optional(),
+  ESDB_URL: z.string().regex(/^esdb(\+discover)?:\/\/\S+$/, 'ESDB_URL must be an esdb:// or esdb+discover:// connection string').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_FROM: z.string().min(3).default('AlertOps <alertops@localhost>'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
