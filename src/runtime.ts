@@ -8,6 +8,7 @@ import { createCatalog } from './catalog.js';
 import { StreamStateCache } from './commands/handle-command.js';
 import type { Config } from './config.js';
 import { EventStoreDbEventStore } from './eventstore/esdb.js';
+import { InMemoryEventStore } from './eventstore/memory.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
 import { type EventStore, EventStoreUnavailableError } from './eventstore/types.js';
 import { BrokerConnection } from './infra/amqp.js';
@@ -70,12 +71,29 @@ function createEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: 
   switch (config.eventStore) {
     case 'postgres':
       return new PostgresEventStore(pool);
+    case 'memory':
+      return new InMemoryEventStore();
     case 'esdb':
       try {
         return EventStoreDbEventStore.connect(config.esdbUrl!, { logger });
       } catch (error) {
         throw new StartupError(`cannot use ESDB_URL ${redactUrl(config.esdbUrl!)}: ${(error as Error).message}`);
       }
+  }
+}
+
+/**
+ * Read models and checkpoints stay in PostgreSQL when the log is kept in memory: a database whose subscriptions have
+ * already read a log would skip the new one's first events, so an empty log needs a database that has seen none.
+ */
+async function assertCheckpointsFitAnEmptyLog(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ name: string }>(
+    `select subscription_name as name from subscription_checkpoints where global_position > 0 order by subscription_name limit 1`,
+  );
+  if (rows[0]) {
+    throw new StartupError(
+      `EVENT_STORE=memory starts with an empty log, but subscription ${rows[0].name} of this database has read another one: use a fresh database`,
+    );
   }
 }
 
@@ -115,6 +133,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await assertSchemaCurrent(pool);
     }
 
+    if (config.eventStore === 'memory') await assertCheckpointsFitAnEmptyLog(pool);
     const eventStore = await openEventStore(config, pool, logger);
     stops.push(() => eventStore.close());
 
@@ -150,7 +169,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           availability(eventStore.checkHealth(), 'the event store', logger),
         ]);
         const checks: Record<string, 'ok' | 'unavailable'> = { postgres, rabbitmq: broker.connected ? 'ok' : 'unavailable' };
-        // The PostgreSQL store is the database checked above; EventStoreDB is a dependency of its own.
+        // The PostgreSQL store is the database checked above; EventStoreDB is a dependency of its own; memory has none.
         if (eventStore.dependency) checks[eventStore.dependency] = checks[eventStore.dependency] === 'unavailable' ? 'unavailable' : log;
         return checks;
       },

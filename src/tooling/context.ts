@@ -17,6 +17,9 @@ export interface ToolContext {
 /** What the operator commands need: the configured database (schema must be current) and event store. */
 export async function withToolContext<T>(work: (context: ToolContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  if (config.eventStore === 'memory') {
+    throw new Error('EVENT_STORE=memory keeps the event log inside the service process: no other process, this command included, can read it');
+  }
   const pool = createPool(config.databaseUrl, { max: 4, applicationName: 'alertops-cli' });
   try {
     await assertSchemaCurrent(pool);
