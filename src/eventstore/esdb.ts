@@ -69,7 +69,7 @@ const backoffMs = (failures: number) => Math.min(5000, 100 * 2 ** Math.min(failu
  * so a concurrent writer can never leave two events pointing at the same predecessor.
  *
  * An unreachable server is an EventStoreUnavailableError to the caller and one log line when it is first seen
- * (and one when the server answers again), however many calls fail meanwhile: the client reconnects on each call,
+ * (and one when the server answers again), however many calls fail meanwhile: the client reconnects by itself,
  * and callers retry with backoff.
  */
 export class EventStoreDbEventStore implements EventStore {
@@ -122,6 +122,7 @@ export class EventStoreDbEventStore implements EventStore {
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     return this.reaching(async () => {
       const recorded: RecordedEvent[] = [];
+      if (options.maxCount <= 0) return recorded;
       await this.scanForwards(options.after, (event) => {
         if (options.until && comparePositions(event.position, options.until) > 0) return false;
         recorded.push(event);

@@ -85,7 +85,7 @@ export class SubscriptionRunner {
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
   private checkpoint: LogPosition = START_OF_LOG;
-  /** Waiting out a failure: notifications and a lost connection must not cut the backoff short. */
+  /** Waiting out a failure: wake-ups and a lost connection must not cut the backoff short. */
   private backingOff = false;
   private active = false;
   private lastError: string | null = null;
@@ -151,7 +151,7 @@ export class SubscriptionRunner {
         if (error instanceof CheckpointMovedError) {
           this.options.logger.info({ subscription: this.subscription.name }, 'checkpoint moved underneath; reloading');
         } else if (error instanceof EventStoreUnavailableError || failureLogged) {
-          this.options.logger.debug({ err: error, subscription: this.subscription.name, failures }, 'subscription failed again; retrying');
+          this.options.logger.debug({ err: error, subscription: this.subscription.name, failures }, 'subscription failed; retrying with backoff');
         } else {
           this.options.logger.error({ err: error, subscription: this.subscription.name }, 'subscription failed; retrying with backoff');
           failureLogged = true;
