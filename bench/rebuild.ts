@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     runner.start();
     try {
       for (;;) {
-        const [status] = await projectionStatus(pool, [READ_MODELS]);
+        const [status] = await projectionStatus({ pool, eventStore: deps.eventStore }, [READ_MODELS]);
         if (status && comparePositions(status.checkpoint, head) >= 0) break;
         if (runner.status().lastError) throw new Error(runner.status().lastError!);
         await new Promise((resolve) => setTimeout(resolve, 50));

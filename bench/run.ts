@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     runner.start();
     try {
       for (;;) {
-        const [status] = await projectionStatus(pool, [balancesProjection.name]);
+        const [status] = await projectionStatus({ pool, eventStore: store }, [balancesProjection.name]);
         if (status && comparePositions(status.checkpoint, head) >= 0) break;
         const failure = runner.status().lastError;
         if (failure) throw new Error(`rebuild failed: ${failure}`);

@@ -67,6 +67,12 @@ describe('configuration defaults', () => {
       relaxedSettings: [],
     });
   });
+
+  it('an event log kept in memory is refused in production and named in a warning elsewhere', () => {
+    const secrets = { JWT_SECRET: longEnough('jwt'), WEBHOOK_SIGNING_KEY: longEnough('key') };
+    expect(() => loadConfig({ NODE_ENV: 'production', EVENT_STORE: 'memory', ...secrets })).toThrow(/EVENT_STORE: memory .* not allowed when NODE_ENV=production/);
+    expect(relaxed({ NODE_ENV: 'test', EVENT_STORE: 'memory', WEBHOOK_ALLOW_LOOPBACK: 'false', ...secrets })).toEqual(['EVENT_STORE']);
+  });
 });
 
 

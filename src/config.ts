@@ -16,8 +16,8 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/alertops'),
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672'),
-  EVENT_STORE: z.enum(['postgres', 'esdb']).default('postgres'),
-  ESDB_URL: z.string().min(1).optional(),
+  EVENT_STORE: z.enum(['postgres', 'esdb', 'memory']).default('postgres'),
+  ESDB_URL: z.string().regex(/^esdb(\+discover)?:\/\/\S+$/, 'ESDB_URL must be an esdb:// or esdb+discover:// connection string').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_FROM: z.string().min(3).default('AlertOps <alertops@localhost>'),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
@@ -50,7 +50,8 @@ export type Config = {
   port: number;
   databaseUrl: string;
   amqpUrl: string;
-  eventStore: 'postgres' | 'esdb';
+  /** Where the event log lives; `memory` keeps it in this process only (tests and demos). */
+  eventStore: 'postgres' | 'esdb' | 'memory';
   esdbUrl: string | undefined;
   smtpUrl: string | undefined;
   smtpFrom: string;
@@ -100,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   if (e.EVENT_STORE === 'esdb' && !e.ESDB_URL) problems.push('ESDB_URL: required when EVENT_STORE=esdb');
   if (e.NODE_ENV === 'production') {
+    if (e.EVENT_STORE === 'memory') problems.push('EVENT_STORE: memory loses the event log when the process stops; not allowed when NODE_ENV=production');
     if (!e.JWT_SECRET) problems.push('JWT_SECRET: required when NODE_ENV=production');
     if (!e.WEBHOOK_SIGNING_KEY) problems.push('WEBHOOK_SIGNING_KEY: required when NODE_ENV=production');
   }
@@ -110,6 +112,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relaxedSettings.push({
       setting: 'NODE_ENV',
       warning: 'NODE_ENV is not set: running with development defaults (set NODE_ENV=production to deploy)',
+    });
+  }
+  if (e.EVENT_STORE === 'memory') {
+    relaxedSettings.push({
+      setting: 'EVENT_STORE',
+      warning: 'the event log is kept in this process only (EVENT_STORE=memory): it is lost when the process stops and no other process sees it',
     });
   }
   const jwtSecret = e.JWT_SECRET ?? generatedSecret('JWT_SECRET', 'jwt-secret', e.NODE_ENV, e.STATE_DIR, relaxedSettings);

@@ -8,8 +8,9 @@ import { createCatalog } from './catalog.js';
 import { StreamStateCache } from './commands/handle-command.js';
 import type { Config } from './config.js';
 import { EventStoreDbEventStore } from './eventstore/esdb.js';
+import { InMemoryEventStore } from './eventstore/memory.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
-import type { EventStore } from './eventstore/types.js';
+import { type EventStore, EventStoreUnavailableError } from './eventstore/types.js';
 import { BrokerConnection } from './infra/amqp.js';
 import { createKysely } from './infra/kysely.js';
 import { createLogger, type Logger } from './infra/logger.js';
@@ -49,13 +50,62 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** The event store the configuration names; PostgreSQL unless EVENT_STORE=esdb. */
-export function createEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool): EventStore {
-  return config.eventStore === 'esdb' && config.esdbUrl ? EventStoreDbEventStore.connect(config.esdbUrl) : new PostgresEventStore(pool);
-}
-
 export class StartupError extends Error {
   override name = 'StartupError';
+}
+
+/** The event store the configuration names (PostgreSQL by default), once it has answered: an unreachable one stops start-up. */
+export async function openEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool, logger: Logger): Promise<EventStore> {
+  const eventStore = createEventStore(config, pool, logger);
+  try {
+    await eventStore.checkHealth();
+    return eventStore;
+  } catch (error) {
+    await eventStore.close().catch(() => undefined);
+    if (error instanceof EventStoreUnavailableError) throw new StartupError(error.message);
+    throw new StartupError(`the event store (EVENT_STORE=${config.eventStore}) failed its start-up check: ${(error as Error).message}`);
+  }
+}
+
+function createEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool, logger: Logger): EventStore {
+  switch (config.eventStore) {
+    case 'postgres':
+      return new PostgresEventStore(pool);
+    case 'memory':
+      return new InMemoryEventStore();
+    case 'esdb':
+      try {
+        return EventStoreDbEventStore.connect(config.esdbUrl!, { logger });
+      } catch (error) {
+        throw new StartupError(`cannot use ESDB_URL ${redactUrl(config.esdbUrl!)}: ${(error as Error).message}`);
+      }
+  }
+}
+
+/**
+ * Read models and checkpoints stay in PostgreSQL when the log is kept in memory: a database whose subscriptions have
+ * already read a log would skip the new one's first events, so an empty log needs a database that has seen none.
+ */
+async function assertCheckpointsFitAnEmptyLog(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ name: string }>(
+    `select subscription_name as name from subscription_checkpoints where global_position > 0 order by subscription_name limit 1`,
+  );
+  if (rows[0]) {
+    throw new StartupError(
+      `EVENT_STORE=memory starts with an empty log, but subscription ${rows[0].name} of this database has read another one: use a fresh database`,
+    );
+  }
+}
+
+/** Whether a dependency answers; what went wrong goes to the debug log, never to the answer. */
+function availability(check: Promise<unknown>, dependency: string, logger: Logger): Promise<'ok' | 'unavailable'> {
+  return check.then(
+    () => 'ok' as const,
+    (error: Error) => {
+      logger.debug({ err: error }, `readiness: ${dependency} is unavailable`);
+      return 'unavailable' as const;
+    },
+  );
 }
 
 /** Builds and starts one AlertOps process. Any broken dependency or configuration fails here, loudly. */
@@ -83,13 +133,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await assertSchemaCurrent(pool);
     }
 
+    if (config.eventStore === 'memory') await assertCheckpointsFitAnEmptyLog(pool);
+    const eventStore = await openEventStore(config, pool, logger);
+    stops.push(() => eventStore.close());
+
     const broker = new BrokerConnection(config.amqpUrl, logger);
     await broker.start();
     stops.push(() => broker.close());
 
     const catalog = createCatalog();
-    const eventStore = createEventStore(config, pool);
-    stops.push(() => eventStore.close());
     const metrics = createMetrics();
     const progress = new ProjectionProgress(pool, config.databaseUrl, [READ_MODELS]);
     stops.push(() => progress.close());
@@ -111,16 +163,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       mailer,
       clock: () => new Date(),
       // The answer names the dependency, never its error text (host names, users, database names); the log has that.
-      readiness: async () => ({
-        postgres: await pool.query('select 1').then(
-          () => 'ok' as const,
-          (error: Error) => {
-            logger.debug({ err: error }, 'readiness: PostgreSQL is unavailable');
-            return 'unavailable' as const;
-          },
-        ),
-        rabbitmq: broker.connected ? 'ok' : 'unavailable',
-      }),
+      readiness: async () => {
+        const [postgres, log] = await Promise.all([
+          availability(pool.query('select 1'), 'PostgreSQL', logger),
+          availability(eventStore.checkHealth(), 'the event store', logger),
+        ]);
+        const checks: Record<string, 'ok' | 'unavailable'> = { postgres, rabbitmq: broker.connected ? 'ok' : 'unavailable' };
+        // The PostgreSQL store is the database checked above; EventStoreDB is a dependency of its own; memory has none.
+        if (eventStore.dependency) checks[eventStore.dependency] = checks[eventStore.dependency] === 'unavailable' ? 'unavailable' : log;
+        return checks;
+      },
     };
 
     const runners: SubscriptionRunner[] = [];

@@ -199,6 +199,35 @@ describe('alertops start fails loudly instead of running wrong', () => {
     }
   }, 60_000);
 
+  it('with EVENT_STORE=esdb, exits 1 within 10 s with one line naming EventStoreDB when nothing answers at ESDB_URL', async () => {
+    const silent = await silentPort();
+    try {
+      const [refused, unanswered] = await Promise.all(
+        ['esdb://127.0.0.1:1?tls=false', `esdb://127.0.0.1:${silent.port}?tls=false`].map(async (esdbUrl) => {
+          const exit = await startCli(validEnv({ EVENT_STORE: 'esdb', ESDB_URL: esdbUrl })).exited;
+          return { exit, exitedAt: Date.now() };
+        }),
+      );
+      for (const [{ exit, exitedAt }, reason] of [
+        [refused!, /ECONNREFUSED/],
+        [unanswered!, /no answer within \d+ ms/],
+      ] as const) {
+        expect(exit.code, exit.stderr).toBe(1);
+        expect(exit.stderr).toMatch(/^alertops: cannot reach EventStoreDB at esdb:\/\/127\.0\.0\.1:\d+\?tls=false: /);
+        expect(exit.stderr).toMatch(reason);
+        expect(exit.stderr.trim().split('\n')).toHaveLength(1);
+        const logged = exit.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; time: number });
+        expect(logged.filter((line) => line.level >= 50)).toEqual([]);
+        expect(exit.stdout).not.toContain('AlertOps API listening');
+        // Measured from the process's first log line, so that loading the code on a busy machine does not count.
+        expect(exitedAt - logged[0]!.time).toBeLessThan(10_000);
+      }
+    } finally {
+      for (const socket of silent.sockets) socket.destroy();
+      await new Promise((resolve) => silent.server.close(resolve));
+    }
+  }, 60_000);
+
   it.each([
     ['PORT is not a number', { PORT: 'abc' }, /PORT: .*expected number/],
     ['JWT_SECRET is too short', { JWT_SECRET: 'short' }, /JWT_SECRET: JWT_SECRET must be at least 32 characters/],
@@ -206,6 +235,7 @@ describe('alertops start fails loudly instead of running wrong', () => {
     ['DATABASE_URL is not PostgreSQL', { DATABASE_URL: 'mysql://root@127.0.0.1/alertops' }, /DATABASE_URL: /],
     ['AMQP_URL is not a URL', { AMQP_URL: 'rabbit at localhost' }, /AMQP_URL: /],
     ['EVENT_STORE=esdb has no ESDB_URL', { EVENT_STORE: 'esdb' }, /ESDB_URL: required when EVENT_STORE=esdb/],
+    ['ESDB_URL is not an EventStoreDB connection string', { EVENT_STORE: 'esdb', ESDB_URL: 'http://127.0.0.1:2113' }, /ESDB_URL: ESDB_URL must be an esdb:\/\//],
     ['WEBHOOK_ALLOW_PRIVATE is not a boolean', { WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /WEBHOOK_ALLOW_PRIVATE: /],
     ['WEBHOOK_ALLOW_LOOPBACK is not a boolean', { WEBHOOK_ALLOW_LOOPBACK: 'sometimes' }, /WEBHOOK_ALLOW_LOOPBACK: /],
     [

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { StaleVersionError } from '../commands/handle-command.js';
 import { DomainError } from '../domain/decider.js';
-import { DuplicateEventIdError, WrongExpectedVersionError } from '../eventstore/types.js';
+import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../eventstore/types.js';
 
 export interface ProblemDetails {
   type: string;
@@ -86,6 +86,9 @@ export function toProblem(error: unknown): HttpProblem | null {
   }
   if (error instanceof WrongExpectedVersionError) {
     return new HttpProblem(409, 'Conflict', 'the resource is being changed concurrently; retry', { code: 'concurrent_change' });
+  }
+  if (error instanceof EventStoreUnavailableError) {
+    return new HttpProblem(503, 'Service Unavailable', 'the event store cannot be reached; retry shortly', {}, { 'Retry-After': '1' });
   }
   if (error instanceof z.ZodError) return validationProblem(error, 'body');
   return null;

@@ -1,29 +1,44 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
+  type AllStreamSubscription,
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EventStoreDBClient,
+  eventTypeFilter,
+  excludeSystemEvents,
   FORWARDS,
   jsonEvent,
   type JSONType,
   NO_STREAM,
   type Position,
+  type ReadPosition,
   type RecordedEvent as EsdbRecordedEvent,
   START,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
 } from '@eventstore/db-client';
 import { z } from 'zod';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { redactUrl } from '../infra/postgres.js';
+import { eventHash, type HashedContent, verifyChainsInLog } from './hash-chain.js';
 import {
   type AppendResult,
+  type AppendWatch,
   comparePositions,
   type EventMetadata,
   type EventStore,
-  type ReadAllOptions,
+  EventStoreUnavailableError,
   type ExpectedVersion,
+  type HashChainReport,
   type LogPosition,
+  meetsExpectedVersion,
   type NewEvent,
+  type ReadAllOptions,
   type RecordedEvent,
+  START_OF_LOG,
+  type TeamLogQuery,
   WrongExpectedVersionError,
 } from './types.js';
 import { EventMetadataSchema } from './metadata.js';
@@ -38,76 +53,303 @@ const StoredMetadata = EventMetadataSchema.extend({
 });
 type StoredMetadata = z.infer<typeof StoredMetadata>;
 
-export type HashedContent = Pick<RecordedEvent, 'streamId' | 'streamVersion' | 'eventId' | 'type' | 'schemaVersion' | 'data' | 'recordedAt'> & {
-  prevHash: string | null;
-  metadata: EventMetadata;
-};
-
-/**
- * The per-stream hash chain, computed in TypeScript for stores without SQL: sha256 over the same fields,
- * separated the same way, as the PostgreSQL `event_hash` function. Metadata is serialised with a fixed key
- * order so the hash does not depend on how an object happened to be built.
- */
-export function eventHash(content: HashedContent): string {
-  const { actor, correlationId, causationId, teamId } = content.metadata;
-  const fields = [
-    content.prevHash ?? '',
-    content.streamId,
-    String(content.streamVersion),
-    content.eventId,
-    content.type,
-    String(content.schemaVersion),
-    JSON.stringify(content.data ?? null),
-    JSON.stringify({ actor, correlationId, causationId, teamId }),
-    content.recordedAt.toISOString(),
-  ];
-  return createHash('sha256').update(fields.join('\x1f'), 'utf8').digest('hex');
-}
-
-/** Links in a stream's events (read in order) whose hash or prev_hash does not match. */
-export function brokenLinks(events: readonly RecordedEvent[]): { streamVersion: number; reason: string }[] {
-  const broken: { streamVersion: number; reason: string }[] = [];
-  let previous: RecordedEvent | null = null;
-  for (const event of events) {
-    const expectedVersion = previous ? previous.streamVersion + 1 : 0;
-    const recomputed = eventHash({ ...event, prevHash: event.metadata.prevHash });
-    if (event.streamVersion !== expectedVersion) {
-      broken.push({ streamVersion: event.streamVersion, reason: `events ${expectedVersion}..${event.streamVersion - 1} are missing` });
-    } else if (event.metadata.prevHash !== (previous?.metadata.hash ?? null)) {
-      broken.push({ streamVersion: event.streamVersion, reason: 'prev_hash does not match the hash of the previous event' });
-    } else if (recomputed !== event.metadata.hash) {
-      broken.push({ streamVersion: event.streamVersion, reason: "hash does not match the event's content" });
-    }
-    previous = event;
-  }
-  return broken;
-}
-
 const isSystemEvent = (streamId: string, type: string) => streamId.startsWith('$') || type.startsWith('$');
+const categoryOf = (streamId: string) => streamId.split('-', 1)[0]!;
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** How long a health check waits for the server: start-up must fail within seconds, not hang. */
+const HEALTH_CHECK_DEADLINE_MS = 3000;
+const PAGE = 500;
+const backoffMs = (failures: number) => Math.min(5000, 100 * 2 ** Math.min(failures, 6));
 
 /**
  * The EventStore interface on EventStoreDB/KurrentDB. Revisions are the server's own (0-based), `$all`
  * positions map commit -> transactionId and prepare -> globalPosition, and system events are left out.
  * Appending reads the stream head first to extend the hash chain, then writes with that exact revision,
  * so a concurrent writer can never leave two events pointing at the same predecessor.
+ *
+ * An unreachable server is an EventStoreUnavailableError to the caller and one log line when it is first seen
+ * (and one when the server answers again), however many calls fail meanwhile: the client reconnects by itself,
+ * and callers retry with backoff.
  */
 export class EventStoreDbEventStore implements EventStore {
-  constructor(private readonly client: EventStoreDBClient) {}
+  readonly dependency = 'eventstoredb';
+  private reachable = true;
 
-  static connect(connectionString: string): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  constructor(
+    private readonly client: EventStoreDBClient,
+    private readonly logger: Logger,
+    private readonly location: string,
+  ) {}
+
+  static connect(connectionString: string, options: { logger?: Logger } = {}): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(
+      EventStoreDBClient.connectionString(connectionString),
+      options.logger ?? createLogger('silent'),
+      redactUrl(connectionString),
+    );
   }
 
-  async append(
+  append(
     streamId: string,
     events: readonly NewEvent[],
     options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
   ): Promise<AppendResult> {
-    if (events.length === 0) throw new Error('append needs at least one event');
+    if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
+    return this.reaching(() => this.appendChained(streamId, events, options));
+  }
+
+  readStream(streamId: string, options: { fromVersion?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    return this.reaching(async () => {
+      const recorded: RecordedEvent[] = [];
+      try {
+        const reading = this.client.readStream(streamId, {
+          direction: FORWARDS,
+          fromRevision: BigInt(options.fromVersion ?? 0),
+          ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
+        });
+        for await (const resolved of reading) {
+          if (resolved.event) recorded.push(toRecordedEvent(resolved.event));
+        }
+      } catch (error) {
+        if (error instanceof StreamNotFoundError) return [];
+        throw error;
+      }
+      return recorded;
+    });
+  }
+
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.reaching(async () => {
+      const recorded: RecordedEvent[] = [];
+      if (options.maxCount <= 0) return recorded;
+      await this.scanForwards(options.after, (event) => {
+        if (options.until && comparePositions(event.position, options.until) > 0) return false;
+        recorded.push(event);
+        return recorded.length < options.maxCount;
+      });
+      return recorded;
+    });
+  }
+
+  readLast(maxCount: number): Promise<RecordedEvent[]> {
+    return this.reaching(async () => {
+      const recorded: RecordedEvent[] = [];
+      if (maxCount > 0) {
+        await this.scanBackwards((event) => {
+          recorded.push(event);
+          return recorded.length < maxCount;
+        });
+      }
+      return recorded.reverse();
+    });
+  }
+
+  async headPosition(): Promise<LogPosition> {
+    const [last] = await this.readLast(1);
+    return last?.position ?? START_OF_LOG;
+  }
+
+  countEvents(options: { after: LogPosition; until?: LogPosition }): Promise<number> {
+    return this.reaching(async () => {
+      let count = 0;
+      await this.scanForwards(options.after, (event) => {
+        if (options.until && comparePositions(event.position, options.until) > 0) return false;
+        count++;
+        return true;
+      });
+      return count;
+    });
+  }
+
+  /** `$all` backwards from its end, keeping the team's events: the cost grows with how far back the page lies. */
+  readTeamLog(query: TeamLogQuery): Promise<RecordedEvent[]> {
+    const categories = new Set(query.categories);
+    return this.reaching(async () => {
+      const recorded: RecordedEvent[] = [];
+      if (query.maxCount > 0) {
+        await this.scanBackwards((event) => {
+          if (query.before !== undefined && event.position.globalPosition >= query.before) return true;
+          if (event.metadata.teamId === query.teamId && categories.has(categoryOf(event.streamId))) recorded.push(event);
+          return recorded.length < query.maxCount;
+        });
+      }
+      return recorded;
+    });
+  }
+
+  /**
+   * A live subscription to `$all` from its end, filtered on the server (the given event types, or every non-system
+   * event), woken by each event it delivers. A dropped subscription is made again with backoff, and wakes its reader
+   * once it is back, for what was appended while it was away.
+   */
+  watchAppends(options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch {
+    if (options.types?.size === 0) return { close: async () => undefined };
+    const filter = options.types
+      ? eventTypeFilter({ regex: `^(?:${[...options.types].map(escapeRegex).join('|')})$` })
+      : excludeSystemEvents();
+    let subscription: AllStreamSubscription | null = null;
+    let retry: NodeJS.Timeout | null = null;
+    let closed = false;
+    let failures = 0;
+    const subscribe = () => {
+      retry = null;
+      if (closed) return;
+      const current = this.client.subscribeToAll({ fromPosition: END, filter });
+      subscription = current;
+      const dropped = (error: Error) => {
+        if (subscription !== current || closed) return;
+        subscription = null;
+        this.unreachable(error);
+        void current.unsubscribe().catch(() => undefined);
+        retry = setTimeout(subscribe, backoffMs(++failures));
+        retry.unref();
+      };
+      current.on('confirmation', () => {
+        failures = 0;
+        this.reached();
+        wake();
+      });
+      current.on('data', () => wake());
+      current.on('error', dropped);
+      current.on('end', () => dropped(new Error('the server ended the subscription')));
+    };
+    subscribe();
+    return {
+      close: async () => {
+        closed = true;
+        if (retry) clearTimeout(retry);
+        await subscription?.unsubscribe().catch(() => undefined);
+        subscription = null;
+      },
+    };
+  }
+
+  /** Hash chains as the log holds them; nothing in EventStoreDB keeps a stream head apart from its last event. */
+  verifyHashChains(options: { maxBroken?: number } = {}): Promise<HashChainReport> {
+    return verifyChainsInLog(this, options);
+  }
+
+  /**
+   * Asks the server for the end of `$all`; reports without logging, as readiness probes ask all the time. The
+   * client's deadline does not cover the connection it opens first, which a silent port never completes.
+   */
+  async checkHealth(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = (async () => {
+      for await (const _ of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, deadline: HEALTH_CHECK_DEADLINE_MS })) break;
+    })();
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new EventStoreUnavailableError(`cannot reach EventStoreDB at ${this.location}: no answer within ${HEALTH_CHECK_DEADLINE_MS} ms`)),
+        HEALTH_CHECK_DEADLINE_MS,
+      );
+    });
+    try {
+      await Promise.race([answered, silent]);
+    } catch (error) {
+      answered.catch(() => undefined);
+      throw this.asUnavailable(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.dispose();
+  }
+
+  /** Runs one call to the server, telling an unreachable server apart from every other failure. */
+  private async reaching<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      this.reached();
+      return result;
+    } catch (error) {
+      const failure = this.asUnavailable(error);
+      if (failure instanceof EventStoreUnavailableError) this.unreachable(failure);
+      throw failure;
+    }
+  }
+
+  private asUnavailable(error: unknown): unknown {
+    if (!(error instanceof UnavailableError || error instanceof DeadlineExceededError)) return error;
+    return new EventStoreUnavailableError(`cannot reach EventStoreDB at ${this.location}: ${error.message.trim()}`);
+  }
+
+  private reached(): void {
+    if (this.reachable) return;
+    this.reachable = true;
+    this.logger.info({ eventStore: this.location }, 'EventStoreDB reachable again');
+  }
+
+  private unreachable(error: Error): void {
+    if (!this.reachable) return;
+    this.reachable = false;
+    this.logger.warn({ eventStore: this.location, error: error.message }, 'EventStoreDB unreachable; retrying with backoff');
+  }
+
+  /**
+   * Hands each non-system event after `after` to `take` in log order until it returns false or the log ends. A read
+   * includes the event at its start position, and system events count against maxCount: pages overlap by one and
+   * are read on until one comes back short.
+   */
+  private async scanForwards(after: LogPosition, take: (event: RecordedEvent) => boolean): Promise<void> {
+    let lastSeen = after;
+    for (;;) {
+      const fromStart = lastSeen.transactionId === 0n && lastSeen.globalPosition === 0n;
+      const fromPosition: ReadPosition = fromStart ? START : { commit: lastSeen.transactionId, prepare: lastSeen.globalPosition };
+      const reading = this.client.readAll({ direction: FORWARDS, fromPosition, maxCount: PAGE + 1 });
+      let seen = 0;
+      for await (const { event } of reading) {
+        seen++;
+        if (!event?.position) continue;
+        const position = toLogPosition(event.position);
+        if (comparePositions(position, lastSeen) <= 0) continue;
+        lastSeen = position;
+        if (isSystemEvent(event.streamId, event.type)) continue;
+        if (!take(toRecordedEvent(event))) {
+          await reading.cancel().catch(() => undefined);
+          return;
+        }
+      }
+      if (seen < PAGE + 1) return;
+    }
+  }
+
+  /** Hands each non-system event to `take`, newest first, until it returns false or the log's start is reached. */
+  private async scanBackwards(take: (event: RecordedEvent) => boolean): Promise<void> {
+    let from: ReadPosition = END;
+    let lastSeen: LogPosition | null = null;
+    for (;;) {
+      const reading = this.client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: PAGE + 1 });
+      let seen = 0;
+      for await (const { event } of reading) {
+        seen++;
+        if (!event?.position) continue;
+        const position = toLogPosition(event.position);
+        if (lastSeen && comparePositions(position, lastSeen) >= 0) continue;
+        lastSeen = position;
+        if (isSystemEvent(event.streamId, event.type)) continue;
+        if (!take(toRecordedEvent(event))) {
+          await reading.cancel().catch(() => undefined);
+          return;
+        }
+      }
+      if (seen < PAGE + 1 || !lastSeen) return;
+      from = { commit: lastSeen.transactionId, prepare: lastSeen.globalPosition };
+    }
+  }
+
+  private async appendChained(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: ExpectedVersion; metadata: EventMetadata },
+  ): Promise<AppendResult> {
     const eventIds = events.map((event) => event.eventId ?? randomUUID());
     for (;;) {
       const head = await this.streamHead(streamId);
-      if (!satisfies(options.expectedVersion, head.revision)) {
+      if (!meetsExpectedVersion(options.expectedVersion, head.revision)) {
         throw new WrongExpectedVersionError(streamId, options.expectedVersion, head.revision);
       }
       const recordedAt = new Date();
@@ -161,64 +403,6 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
-  async readStream(streamId: string, options: { fromVersion?: number; maxCount?: number } = {}): Promise<RecordedEvent[]> {
-    const recorded: RecordedEvent[] = [];
-    try {
-      const reading = this.client.readStream(streamId, {
-        direction: FORWARDS,
-        fromRevision: BigInt(options.fromVersion ?? 0),
-        ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
-      });
-      for await (const resolved of reading) {
-        if (resolved.event) recorded.push(toRecordedEvent(resolved.event));
-      }
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
-    return recorded;
-  }
-
-  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    const recorded: RecordedEvent[] = [];
-    let lastSeen = options.after;
-    for (;;) {
-      // A read includes the event at its start position, and system events count against maxCount: ask
-      // for one more than still needed and read on while filtering leaves the page short.
-      const wanted = options.maxCount - recorded.length + 1;
-      const fromStart = lastSeen.transactionId === 0n && lastSeen.globalPosition === 0n;
-      const reading = this.client.readAll({
-        direction: FORWARDS,
-        fromPosition: fromStart ? START : { commit: lastSeen.transactionId, prepare: lastSeen.globalPosition },
-        maxCount: wanted,
-      });
-      let seen = 0;
-      for await (const resolved of reading) {
-        seen++;
-        const event = resolved.event;
-        if (!event) continue;
-        const position = toLogPosition(event.position);
-        if (comparePositions(position, lastSeen) <= 0) continue;
-        if (options.until && comparePositions(position, options.until) > 0) {
-          await reading.cancel().catch(() => undefined);
-          return recorded;
-        }
-        lastSeen = position;
-        if (isSystemEvent(event.streamId, event.type)) continue;
-        recorded.push(toRecordedEvent(event));
-        if (recorded.length === options.maxCount) {
-          await reading.cancel().catch(() => undefined);
-          return recorded;
-        }
-      }
-      if (seen < wanted) return recorded;
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.client.dispose();
-  }
-
   private async streamHead(streamId: string): Promise<{ revision: number; hash: string | null }> {
     try {
       for await (const resolved of this.client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
@@ -238,19 +422,6 @@ export class EventStoreDbEventStore implements EventStore {
       if (resolved.event?.position) return toLogPosition(resolved.event.position);
     }
     return null;
-  }
-}
-
-function satisfies(expected: ExpectedVersion, revision: number): boolean {
-  switch (expected) {
-    case 'any':
-      return true;
-    case 'no_stream':
-      return revision === -1;
-    case 'stream_exists':
-      return revision !== -1;
-    default:
-      return revision === expected;
   }
 }
 

@@ -2,17 +2,24 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from '../infra/postgres.js';
 import {
   type AppendResult,
+  type AppendWatch,
   type EventMetadata,
   type EventStore,
   type ExpectedVersion,
+  type HashChainReport,
   type LogPosition,
   type NewEvent,
   type ReadAllOptions,
   type RecordedEvent,
+  type TeamLogQuery,
   DuplicateEventIdError,
+  EventStoreUnavailableError,
+  START_OF_LOG,
   WrongExpectedVersionError,
 } from './types.js';
 import { EventMetadataSchema } from './metadata.js';
+import { AppendListener, EVENTS_CHANNEL } from './postgres-append-listener.js';
+import { verifyHashChains } from './verify.js';
 
 
 interface EventRow {
@@ -33,7 +40,7 @@ interface EventRow {
 const EVENT_COLUMNS = `stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at,
   prev_hash, hash, transaction_id::text as transaction_id, global_position`;
 
-export function toRecordedEvent(row: EventRow): RecordedEvent {
+function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     streamId: row.stream_id,
     streamVersion: Number(row.stream_version),
@@ -47,15 +54,21 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-/** Where subscribers hear that the log has grown (a hint: they also poll). */
-export const EVENTS_CHANNEL = 'alertops_events';
 const ANNOUNCE_SPACING_MS = 5;
+/** Only transactions older than every one still in flight: a late commit can never land below what a reader saw. */
+const VISIBLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+
+const positionParameters = (position: LogPosition) => [position.transactionId.toString(), position.globalPosition.toString()];
 
 export class PostgresEventStore implements EventStore {
+  readonly dependency = 'postgres';
   private announcing = false;
   private announceAgain = false;
+  private readonly listener: AppendListener;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {
+    this.listener = new AppendListener(pool);
+  }
 
   async append(
     streamId: string,
@@ -134,9 +147,7 @@ export class PostgresEventStore implements EventStore {
     // (transaction, position) index alone and its rows fetched by position: choosing on the whole rows lets the
     // planner scan and sort the entire log for every page early in a long log.
     const { until } = options;
-    const horizon = until
-      ? '(transaction_id, global_position) <= ($4::xid8, $5::bigint)'
-      : 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+    const horizon = until ? '(transaction_id, global_position) <= ($4::xid8, $5::bigint)' : VISIBLE;
     const { rows } = await this.pool.query<EventRow>(
       `select ${EVENT_COLUMNS} from events
         where global_position = any(array(
@@ -145,15 +156,69 @@ export class PostgresEventStore implements EventStore {
                  order by transaction_id, global_position
                  limit $3))
         order by transaction_id, global_position`,
-      [
-        options.after.transactionId.toString(),
-        options.after.globalPosition.toString(),
-        options.maxCount,
-        ...(until ? [until.transactionId.toString(), until.globalPosition.toString()] : []),
-      ],
+      [...positionParameters(options.after), options.maxCount, ...(until ? positionParameters(until) : [])],
     );
     return rows.map(toRecordedEvent);
   }
 
-  async close(): Promise<void> {}
+  async readLast(maxCount: number): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `select * from (
+         select ${EVENT_COLUMNS}, transaction_id as tx from events where ${VISIBLE}
+          order by transaction_id desc, global_position desc limit $1) recent
+        order by tx, global_position`,
+      [maxCount],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async headPosition(): Promise<LogPosition> {
+    const { rows } = await this.pool.query<{ transaction_id: string; global_position: string }>(
+      `select transaction_id::text as transaction_id, global_position from events where ${VISIBLE}
+        order by transaction_id desc, global_position desc limit 1`,
+    );
+    const row = rows[0];
+    return row ? { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) } : START_OF_LOG;
+  }
+
+  async countEvents(options: { after: LogPosition; until?: LogPosition }): Promise<number> {
+    const { until } = options;
+    const horizon = until ? '(transaction_id, global_position) <= ($3::xid8, $4::bigint)' : VISIBLE;
+    const { rows } = await this.pool.query<{ count: string }>(
+      `select count(*) as count from events where ${horizon} and (transaction_id, global_position) > ($1::xid8, $2::bigint)`,
+      [...positionParameters(options.after), ...(until ? positionParameters(until) : [])],
+    );
+    return Number(rows[0]!.count);
+  }
+
+  async readTeamLog(query: TeamLogQuery): Promise<RecordedEvent[]> {
+    const streamPatterns = query.categories.map((category) => `${category.replace(/[\\%_]/g, '\\$&')}-%`);
+    const { rows } = await this.pool.query<EventRow>(
+      `select ${EVENT_COLUMNS} from events
+        where metadata->>'teamId' = $1 and stream_id like any($2) and ($3::bigint is null or global_position < $3)
+        order by global_position desc
+        limit $4`,
+      [query.teamId, streamPatterns, query.before?.toString() ?? null, query.maxCount],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  watchAppends(_options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch {
+    // A notification names no event type: every watch wakes on every append.
+    return this.listener.watch(wake);
+  }
+
+  verifyHashChains(options: { maxBroken?: number } = {}): Promise<HashChainReport> {
+    return verifyHashChains(this.pool, options);
+  }
+
+  async checkHealth(): Promise<void> {
+    await this.pool.query('select 1').catch((error: Error) => {
+      throw new EventStoreUnavailableError(`PostgreSQL does not answer: ${error.message}`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.listener.stop();
+  }
 }

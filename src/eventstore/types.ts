@@ -1,6 +1,20 @@
 /** 0-based revision of the last event in the stream, or one of the symbolic expectations (as EventStoreDB counts). */
 export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
 
+/** Whether a stream at `revision` (-1: no stream) meets the expectation. */
+export function meetsExpectedVersion(expected: ExpectedVersion, revision: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return revision === -1;
+    case 'stream_exists':
+      return revision !== -1;
+    default:
+      return revision === expected;
+  }
+}
+
 /** Where an event sits in the global log; ordered by transaction id, then position. */
 export interface LogPosition {
   transactionId: bigint;
@@ -70,7 +84,40 @@ export interface ReadAllOptions {
   until?: LogPosition;
 }
 
+/** A team's part of the log, newest first: its events in streams of the given categories. */
+export interface TeamLogQuery {
+  teamId: string;
+  /** Stream categories: what a stream id holds before its first `-` (`team`, `flow`). */
+  categories: readonly string[];
+  /** Only events whose global position is below this one: the cursor a previous page ended at. */
+  before?: bigint;
+  maxCount: number;
+}
+
+/** A wake-up registration made with `watchAppends`; closing it stops the wake-ups. */
+export interface AppendWatch {
+  close(): Promise<void>;
+}
+
+export interface BrokenLink {
+  streamId: string;
+  streamVersion: number;
+  reason: string;
+}
+
+export interface HashChainReport {
+  streams: number;
+  events: number;
+  broken: BrokenLink[];
+}
+
+/**
+ * The event log. Everything outside `src/eventstore` reads and writes the log through this interface alone, whichever
+ * store holds it.
+ */
 export interface EventStore {
+  /** The dependency that holds the log, as /readyz names it; null when the log lives in this process. */
+  readonly dependency: 'postgres' | 'eventstoredb' | null;
   append(
     streamId: string,
     events: readonly NewEvent[],
@@ -83,6 +130,27 @@ export interface EventStore {
    * to and including it, without waiting for later transactions.
    */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** The last `maxCount` events `readAll` shows now, in log order: reading on after the last of them misses nothing. */
+  readLast(maxCount: number): Promise<RecordedEvent[]>;
+  /** The position of the last event `readAll` shows now; START_OF_LOG for an empty log. */
+  headPosition(): Promise<LogPosition>;
+  /** How many events `readAll` shows after `after` (up to and including `until`, when given). */
+  countEvents(options: { after: LogPosition; until?: LogPosition }): Promise<number>;
+  /** A team's events in streams of some categories, newest first, every committed one (not only what `readAll` shows). */
+  readTeamLog(query: TeamLogQuery): Promise<RecordedEvent[]>;
+  /**
+   * Calls `wake` soon after events of `types` (any, when omitted) are appended, and whenever the store cannot tell
+   * (a lost connection, a commit it hears nothing of). A hint for a reader of `readAll`, never a delivery: it may come
+   * late, early or more than once, so a reader reads on every wake and also now and then without one.
+   */
+  watchAppends(options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch;
+  /**
+   * Follows every stream's hash chain (each event's hash over its content, and its link to the previous event's hash),
+   * so an edited, deleted or reordered event shows up. Appends made meanwhile are never reported as damage.
+   */
+  verifyHashChains(options?: { maxBroken?: number }): Promise<HashChainReport>;
+  /** Resolves once the store has answered; rejects (EventStoreUnavailableError) when it cannot be reached. */
+  checkHealth(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,4 +171,9 @@ export class DuplicateEventIdError extends Error {
   constructor(readonly streamId: string) {
     super(`an event appended to ${streamId} has an id that is already in the log`);
   }
+}
+
+/** The store cannot be reached now; the operation may succeed once it can. */
+export class EventStoreUnavailableError extends Error {
+  override name = 'EventStoreUnavailableError';
 }

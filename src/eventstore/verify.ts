@@ -1,16 +1,5 @@
 import type { Pool } from '../infra/postgres.js';
-
-export interface BrokenLink {
-  streamId: string;
-  streamVersion: number;
-  reason: string;
-}
-
-export interface HashChainReport {
-  streams: number;
-  events: number;
-  broken: BrokenLink[];
-}
+import type { HashChainReport } from './types.js';
 
 /**
  * Recomputes every event's hash with the same SQL function the append used and follows each stream's

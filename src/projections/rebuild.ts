@@ -42,7 +42,7 @@ export async function rebuildReadModels(
     }
   });
   try {
-    const total = await eventsUpTo(deps.pool, await liveCheckpoint(deps.pool, live));
+    const total = await deps.eventStore.countEvents({ after: START_OF_LOG, until: await liveCheckpoint(deps.pool, live) });
     const progress: RebuildProgress = { replayed: 0, total };
     let position = START_OF_LOG;
     let until = await liveCheckpoint(deps.pool, live);
@@ -114,12 +114,4 @@ async function liveCheckpoint(db: Pool | PoolClient, subscription: string, optio
   );
   const row = rows[0];
   return row ? { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) } : START_OF_LOG;
-}
-
-async function eventsUpTo(pool: Pool, until: LogPosition): Promise<number> {
-  const { rows } = await pool.query<{ count: string }>(
-    'select count(*) as count from events where (transaction_id, global_position) <= ($1::xid8, $2::bigint)',
-    [until.transactionId.toString(), until.globalPosition.toString()],
-  );
-  return Number(rows[0]!.count);
 }

@@ -1,7 +1,13 @@
 import pg from 'pg';
 import type { EventCatalog } from '../eventstore/catalog.js';
-import { EVENTS_CHANNEL } from '../eventstore/postgres.js';
-import { comparePositions, type EventStore, type LogPosition, type RecordedEvent, START_OF_LOG } from '../eventstore/types.js';
+import {
+  comparePositions,
+  type EventStore,
+  EventStoreUnavailableError,
+  type LogPosition,
+  type RecordedEvent,
+  START_OF_LOG,
+} from '../eventstore/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { ProjectedEvent } from './projection.js';
 import type { ReadModelTransaction } from './read-model-batch.js';
@@ -46,12 +52,9 @@ export function readModelTransaction(client: pg.ClientBase): ReadModelTransactio
   return { query: (sql, parameters) => client.query(sql, parameters as unknown[]) as never };
 }
 
-/**
- * After a notification the new event may sit behind an older transaction still open (beyond the snapshot's
- * xmin), whose commit sends no notification of its own: look again after these pauses, then fall back to idling.
- */
-const EAGER_POLL_PAUSES_MS = [2, 5, 10, 20, 40, 80];
 export const CHECKPOINTS_CHANNEL = 'alertops_checkpoints';
+/** A reader never relies on wake-ups alone (and a rebuild may move its checkpoint): it also reads this often. */
+const IDLE_READ_MS = 1000;
 
 export interface RunnerOptions {
   databaseUrl: string;
@@ -59,6 +62,7 @@ export interface RunnerOptions {
   catalog: EventCatalog;
   logger: Logger;
   batchSize?: number;
+  /** How long an idle runner waits for the event store's wake-up before it reads anyway. */
   idlePollMs?: number;
   standbyPollMs?: number;
 }
@@ -71,6 +75,8 @@ export class CheckpointMovedError extends Error {
  * Runs one subscription: holds its advisory lock (one live instance across processes), reads the log
  * gap-safely after its checkpoint, and applies each batch and the new checkpoint in one transaction
  * (compare-and-set on the old checkpoint), so a crash between batches neither loses nor repeats work.
+ * The event store wakes it when the log may have grown. A run of failures is logged when it starts and when it
+ * ends, not at every retry; an unreachable event store is logged by the store itself.
  */
 export class SubscriptionRunner {
   private client: pg.Client | null = null;
@@ -78,10 +84,8 @@ export class SubscriptionRunner {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
-  /** Index into EAGER_POLL_PAUSES_MS of the next quick re-read after a notification; past its end: idle. */
-  private eagerPoll = EAGER_POLL_PAUSES_MS.length;
   private checkpoint: LogPosition = START_OF_LOG;
-  /** Waiting out a failure: notifications and a lost connection must not cut the backoff short. */
+  /** Waiting out a failure: wake-ups and a lost connection must not cut the backoff short. */
   private backingOff = false;
   private active = false;
   private lastError: string | null = null;
@@ -109,7 +113,17 @@ export class SubscriptionRunner {
   }
 
   private async run(): Promise<void> {
+    const watch = this.options.eventStore.watchAppends({ types: this.subscription.handles }, () => this.nudge());
+    try {
+      await this.runUntilStopped();
+    } finally {
+      await watch.close();
+    }
+  }
+
+  private async runUntilStopped(): Promise<void> {
     let failures = 0;
+    let failureLogged = false;
     while (!this.stopping) {
       try {
         await this.connect();
@@ -123,16 +137,12 @@ export class SubscriptionRunner {
         while (!this.stopping) {
           const processed = await this.processBatch();
           // Only a batch that went through ends a run of failures: getting the lock again proves nothing.
+          if (failureLogged) this.options.logger.info({ subscription: this.subscription.name, failures }, 'subscription running again');
           failures = 0;
+          failureLogged = false;
           this.lastError = null;
           if (processed > 0) continue;
-          const eagerPause = EAGER_POLL_PAUSES_MS[this.eagerPoll];
-          if (eagerPause !== undefined) {
-            this.eagerPoll++;
-            await this.sleep(eagerPause);
-          } else {
-            await this.sleep(this.options.idlePollMs ?? 250);
-          }
+          await this.sleep(this.options.idlePollMs ?? IDLE_READ_MS);
         }
       } catch (error) {
         failures++;
@@ -140,8 +150,11 @@ export class SubscriptionRunner {
         this.active = false;
         if (error instanceof CheckpointMovedError) {
           this.options.logger.info({ subscription: this.subscription.name }, 'checkpoint moved underneath; reloading');
+        } else if (error instanceof EventStoreUnavailableError || failureLogged) {
+          this.options.logger.debug({ err: error, subscription: this.subscription.name, failures }, 'subscription failed; retrying with backoff');
         } else {
-          this.options.logger.error({ err: error, subscription: this.subscription.name }, 'subscription failed; retrying');
+          this.options.logger.error({ err: error, subscription: this.subscription.name }, 'subscription failed; retrying with backoff');
+          failureLogged = true;
         }
         await this.disconnect();
         this.backingOff = true;
@@ -202,16 +215,11 @@ export class SubscriptionRunner {
       this.lastError = error.message;
       this.nudge();
     });
-    client.on('notification', () => {
-      this.eagerPoll = 0;
-      this.nudge();
-    });
     client.on('end', () => {
       if (this.client === client) this.client = null;
       this.nudge();
     });
     await client.connect();
-    await client.query(`listen ${EVENTS_CHANNEL}`);
     this.client = client;
   }
 
@@ -250,7 +258,7 @@ export class SubscriptionRunner {
     return this.client;
   }
 
-  // A notification that arrives while a batch is being read must not be lost until the next idle poll.
+  // A wake-up that arrives while a batch is being read must not be lost until the next idle read.
   private nudge(): void {
     if (this.backingOff && !this.stopping) return;
     if (this.wake) this.wake();

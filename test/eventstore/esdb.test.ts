@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { brokenLinks, eventHash, EventStoreDbEventStore, type HashedContent } from '../../src/eventstore/esdb.js';
+import { EventStoreDbEventStore } from '../../src/eventstore/esdb.js';
+import { brokenLinks, eventHash, type HashedContent } from '../../src/eventstore/hash-chain.js';
 import type { RecordedEvent } from '../../src/eventstore/types.js';
 import { eventStoreContract } from './event-store.contract.js';
 

@@ -77,6 +77,18 @@ async function readWholeLog(store: EventStore, after: LogPosition, pageSize: num
   }
 }
 
+/** Every event after `after`, up to and including `until`. */
+async function readBounded(store: EventStore, after: LogPosition, until: LogPosition): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  let position = after;
+  for (;;) {
+    const page = await store.readAll({ after: position, maxCount: 100, until });
+    if (page.length === 0) return events;
+    events.push(...page);
+    position = page.at(-1)!.position;
+  }
+}
+
 /**
  * The behaviour every EventStore adapter must show. Streams are named uniquely per test, so the suite also
  * runs against a server that holds other data.
@@ -360,6 +372,19 @@ export function eventStoreContract(
         for (const event of bounded) expect(comparePositions(event.position, until)).toBeLessThanOrEqual(0);
       });
 
+      it('counts the events it shows after a position, up to and including an until bound', async () => {
+        const streamId = streamName('counted');
+        const first = await store.append(streamId, counted('Counted', 1), { expectedVersion: 'no_stream', metadata });
+        await store.append(streamId, counted('Counted', 3), { expectedVersion: 0, metadata });
+        const { ours } = await readUntilVisible(store, first.position, 100, [streamId], 3);
+        expect(await store.countEvents({ after: first.position, until: ours[1]!.position })).toBe(2);
+        expect(await store.countEvents({ after: ours[2]!.position, until: ours[2]!.position })).toBe(0);
+        expect(await store.countEvents({ after: START_OF_LOG, until: START_OF_LOG })).toBe(0);
+        expect(await store.countEvents({ after: first.position })).toBeGreaterThanOrEqual(3);
+        const head = await store.headPosition();
+        expect(await store.countEvents({ after: first.position, until: head })).toBe((await readBounded(store, first.position, head)).length);
+      });
+
       it('carries the same event, metadata and position as reading its stream', async () => {
         const streamId = streamName('same');
         const appended = await store.append(streamId, counted('Counted', 2), { expectedVersion: 'no_stream', metadata });
@@ -367,6 +392,90 @@ export function eventStoreContract(
         const { ours: fromLog } = await readUntilVisible(store, START_OF_LOG, 500, [streamId], 2);
         expect(fromLog).toEqual(fromStream);
         expect(fromLog.at(-1)!.position).toEqual(appended.position);
+      });
+    });
+
+    describe('the end of the log', () => {
+      it('the head is the position of the last event readAll shows, and readLast shows the last events in log order', async () => {
+        const streamId = streamName('tail');
+        await store.append(streamId, counted('Counted', 3), { expectedVersion: 'no_stream', metadata });
+        await readUntilVisible(store, START_OF_LOG, 500, [streamId], 3);
+        // Other writers of a shared server may append meanwhile: compare with one reading that agrees with the head.
+        const { head, last, log } = await waitFor('a quiet moment at the end of the log', async () => {
+          const before = await store.headPosition();
+          const last = await store.readLast(3);
+          const log = (await readWholeLog(store, START_OF_LOG, 500)).flat();
+          const after = await store.headPosition();
+          return comparePositions(before, after) === 0 && { head: after, last, log };
+        });
+        expect(log.at(-1)!.position).toEqual(head);
+        expect(last.map((event) => event.eventId)).toEqual(log.slice(-3).map((event) => event.eventId));
+        expect(last.at(-1)!.position).toEqual(head);
+        expect(await store.readLast(0)).toEqual([]);
+      });
+    });
+
+    describe("a team's log", () => {
+      it("reads a team's events in streams of the given categories, newest first, paging by global position", async () => {
+        const teamId = randomUUID();
+        const ofTeam = { ...metadata, teamId };
+        const teamStream = `team-${randomUUID()}`;
+        const flowStream = `flow-${randomUUID()}`;
+        await store.append(teamStream, [{ type: 'TeamCreated', data: { n: 1 } }], { expectedVersion: 'no_stream', metadata: ofTeam });
+        await store.append(flowStream, [{ type: 'FlowCreated', data: { n: 2 } }], { expectedVersion: 'no_stream', metadata: ofTeam });
+        await store.append(`alert-${randomUUID()}`, [{ type: 'AlertTriggered', data: {} }], { expectedVersion: 'no_stream', metadata: ofTeam });
+        await store.append(`teamster-${randomUUID()}`, [{ type: 'Other', data: {} }], { expectedVersion: 'no_stream', metadata: ofTeam });
+        await store.append(`team-${randomUUID()}`, [{ type: 'TeamCreated', data: {} }], { expectedVersion: 'no_stream', metadata });
+        await store.append(teamStream, [{ type: 'MemberAdded', data: { n: 3 } }], { expectedVersion: 0, metadata: ofTeam });
+
+        const all = await store.readTeamLog({ teamId, categories: ['team', 'flow'], maxCount: 100 });
+        expect(all.map((event) => [event.streamId, event.type])).toEqual([
+          [teamStream, 'MemberAdded'],
+          [flowStream, 'FlowCreated'],
+          [teamStream, 'TeamCreated'],
+        ]);
+        expect(all[0]).toEqual((await store.readStream(teamStream))[1]);
+
+        const first = await store.readTeamLog({ teamId, categories: ['team', 'flow'], maxCount: 2 });
+        expect(first.map((event) => event.type)).toEqual(['MemberAdded', 'FlowCreated']);
+        const next = await store.readTeamLog({ teamId, categories: ['team', 'flow'], maxCount: 2, before: first.at(-1)!.position.globalPosition });
+        expect(next.map((event) => event.type)).toEqual(['TeamCreated']);
+        expect(await store.readTeamLog({ teamId, categories: ['flow'], maxCount: 100 })).toHaveLength(1);
+        expect(await store.readTeamLog({ teamId: randomUUID(), categories: ['team', 'flow'], maxCount: 100 })).toEqual([]);
+      });
+    });
+
+    describe('waking readers', () => {
+      it('wakes a watcher after an append of a type it watches, until it is closed', async () => {
+        let wakes = 0;
+        const watch = store.watchAppends({ types: new Set(['Watched']) }, () => wakes++);
+        try {
+          const streamId = streamName('watched');
+          // A live subscription (EventStoreDB) may start after an append made at once: append until a wake-up comes.
+          await waitFor('a wake-up after an append', async () => {
+            await store.append(streamId, [{ type: 'Watched', data: {} }], { expectedVersion: 'any', metadata });
+            return wakes > 0;
+          });
+        } finally {
+          await watch.close();
+        }
+      });
+    });
+
+    describe('integrity and health', () => {
+      it("finds every stream's hash chain intact after appends, counting what it checked", async () => {
+        const streamId = streamName('intact');
+        await store.append(streamId, counted('Counted', 3), { expectedVersion: 'no_stream', metadata });
+        await store.append(streamId, counted('Counted', 2), { expectedVersion: 2, metadata });
+        await readUntilVisible(store, START_OF_LOG, 500, [streamId], 5);
+        const report = await store.verifyHashChains();
+        expect(report.broken.filter((link) => link.streamId === streamId)).toEqual([]);
+        expect(report.events).toBeGreaterThanOrEqual(5);
+        expect(report.streams).toBeGreaterThanOrEqual(1);
+      });
+
+      it('answers a health check', async () => {
+        await expect(store.checkHealth()).resolves.toBeUndefined();
       });
     });
   });

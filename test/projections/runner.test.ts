@@ -107,7 +107,7 @@ describe('subscription runner', () => {
     await waitFor(
       `ledger to reach ${formatPosition(head)}`,
       async () => {
-        const [status] = await projectionStatus(database.pool, ['ledger']);
+        const [status] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
         return status && comparePositions(status.checkpoint, head) >= 0;
       },
       { timeoutMs: 20_000 },
@@ -150,7 +150,7 @@ describe('subscription runner', () => {
     expect(first.entries).toHaveLength(expectedEntries);
     await expectExactlyOnce();
     await Promise.all(runners.splice(0).map((running) => running.stop()));
-    const [before] = await projectionStatus(database.pool, ['ledger']);
+    const [before] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
 
     const rebuilt = await rebuildReadModels({ pool: database.pool, eventStore: store, catalog }, [ledgerProjection], {
       subscription: 'ledger',
@@ -158,7 +158,7 @@ describe('subscription runner', () => {
     });
     expect(rebuilt.replayed).toBe(rebuilt.total);
     expect(await ledger()).toEqual(first);
-    const [after] = await projectionStatus(database.pool, ['ledger']);
+    const [after] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
     expect(after!.checkpoint).toEqual(before!.checkpoint);
     const { rows } = await database.pool.query(`select 1 from pg_tables where tablename like 'ledger%rebuild'`);
     expect(rows).toEqual([]);
@@ -305,7 +305,7 @@ describe('subscription runner', () => {
     const waiting = progress.waitFor(target, 15_000);
     runner().start();
     expect(await waiting).toBe(true);
-    const [status] = await projectionStatus(database.pool, ['ledger']);
+    const [status] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
     expect(comparePositions(status!.checkpoint, target)).toBeGreaterThanOrEqual(0);
     expect(await progress.waitFor(target, 5000)).toBe(true);
   });
@@ -315,7 +315,7 @@ describe('subscription runner', () => {
     const { rows } = await database.pool.query<{ count: string }>('select count(*) from events');
     // Lag counts what readers can see: a commit shows once every older transaction of the cluster has ended.
     const [behind, neverRun] = await waitFor('the whole log to be visible', async () => {
-      const statuses = await projectionStatus(database.pool, ['ledger', 'never-run']);
+      const statuses = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger', 'never-run']);
       return statuses[0]!.lag === Number(rows[0]!.count) && statuses;
     });
     expect(behind).toMatchObject({ name: 'ledger', checkpoint: START_OF_LOG });
@@ -323,7 +323,7 @@ describe('subscription runner', () => {
 
     runner().start();
     await caughtUp();
-    const [current] = await projectionStatus(database.pool, ['ledger']);
+    const [current] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
     expect(current!.lag).toBe(0);
     expect(current!.checkpoint).toEqual(head);
     expect(current!.updatedAt).toBeInstanceOf(Date);

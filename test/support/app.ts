@@ -18,10 +18,15 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-/** The whole service (API and workers) on a random port, with its own database and broker names. */
+/**
+ * The whole service (API and workers) on a random port, with its own database and broker names, and its event log
+ * where the test project keeps it (`provide: { eventStore }` in vitest.config.ts) unless `env` says otherwise.
+ */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
+  const eventStore = inject('eventStore');
   const baseEnv = {
+    ...(eventStore ? { EVENT_STORE: eventStore } : {}),
     NODE_ENV: 'test',
     PORT: '0',
     DATABASE_URL: database.url,

@@ -5,6 +5,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     amqpUrl: string;
+    /** Where the test service keeps its event log; the configured default (PostgreSQL) when not provided. */
+    eventStore?: 'postgres' | 'memory';
   }
 }
 

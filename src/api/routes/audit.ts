@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { Timestamp } from '../../domain/schemas.js';
-import { toRecordedEvent } from '../../eventstore/postgres.js';
 import { formatPosition } from '../../eventstore/types.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { routeGroup } from '../routing.js';
@@ -8,7 +7,7 @@ import { pageLimit, TeamParams } from '../schemas.js';
 
 const route = routeGroup({ tag: 'audit' });
 
-const CONFIGURATION_STREAMS = ['team-%', 'flow-%', 'schedule-%'];
+const CONFIGURATION_STREAM_CATEGORIES = ['team', 'flow', 'schedule'];
 const SECRET_FIELD = /secret|hash|password|token/i;
 
 /** Secrets and their hashes stay in the log; the audit trail names the change, not the secret. */
@@ -28,7 +27,7 @@ export const auditRoute = route('get', '/teams/:teamId/audit', {
   params: TeamParams,
   query: z.object({
     limit: pageLimit(1000, 200),
-    // global_position is a PostgreSQL bigint: a larger number must be refused here, not by the database.
+    // A global position is a PostgreSQL bigint: a larger number must be refused here, not by the store.
     before: z.coerce.bigint().positive().max(2n ** 63n - 1n).optional(),
   }),
   responses: {
@@ -37,18 +36,15 @@ export const auditRoute = route('get', '/teams/:teamId/audit', {
     ),
   },
   async handler({ params, query, role, services }) {
-    const { rows } = await services.pool.query(
-      `select stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash,
-              transaction_id::text as transaction_id, global_position
-         from events
-        where metadata->>'teamId' = $1 and stream_id like any($2) and ($3::bigint is null or global_position < $3)
-        order by global_position desc
-        limit $4`,
-      [params.teamId, CONFIGURATION_STREAMS, query.before?.toString() ?? null, query.limit],
-    );
+    const events = await services.eventStore.readTeamLog({
+      teamId: params.teamId,
+      categories: CONFIGURATION_STREAM_CATEGORIES,
+      ...(query.before === undefined ? {} : { before: query.before }),
+      maxCount: query.limit,
+    });
     return {
       status: 200,
-      body: rows.map(toRecordedEvent).map((event) => ({
+      body: events.map((event) => ({
         position: formatPosition(event.position),
         at: event.recordedAt.toISOString(),
         stream: event.streamId,
