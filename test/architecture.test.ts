@@ -26,7 +26,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   workers: ['workers/channels', 'commands', 'projections', 'domain', 'config', ...FOUNDATION],
   'workers/channels': ['projections', 'domain', 'config', ...FOUNDATION],
   runtime: ['api', 'workers', 'workers/channels', 'commands', 'projections', 'domain', 'config', 'catalog', ...FOUNDATION],
-  tooling: ['runtime', 'commands', 'projections', 'domain', 'config', 'catalog', ...FOUNDATION],
+  tooling: ['runtime', 'workers', 'commands', 'projections', 'domain', 'config', 'catalog', ...FOUNDATION],
   cli: ['runtime', 'tooling', 'api', 'workers', 'workers/channels', 'commands', 'projections', 'domain', 'config', 'catalog', ...FOUNDATION],
 };
 

@@ -54,7 +54,8 @@ describe('alertops CLI', () => {
     );
     expect(tampered?.code).toBe(2);
     expect(tampered?.stdout).toMatch(/1 broken/);
-  });
+    // Four processes, each loading TypeScript through tsx: slow on a busy machine, and nothing here is timed.
+  }, 120_000);
 
   it('fails with a clear message for an unknown alert', async () => {
     const failure = await cli('incident', 'timeline', crypto.randomUUID()).then(
