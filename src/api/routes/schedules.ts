@@ -9,6 +9,7 @@ import {
 } from '../../commands/schedules.js';
 import { OverrideInput, Rotation, ScheduleInput, SchedulePatch, type ScheduleDefinition } from '../../domain/schedule/definition.js';
 import { MAX_SHIFT_RANGE_DAYS, onCallAt, shiftsBetween } from '../../domain/schedule/on-call.js';
+import type { Actor } from '../../eventstore/types.js';
 import type { ApiServices } from '../services.js';
 import { etag, ifMatchVersion } from '../if-match.js';
 import { badRequest, notFoundProblem } from '../problem.js';
@@ -34,6 +35,44 @@ const DAY_MS = 86_400_000;
 const DEFAULT_SHIFT_RANGE_DAYS = 7;
 /** Overrides a detail view lists: those not ended yet, at most as many as a schedule may hold. */
 const LISTED_OVERRIDES = 500;
+
+/** Who edits which schedule, when, and the version they last saw: what every edit of an existing schedule names. */
+interface ScheduleEdit {
+  teamId: string;
+  scheduleId: string;
+  actor: Actor;
+  now: Date;
+  expectedVersion: number | undefined;
+}
+
+interface ScheduleEditSpec<Params, Body, Change extends ScheduleChange> {
+  summary: string;
+  params: z.ZodType<Params>;
+  body?: z.ZodType<Body>;
+  status?: 201;
+  command(request: { params: Params; body: Body; services: ApiServices }, edit: ScheduleEdit): Promise<Change>;
+  /** The id the answer carries beside the version: of the schedule or the override changed, or of the one added. */
+  names(params: Params, change: Change): string;
+}
+
+/** A change to an existing schedule: authorized from the team's stream, honouring If-Match, answering its new version. */
+function scheduleEditRoute<Params extends z.infer<typeof ScheduleParams>, Body = undefined, Change extends ScheduleChange = ScheduleChange>(
+  method: 'post' | 'patch' | 'delete',
+  path: string,
+  spec: ScheduleEditSpec<Params, Body, Change>,
+) {
+  const { command, names, status = 200, ...declaration } = spec;
+  return route(method, path, {
+    ...declaration,
+    permission: WRITE,
+    responses: { [status]: IdAndVersion },
+    async handler({ params, body, actor, services, ctx }) {
+      const edit = { teamId: params.teamId, scheduleId: params.scheduleId, actor, now: services.clock(), expectedVersion: ifMatchVersion(ctx, 'schedule') };
+      const change = await command({ params, body, services }, edit);
+      return changed(change, status, { id: names(params, change) });
+    },
+  });
+}
 
 function changed(change: ScheduleChange, status: number, body: Record<string, unknown>): RouteResult {
   return { status, body: { ...body, version: change.version }, headers: etag(change.version), position: change.position };
@@ -138,77 +177,35 @@ const getScheduleRoute = route('get', '/teams/:teamId/schedules/:scheduleId', {
   },
 });
 
-const updateScheduleRoute = route('patch', '/teams/:teamId/schedules/:scheduleId', {
-  permission: WRITE,
+const updateScheduleRoute = scheduleEditRoute('patch', '/teams/:teamId/schedules/:scheduleId', {
   summary: "Change a schedule's name, time zone or rotations (the whole ordered list); honours If-Match",
   params: ScheduleParams,
   body: SchedulePatch,
-  responses: { 200: IdAndVersion },
-  async handler({ params, body, actor, services, ctx }) {
-    const change = await updateSchedule(services, {
-      teamId: params.teamId,
-      scheduleId: params.scheduleId,
-      patch: body,
-      actor,
-      now: services.clock(),
-      expectedVersion: ifMatchVersion(ctx, 'schedule'),
-    });
-    return changed(change, 200, { id: params.scheduleId });
-  },
+  command: ({ body, services }, edit) => updateSchedule(services, { ...edit, patch: body }),
+  names: (params) => params.scheduleId,
 });
 
-const deleteScheduleRoute = route('delete', '/teams/:teamId/schedules/:scheduleId', {
-  permission: WRITE,
+const deleteScheduleRoute = scheduleEditRoute('delete', '/teams/:teamId/schedules/:scheduleId', {
   summary: 'Delete a schedule no flow pages (409 while one does); honours If-Match',
   params: ScheduleParams,
-  responses: { 200: IdAndVersion },
-  async handler({ params, actor, services, ctx }) {
-    const change = await deleteSchedule(services, {
-      teamId: params.teamId,
-      scheduleId: params.scheduleId,
-      actor,
-      now: services.clock(),
-      expectedVersion: ifMatchVersion(ctx, 'schedule'),
-    });
-    return changed(change, 200, { id: params.scheduleId });
-  },
+  command: ({ services }, edit) => deleteSchedule(services, edit),
+  names: (params) => params.scheduleId,
 });
 
-const addOverrideRoute = route('post', '/teams/:teamId/schedules/:scheduleId/overrides', {
-  permission: WRITE,
+const addOverrideRoute = scheduleEditRoute('post', '/teams/:teamId/schedules/:scheduleId/overrides', {
   summary: 'Put a member on call in place of whoever the rotations have, from start until end',
   params: ScheduleParams,
   body: OverrideInput,
-  responses: { 201: IdAndVersion },
-  async handler({ params, body, actor, services, ctx }) {
-    const change = await addScheduleOverride(services, {
-      teamId: params.teamId,
-      scheduleId: params.scheduleId,
-      override: body,
-      actor,
-      now: services.clock(),
-      expectedVersion: ifMatchVersion(ctx, 'schedule'),
-    });
-    return changed(change, 201, { id: change.overrideId });
-  },
+  status: 201,
+  command: ({ body, services }, edit) => addScheduleOverride(services, { ...edit, override: body }),
+  names: (_params, change) => change.overrideId,
 });
 
-const removeOverrideRoute = route('delete', '/teams/:teamId/schedules/:scheduleId/overrides/:overrideId', {
-  permission: WRITE,
+const removeOverrideRoute = scheduleEditRoute('delete', '/teams/:teamId/schedules/:scheduleId/overrides/:overrideId', {
   summary: 'Remove an override',
   params: OverrideParams,
-  responses: { 200: IdAndVersion },
-  async handler({ params, actor, services, ctx }) {
-    const change = await removeScheduleOverride(services, {
-      teamId: params.teamId,
-      scheduleId: params.scheduleId,
-      overrideId: params.overrideId,
-      actor,
-      now: services.clock(),
-      expectedVersion: ifMatchVersion(ctx, 'schedule'),
-    });
-    return changed(change, 200, { id: params.overrideId });
-  },
+  command: ({ params, services }, edit) => removeScheduleOverride(services, { ...edit, overrideId: params.overrideId }),
+  names: (params) => params.overrideId,
 });
 
 const onCallRoute = route('get', '/teams/:teamId/schedules/:scheduleId/on-call', {
