@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppendSignal } from './append-signal.js';
 import { eventHash, verifyChainsInLog } from './hash-chain.js';
 import {
   type AppendResult,
@@ -21,7 +22,7 @@ import {
 
 interface Watcher {
   types: ReadonlySet<string> | undefined;
-  wake: () => void;
+  signal: AppendSignal;
 }
 
 /** A copy as a JSON store keeps it: what a caller holds can never change the log, nor the log what a caller holds. */
@@ -122,14 +123,10 @@ export class InMemoryEventStore implements EventStore {
     return page;
   }
 
-  watchAppends(options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch {
-    const watcher: Watcher = { types: options.types, wake };
+  watchAppends(options: { types?: ReadonlySet<string> }): AppendWatch {
+    const watcher: Watcher = { types: options.types, signal: new AppendSignal(() => void this.watchers.delete(watcher)) };
     this.watchers.add(watcher);
-    return {
-      close: async () => {
-        this.watchers.delete(watcher);
-      },
-    };
+    return watcher.signal;
   }
 
   verifyHashChains(options: { maxBroken?: number } = {}): Promise<HashChainReport> {
@@ -139,7 +136,7 @@ export class InMemoryEventStore implements EventStore {
   async checkHealth(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.watchers.clear();
+    for (const watcher of [...this.watchers]) await watcher.signal.close();
   }
 
   /** The index of the first event after `position`: positions are 1-based indexes into the log. */
@@ -150,7 +147,7 @@ export class InMemoryEventStore implements EventStore {
   private announce(appended: readonly RecordedEvent[]): void {
     for (const watcher of this.watchers) {
       const { types } = watcher;
-      if (!types || appended.some((event) => types.has(event.type))) queueMicrotask(watcher.wake);
+      if (!types || appended.some((event) => types.has(event.type))) watcher.signal.announce();
     }
   }
 }
