@@ -39,6 +39,7 @@ import {
   type ReadAllOptions,
   type RecordedEvent,
   START_OF_LOG,
+  streamCategory,
   type TeamLogQuery,
   WrongExpectedVersionError,
 } from './types.js';
@@ -55,7 +56,6 @@ const StoredMetadata = EventMetadataSchema.extend({
 type StoredMetadata = z.infer<typeof StoredMetadata>;
 
 const isSystemEvent = (streamId: string, type: string) => streamId.startsWith('$') || type.startsWith('$');
-const categoryOf = (streamId: string) => streamId.split('-', 1)[0]!;
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** How long a health check waits for the server: start-up must fail within seconds, not hang. */
@@ -171,7 +171,7 @@ export class EventStoreDbEventStore implements EventStore {
       if (query.maxCount > 0) {
         await this.scanBackwards((event) => {
           if (query.before !== undefined && event.position.globalPosition >= query.before) return true;
-          if (event.metadata.teamId === query.teamId && categories.has(categoryOf(event.streamId))) recorded.push(event);
+          if (event.metadata.teamId === query.teamId && categories.has(streamCategory(event.streamId))) recorded.push(event);
           return recorded.length < query.maxCount;
         });
       }

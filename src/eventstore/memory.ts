@@ -16,6 +16,7 @@ import {
   type ReadAllOptions,
   type RecordedEvent,
   START_OF_LOG,
+  streamCategory,
   type TeamLogQuery,
   WrongExpectedVersionError,
 } from './types.js';
@@ -27,8 +28,6 @@ interface Watcher {
 
 /** A copy as a JSON store keeps it: what a caller holds can never change the log, nor the log what a caller holds. */
 const stored = <T>(value: T): T => (value === undefined ? (null as T) : (JSON.parse(JSON.stringify(value)) as T));
-
-const categoryOf = (streamId: string) => streamId.split('-', 1)[0]!;
 
 /**
  * The log in this process's memory, for tests and demos: it is gone when the process stops and no other process
@@ -118,7 +117,7 @@ export class InMemoryEventStore implements EventStore {
     for (let index = this.log.length - 1; index >= 0 && page.length < query.maxCount; index--) {
       const event = this.log[index]!;
       if (query.before !== undefined && event.position.globalPosition >= query.before) continue;
-      if (event.metadata.teamId === query.teamId && categories.has(categoryOf(event.streamId))) page.push(copyOf(event));
+      if (event.metadata.teamId === query.teamId && categories.has(streamCategory(event.streamId))) page.push(copyOf(event));
     }
     return page;
   }

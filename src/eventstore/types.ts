@@ -84,10 +84,13 @@ export interface ReadAllOptions {
   until?: LogPosition;
 }
 
+/** A stream's category: what its id holds before its first `-` (`team` for `team-<id>`). */
+export const streamCategory = (streamId: string): string => streamId.split('-', 1)[0]!;
+
 /** A team's part of the log, newest first: its events in streams of the given categories. */
 export interface TeamLogQuery {
   teamId: string;
-  /** Stream categories: what a stream id holds before its first `-` (`team`, `flow`). */
+  /** Stream categories (see streamCategory): `team`, `flow`. */
   categories: readonly string[];
   /** Only events whose global position is below this one: the cursor a previous page ended at. */
   before?: bigint;
