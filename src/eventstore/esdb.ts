@@ -22,6 +22,7 @@ import {
 import { z } from 'zod';
 import { createLogger, type Logger } from '../infra/logger.js';
 import { redactUrl } from '../infra/postgres.js';
+import { AppendSignal } from './append-signal.js';
 import { eventHash, type HashedContent, verifyChainsInLog } from './hash-chain.js';
 import {
   type AppendResult,
@@ -38,6 +39,7 @@ import {
   type ReadAllOptions,
   type RecordedEvent,
   START_OF_LOG,
+  streamCategory,
   type TeamLogQuery,
   WrongExpectedVersionError,
 } from './types.js';
@@ -54,7 +56,6 @@ const StoredMetadata = EventMetadataSchema.extend({
 type StoredMetadata = z.infer<typeof StoredMetadata>;
 
 const isSystemEvent = (streamId: string, type: string) => streamId.startsWith('$') || type.startsWith('$');
-const categoryOf = (streamId: string) => streamId.split('-', 1)[0]!;
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** How long a health check waits for the server: start-up must fail within seconds, not hang. */
@@ -170,7 +171,7 @@ export class EventStoreDbEventStore implements EventStore {
       if (query.maxCount > 0) {
         await this.scanBackwards((event) => {
           if (query.before !== undefined && event.position.globalPosition >= query.before) return true;
-          if (event.metadata.teamId === query.teamId && categories.has(categoryOf(event.streamId))) recorded.push(event);
+          if (event.metadata.teamId === query.teamId && categories.has(streamCategory(event.streamId))) recorded.push(event);
           return recorded.length < query.maxCount;
         });
       }
@@ -180,17 +181,23 @@ export class EventStoreDbEventStore implements EventStore {
 
   /**
    * A live subscription to `$all` from its end, filtered on the server (the given event types, or every non-system
-   * event), woken by each event it delivers. A dropped subscription is made again with backoff, and wakes its reader
-   * once it is back, for what was appended while it was away.
+   * event), announcing each event it delivers. A dropped subscription is made again with backoff, and announces once
+   * it is back, for what was appended while it was away.
    */
-  watchAppends(options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch {
-    if (options.types?.size === 0) return { close: async () => undefined };
-    const filter = options.types
-      ? eventTypeFilter({ regex: `^(?:${[...options.types].map(escapeRegex).join('|')})$` })
-      : excludeSystemEvents();
+  watchAppends(options: { types?: ReadonlySet<string> }): AppendWatch {
     let subscription: AllStreamSubscription | null = null;
     let retry: NodeJS.Timeout | null = null;
     let closed = false;
+    const signal = new AppendSignal(async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      await subscription?.unsubscribe().catch(() => undefined);
+      subscription = null;
+    });
+    if (options.types?.size === 0) return signal;
+    const filter = options.types
+      ? eventTypeFilter({ regex: `^(?:${[...options.types].map(escapeRegex).join('|')})$` })
+      : excludeSystemEvents();
     let failures = 0;
     const subscribe = () => {
       retry = null;
@@ -208,21 +215,14 @@ export class EventStoreDbEventStore implements EventStore {
       current.on('confirmation', () => {
         failures = 0;
         this.reached();
-        wake();
+        signal.announce();
       });
-      current.on('data', () => wake());
+      current.on('data', () => signal.announce());
       current.on('error', dropped);
       current.on('end', () => dropped(new Error('the server ended the subscription')));
     };
     subscribe();
-    return {
-      close: async () => {
-        closed = true;
-        if (retry) clearTimeout(retry);
-        await subscription?.unsubscribe().catch(() => undefined);
-        subscription = null;
-      },
-    };
+    return signal;
   }
 
   /** Hash chains as the log holds them; nothing in EventStoreDB keeps a stream head apart from its last event. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AppendSignal } from './append-signal.js';
 import { eventHash, verifyChainsInLog } from './hash-chain.js';
 import {
   type AppendResult,
@@ -15,19 +16,18 @@ import {
   type ReadAllOptions,
   type RecordedEvent,
   START_OF_LOG,
+  streamCategory,
   type TeamLogQuery,
   WrongExpectedVersionError,
 } from './types.js';
 
 interface Watcher {
   types: ReadonlySet<string> | undefined;
-  wake: () => void;
+  signal: AppendSignal;
 }
 
 /** A copy as a JSON store keeps it: what a caller holds can never change the log, nor the log what a caller holds. */
 const stored = <T>(value: T): T => (value === undefined ? (null as T) : (JSON.parse(JSON.stringify(value)) as T));
-
-const categoryOf = (streamId: string) => streamId.split('-', 1)[0]!;
 
 /**
  * The log in this process's memory, for tests and demos: it is gone when the process stops and no other process
@@ -117,19 +117,15 @@ export class InMemoryEventStore implements EventStore {
     for (let index = this.log.length - 1; index >= 0 && page.length < query.maxCount; index--) {
       const event = this.log[index]!;
       if (query.before !== undefined && event.position.globalPosition >= query.before) continue;
-      if (event.metadata.teamId === query.teamId && categories.has(categoryOf(event.streamId))) page.push(copyOf(event));
+      if (event.metadata.teamId === query.teamId && categories.has(streamCategory(event.streamId))) page.push(copyOf(event));
     }
     return page;
   }
 
-  watchAppends(options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch {
-    const watcher: Watcher = { types: options.types, wake };
+  watchAppends(options: { types?: ReadonlySet<string> }): AppendWatch {
+    const watcher: Watcher = { types: options.types, signal: new AppendSignal(() => void this.watchers.delete(watcher)) };
     this.watchers.add(watcher);
-    return {
-      close: async () => {
-        this.watchers.delete(watcher);
-      },
-    };
+    return watcher.signal;
   }
 
   verifyHashChains(options: { maxBroken?: number } = {}): Promise<HashChainReport> {
@@ -139,7 +135,7 @@ export class InMemoryEventStore implements EventStore {
   async checkHealth(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.watchers.clear();
+    for (const watcher of [...this.watchers]) await watcher.signal.close();
   }
 
   /** The index of the first event after `position`: positions are 1-based indexes into the log. */
@@ -150,7 +146,7 @@ export class InMemoryEventStore implements EventStore {
   private announce(appended: readonly RecordedEvent[]): void {
     for (const watcher of this.watchers) {
       const { types } = watcher;
-      if (!types || appended.some((event) => types.has(event.type))) queueMicrotask(watcher.wake);
+      if (!types || appended.some((event) => types.has(event.type))) watcher.signal.announce();
     }
   }
 }

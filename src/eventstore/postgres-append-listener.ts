@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Pool } from '../infra/postgres.js';
+import { AppendSignal } from './append-signal.js';
 import type { AppendWatch } from './types.js';
 
 /** Where appenders announce that the log has grown (after their commit, see PostgresEventStore). */
@@ -7,45 +8,29 @@ export const EVENTS_CHANNEL = 'alertops_events';
 
 /**
  * After a notification the new event may sit behind an older transaction still open (beyond the snapshot's xmin),
- * whose commit sends no notification of its own: wake the reader again after these pauses.
+ * whose commit sends no notification of its own: a reader that found nothing looks again after these pauses.
  */
-const EAGER_WAKE_PAUSES_MS = [2, 5, 10, 20, 40, 80];
+const EAGER_WAIT_PAUSES_MS = [2, 5, 10, 20, 40, 80];
 /**
  * Nothing announces the moment an open transaction elsewhere in the cluster ends and lets a committed event become
- * visible, and a notification sent while the listening connection is down is lost: readers are woken this often too.
+ * visible, and a notification sent while the listening connection is down is lost: a reader looks at least this often.
  */
-const FALLBACK_WAKE_MS = 250;
+const FALLBACK_WAIT_MS = 250;
 
-class EagerWake {
-  private eager: NodeJS.Timeout | null = null;
-  private readonly fallback: NodeJS.Timeout;
-
-  constructor(private readonly wake: () => void) {
-    this.fallback = setInterval(wake, FALLBACK_WAKE_MS);
-    this.fallback.unref();
-  }
+/** A reader's notifications, with the quick second looks that late visibility asks for. */
+class EagerAppendSignal extends AppendSignal {
+  private eagerStep = EAGER_WAIT_PAUSES_MS.length;
 
   notified(): void {
-    if (this.eager) clearTimeout(this.eager);
-    this.wake();
-    const again = (step: number) => {
-      const pause = EAGER_WAKE_PAUSES_MS[step];
-      if (pause === undefined) {
-        this.eager = null;
-        return;
-      }
-      this.eager = setTimeout(() => {
-        this.wake();
-        again(step + 1);
-      }, pause);
-      this.eager.unref();
-    };
-    again(0);
+    this.eagerStep = 0;
+    this.announce();
   }
 
-  stop(): void {
-    if (this.eager) clearTimeout(this.eager);
-    clearInterval(this.fallback);
+  protected override longestWaitMs(): number {
+    const pause = EAGER_WAIT_PAUSES_MS[this.eagerStep];
+    if (pause === undefined) return FALLBACK_WAIT_MS;
+    this.eagerStep++;
+    return pause;
   }
 }
 
@@ -55,7 +40,7 @@ class EagerWake {
  * readers wait, and the pool must be able to end without it.
  */
 export class AppendListener {
-  private readonly wakes = new Set<EagerWake>();
+  private readonly signals = new Set<EagerAppendSignal>();
   private client: pg.Client | null = null;
   private connecting = false;
   private failures = 0;
@@ -63,22 +48,24 @@ export class AppendListener {
 
   constructor(private readonly pool: Pool) {}
 
-  watch(wake: () => void): AppendWatch {
-    const eagerWake = new EagerWake(wake);
-    this.wakes.add(eagerWake);
+  watch(): AppendWatch {
+    const signal = new EagerAppendSignal(async () => {
+      if (this.signals.delete(signal) && this.signals.size === 0) await this.disconnect();
+    });
+    this.signals.add(signal);
     void this.listen();
-    return {
-      close: async () => {
-        eagerWake.stop();
-        this.wakes.delete(eagerWake);
-        if (this.wakes.size === 0) await this.stop();
-      },
-    };
+    return signal;
   }
 
+  /** Releases every reader waiting on this listener, and closes its connection. */
   async stop(): Promise<void> {
-    for (const wake of this.wakes) wake.stop();
-    this.wakes.clear();
+    const signals = [...this.signals];
+    this.signals.clear();
+    for (const signal of signals) await signal.close();
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
     const client = this.client;
@@ -87,7 +74,7 @@ export class AppendListener {
   }
 
   private async listen(): Promise<void> {
-    if (this.client || this.connecting || this.wakes.size === 0) return;
+    if (this.client || this.connecting || this.signals.size === 0) return;
     this.connecting = true;
     const client = new pg.Client({ ...this.pool.options, application_name: 'alertops:log-listener' });
     const lost = () => {
@@ -95,18 +82,18 @@ export class AppendListener {
       this.client = null;
       void client.end().catch(() => undefined);
       // Whatever was announced while the connection was down went unheard.
-      for (const wake of this.wakes) wake.notified();
+      for (const signal of this.signals) signal.notified();
       this.reconnectLater();
     };
     client.on('error', lost);
     client.on('end', lost);
     client.on('notification', () => {
-      for (const wake of this.wakes) wake.notified();
+      for (const signal of this.signals) signal.notified();
     });
     try {
       await client.connect();
       await client.query(`listen ${EVENTS_CHANNEL}`);
-      if (this.wakes.size === 0) {
+      if (this.signals.size === 0) {
         await client.end().catch(() => undefined);
         return;
       }
@@ -121,7 +108,7 @@ export class AppendListener {
   }
 
   private reconnectLater(): void {
-    if (this.retry || this.wakes.size === 0) return;
+    if (this.retry || this.signals.size === 0) return;
     this.failures++;
     this.retry = setTimeout(() => {
       this.retry = null;

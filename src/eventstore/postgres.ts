@@ -203,9 +203,9 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
-  watchAppends(_options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch {
-    // A notification names no event type: every watch wakes on every append.
-    return this.listener.watch(wake);
+  watchAppends(_options: { types?: ReadonlySet<string> }): AppendWatch {
+    // A notification names no event type: every watch hears of every append.
+    return this.listener.watch();
   }
 
   verifyHashChains(options: { maxBroken?: number } = {}): Promise<HashChainReport> {

@@ -84,18 +84,28 @@ export interface ReadAllOptions {
   until?: LogPosition;
 }
 
+/** A stream's category: what its id holds before its first `-` (`team` for `team-<id>`). */
+export const streamCategory = (streamId: string): string => streamId.split('-', 1)[0]!;
+
 /** A team's part of the log, newest first: its events in streams of the given categories. */
 export interface TeamLogQuery {
   teamId: string;
-  /** Stream categories: what a stream id holds before its first `-` (`team`, `flow`). */
+  /** Stream categories (see streamCategory): `team`, `flow`. */
   categories: readonly string[];
   /** Only events whose global position is below this one: the cursor a previous page ended at. */
   before?: bigint;
   maxCount: number;
 }
 
-/** A wake-up registration made with `watchAppends`; closing it stops the wake-ups. */
+/** One reader's view of the appends its store announces (see `EventStore.watchAppends`). */
 export interface AppendWatch {
+  /**
+   * Resolves when the log may hold events this reader has not read: at once when an append was announced since the
+   * last call, otherwise at the next announcement, or earlier when the store cannot tell (PostgreSQL: a commit may
+   * become visible later than it was announced). A hint, never a delivery: the reader reads the log with `readAll`,
+   * and also now and then without a hint. Resolves at once once the watch is closed.
+   */
+  next(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,12 +148,8 @@ export interface EventStore {
   countEvents(options: { after: LogPosition; until?: LogPosition }): Promise<number>;
   /** A team's events in streams of some categories, newest first, every committed one (not only what `readAll` shows). */
   readTeamLog(query: TeamLogQuery): Promise<RecordedEvent[]>;
-  /**
-   * Calls `wake` soon after events of `types` (any, when omitted) are appended, and whenever the store cannot tell
-   * (a lost connection, a commit it hears nothing of). A hint for a reader of `readAll`, never a delivery: it may come
-   * late, early or more than once, so a reader reads on every wake and also now and then without one.
-   */
-  watchAppends(options: { types?: ReadonlySet<string> }, wake: () => void): AppendWatch;
+  /** Announces appends of events of `types` (any, when omitted) to one reader of the global log, until closed. */
+  watchAppends(options: { types?: ReadonlySet<string> }): AppendWatch;
   /**
    * Follows every stream's hash chain (each event's hash over its content, and its link to the previous event's hash),
    * so an edited, deleted or reordered event shows up. Appends made meanwhile are never reported as damage.

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { EventCatalog } from '../eventstore/catalog.js';
 import {
+  type AppendWatch,
   comparePositions,
   type EventStore,
   EventStoreUnavailableError,
@@ -113,15 +114,15 @@ export class SubscriptionRunner {
   }
 
   private async run(): Promise<void> {
-    const watch = this.options.eventStore.watchAppends({ types: this.subscription.handles }, () => this.nudge());
+    const watch = this.options.eventStore.watchAppends({ types: this.subscription.handles });
     try {
-      await this.runUntilStopped();
+      await this.runUntilStopped(watch);
     } finally {
       await watch.close();
     }
   }
 
-  private async runUntilStopped(): Promise<void> {
+  private async runUntilStopped(watch: AppendWatch): Promise<void> {
     let failures = 0;
     let failureLogged = false;
     while (!this.stopping) {
@@ -129,7 +130,7 @@ export class SubscriptionRunner {
         await this.connect();
         if (!(await this.tryLock())) {
           this.active = false;
-          await this.sleep(this.options.standbyPollMs ?? 1000);
+          await this.idle(watch, this.options.standbyPollMs ?? 1000);
           continue;
         }
         this.active = true;
@@ -142,7 +143,7 @@ export class SubscriptionRunner {
           failureLogged = false;
           this.lastError = null;
           if (processed > 0) continue;
-          await this.sleep(this.options.idlePollMs ?? IDLE_READ_MS);
+          await this.idle(watch, this.options.idlePollMs ?? IDLE_READ_MS);
         }
       } catch (error) {
         failures++;
@@ -258,7 +259,13 @@ export class SubscriptionRunner {
     return this.client;
   }
 
-  // A wake-up that arrives while a batch is being read must not be lost until the next idle read.
+  /** Until the store announces appends, `ms` pass, or the runner is stopped or loses its connection. */
+  private async idle(watch: AppendWatch, ms: number): Promise<void> {
+    await Promise.race([watch.next(), this.sleep(ms)]);
+    this.wake?.();
+  }
+
+  // A stop or a lost connection that comes while a batch is being read must not wait for the next idle read.
   private nudge(): void {
     if (this.backingOff && !this.stopping) return;
     if (this.wake) this.wake();

@@ -135,27 +135,18 @@ export function addOperatorCommands(program: Command, io: OperatorConsole): void
         recent.forEach(print);
         if (!options.follow) return;
         let after = recent.at(-1)?.position ?? (await eventStore.headPosition());
-        let wakeUp = () => {};
-        const watch = eventStore.watchAppends({}, () => wakeUp());
-        const appended = () =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 1000);
-            wakeUp = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+        const watch = eventStore.watchAppends({});
         let interrupted = false;
         io.onInterrupt(() => {
           interrupted = true;
-          wakeUp();
+          void watch.close();
         });
         try {
           while (!interrupted) {
             const events = await eventStore.readAll({ after, maxCount: 500 });
             events.forEach(print);
             if (events.length) after = events.at(-1)!.position;
-            else await appended();
+            else await watch.next();
           }
         } finally {
           await watch.close();
