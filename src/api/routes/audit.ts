@@ -40,7 +40,7 @@ export const auditRoute = defineRoute({
     const events = await services.eventStore.readTeamLog({
       teamId: params.teamId,
       categories: CONFIGURATION_STREAM_CATEGORIES,
-      ...(query.before === undefined ? {} : { before: query.before }),
+      before: query.before,
       maxCount: query.limit,
     });
     return {
