@@ -39,7 +39,7 @@ export const auditRoute = route('get', '/teams/:teamId/audit', {
     const events = await services.eventStore.readTeamLog({
       teamId: params.teamId,
       categories: CONFIGURATION_STREAM_CATEGORIES,
-      ...(query.before === undefined ? {} : { before: query.before }),
+      before: query.before,
       maxCount: query.limit,
     });
     return {
