@@ -9,6 +9,7 @@ const IN_MEMORY_LOG_SUITES = [
   'test/invites.e2e.test.ts',
   'test/flows.e2e.test.ts',
   'test/escalation.e2e.test.ts',
+  'test/schedules.e2e.test.ts',
   'test/integrations.e2e.test.ts',
   'test/quotas.e2e.test.ts',
   'test/security/redaction.e2e.test.ts',
