@@ -123,6 +123,15 @@ describe('acknowledging from the page', () => {
     expect(receiver.requests.filter((request) => request.path === '/second-step')).toEqual([]);
   });
 
+  it('describes the action page and its actions in the OpenAPI document as HTML, errors included', async () => {
+    const paths = (await app.http.get('/openapi.json')).body.paths as Record<string, Record<string, { responses: Record<string, { content?: object }> }>>;
+    expect(Object.keys(paths['/a/{token}']!)).toEqual(['get']);
+    expect(Object.keys(paths['/a/{token}/acknowledge']!)).toEqual(['post']);
+    expect(Object.keys(paths['/a/{token}/resolve']!)).toEqual(['post']);
+    expect(Object.keys(paths['/a/{token}']!.get!.responses['200']!.content!)).toEqual(['text/html']);
+    expect(Object.keys(paths['/a/{token}/resolve']!.post!.responses.default!.content!)).toEqual(['text/html']);
+  });
+
   it('a GET never acts, however often the link is opened', async () => {
     const alertId = await trigger([quietNode]);
     const link = linkFor({ alertId });
