@@ -108,6 +108,27 @@ describe('configuration of sessions and proxies', () => {
     expect(() => loadConfig({ ...base, [name]: value })).toThrow(new RegExp(name));
   });
 
+  it('links pages to the listening address, valid for 24 hours, unless told otherwise', () => {
+    const config = loadConfig(base);
+    expect(config.publicUrl).toBeNull();
+    expect(config.actionLinkTtlHours).toBe(24);
+    const told = loadConfig({ ...base, PUBLIC_URL: 'https://alertops.example.com/', ACTION_LINK_TTL_HOURS: '0.5' });
+    expect(told.publicUrl).toBe('https://alertops.example.com');
+    expect(told.actionLinkTtlHours).toBe(0.5);
+  });
+
+  it.each([
+    ['PUBLIC_URL', 'alertops.example.com'],
+    ['PUBLIC_URL', 'ftp://alertops.example.com'],
+    ['PUBLIC_URL', 'https://alertops.example.com/?x=1'],
+    ['ACTION_LINK_TTL_HOURS', '0'],
+    ['ACTION_LINK_TTL_HOURS', '-1'],
+    ['ACTION_LINK_TTL_HOURS', 'a day'],
+    ['ACTION_LINK_TTL_HOURS', '1000'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(() => loadConfig({ ...base, [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+
   it('reads SESSION_MAX_DAYS', () => {
     expect(loadConfig({ ...base, SESSION_MAX_DAYS: '7' }).sessionMaxDays).toBe(7);
   });

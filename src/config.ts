@@ -31,6 +31,12 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   SESSION_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   TRUST_PROXY: proxyHops.default(0),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => !/[?#]/.test(url), 'PUBLIC_URL must have no query or fragment')
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  ACTION_LINK_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(5000),
   SWEEPER_GRACE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
@@ -70,6 +76,9 @@ export type Config = {
   sessionMaxDays: number;
   /** Proxies in front whose X-Forwarded-For entries are trusted for the client address (0: none, use the socket's). */
   trustProxyHops: number;
+  /** Base of the links pages carry (`${publicUrl}/a/<token>`); null: the address the API listens on. */
+  publicUrl: string | null;
+  actionLinkTtlHours: number;
   readYourWritesTimeoutMs: number;
   sweeperGraceSeconds: number;
   sweeperIntervalSeconds: number;
@@ -155,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
     sessionMaxDays: e.SESSION_MAX_DAYS,
     trustProxyHops: e.TRUST_PROXY,
+    publicUrl: e.PUBLIC_URL ?? null,
+    actionLinkTtlHours: e.ACTION_LINK_TTL_HOURS,
     readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
     sweeperGraceSeconds: e.SWEEPER_GRACE_SECONDS,
     sweeperIntervalSeconds: e.SWEEPER_INTERVAL_SECONDS,

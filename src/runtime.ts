@@ -175,6 +175,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       },
     };
 
+    let listeningUrl: string | null = null;
+    const publicUrl = () => config.publicUrl ?? listeningUrl ?? `http://127.0.0.1:${config.port}`;
+
     const runners: SubscriptionRunner[] = [];
     if (options.workers) {
       runners.push(
@@ -192,7 +195,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         broker,
         names: brokerNames(config.amqpPrefix),
         attempts: eventSourcedAttempts(services),
-        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer, services.clock),
+        channels: createNotificationChannels(config, readModelDirectory(services.db), mailer, publicUrl, services.clock),
         logger,
         metrics,
         liveness,
@@ -213,6 +216,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       const address = server.address();
       url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : null;
+      listeningUrl = url;
       const listening = server;
       answerUnparseableRequests(listening);
       stops.push(() => new Promise((resolve) => listening.close(resolve)));

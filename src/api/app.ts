@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { HttpProblem, notFoundProblem, toProblem } from './problem.js';
 import { openApiDocument } from './openapi.js';
-import { type AnyRouteSpec, mountRoutes } from './routing.js';
+import { type AnyRouteSpec, errorPageOf, mountRoutes } from './routing.js';
 import type { ApiServices } from './services.js';
 
 /** The Koa application: problem+json errors, bounded JSON bodies, request logs and metrics, then the routes. */
@@ -31,14 +31,21 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
       if (problem.status >= 500) services.logger.error({ err: error, requestId }, 'request failed');
       ctx.status = problem.status;
       for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
-      ctx.type = 'application/problem+json';
-      ctx.body = JSON.stringify(problem.body);
+      const errorPage = errorPageOf(ctx);
+      if (errorPage) {
+        const page = errorPage(problem);
+        for (const [name, value] of Object.entries(page.headers)) ctx.set(name, value);
+        ctx.body = page.html;
+      } else {
+        ctx.type = 'application/problem+json';
+        ctx.body = JSON.stringify(problem.body);
+      }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx.state.route as string | undefined) ?? 'unmatched';
       services.metrics.httpRequestDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
       services.logger.info(
-        { requestId, method: ctx.method, route, path: withoutIntegrationKey(ctx.path), status: ctx.status, ms: Math.round(seconds * 1000) },
+        { requestId, method: ctx.method, route, path: withoutCredentials(ctx.path), status: ctx.status, ms: Math.round(seconds * 1000) },
         'request',
       );
     }
@@ -72,9 +79,9 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
   return app;
 }
 
-/** Integration keys are credentials that travel in the path (even when the method is wrong): logs never keep them. */
-function withoutIntegrationKey(path: string): string {
-  return path.replace(/^(\/integrations\/[^/]+\/)[^/]+/, '$1[redacted]');
+/** Integration keys and action link tokens are credentials that travel in the path (even when the method is wrong): logs never keep them. */
+function withoutCredentials(path: string): string {
+  return path.replace(/^(\/integrations\/[^/]+\/)[^/]+/, '$1[redacted]').replace(/^\/a\/[^/]+/, '/a/[redacted]');
 }
 
 const unparseable: Record<string, { status: number; title: string }> = {

@@ -27,15 +27,15 @@ export function openApiDocument(routes: readonly AnyRouteSpec[]): Record<string,
       parameters.push({ name, in: where, required: where === 'path', schema: { type: 'string' } });
     }
     const responses: Record<string, unknown> = {};
+    const mediaType = route.errorPage ? 'text/html' : 'application/json';
     for (const [status, schema] of Object.entries(route.responses)) {
       responses[status] = schema
-        ? { description: `HTTP ${status}`, content: { 'application/json': { schema: jsonSchema(schema, 'output') } } }
+        ? { description: `HTTP ${status}`, content: { [mediaType]: { schema: jsonSchema(schema, 'output') } } }
         : { description: `HTTP ${status}` };
     }
-    responses.default = {
-      description: 'A problem (RFC 9457)',
-      content: { 'application/problem+json': { schema: jsonSchema(ProblemSchema, 'output') } },
-    };
+    responses.default = route.errorPage
+      ? { description: 'An error page', content: { 'text/html': { schema: { type: 'string' } } } }
+      : { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: jsonSchema(ProblemSchema, 'output') } } };
     (paths[path] ??= {})[route.method] = {
       summary: route.summary,
       description: describePermission(route.permission),

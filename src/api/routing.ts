@@ -57,6 +57,18 @@ interface RouteDescription extends Pick<RouteGroup, 'replayable'> {
    * high-rate ingest routes always do.
    */
   async?: 'always';
+  /**
+   * For a route people open in a browser: it answers HTML, and its errors are this page instead of problem+json.
+   */
+  errorPage?: ErrorPage;
+}
+
+/** An HTML page that shows a problem, with the headers it must be served with. */
+export type ErrorPage = (problem: HttpProblem) => { html: string; headers: Record<string, string> };
+
+/** The error page of the route the request reached, if that route answers HTML. */
+export function errorPageOf(ctx: Context): ErrorPage | undefined {
+  return ctx.state.errorPage as ErrorPage | undefined;
 }
 
 export interface RouteSpec<P extends RoutePermission, Params, Query, Body> extends RouteDescription {
@@ -118,6 +130,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
   for (const route of routes) {
     router[route.method](route.path, async (ctx) => {
       ctx.state.route = route.path;
+      ctx.state.errorPage = route.errorPage;
       const user = await authenticate(ctx, services, route.auth);
       await waitForRequestedPosition(ctx, services);
       const request: RouteRequest<unknown, unknown, unknown> = {

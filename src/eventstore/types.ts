@@ -39,8 +39,8 @@ export function parsePosition(text: string): LogPosition | null {
   return { transactionId: BigInt(match[1]!), globalPosition: BigInt(match[2]!) };
 }
 
-/** Who caused an event: `user:<id>`, `integration:<keyId>` or `system:<component>`. */
-export type Actor = `user:${string}` | `integration:${string}` | `system:${string}`;
+/** Who caused an event: `user:<id>`, `integration:<keyId>`, `system:<component>`, or `link:<deliveryId>` (an action link paged to an address). */
+export type Actor = `user:${string}` | `integration:${string}` | `system:${string}` | `link:${string}`;
 
 export interface EventMetadata {
   actor: Actor;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
 /** An opaque `<id>.<secret>` token: the id finds the record, the secret proves possession and is stored only hashed. */
 export interface SecretToken {
@@ -24,9 +24,20 @@ export function newSecretToken(id: string = randomUUID()): SecretToken {
 
 /** Two sha256 hex digests compared in constant time. */
 export function sameSecretHash(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === 32 && right.length === 32 && timingSafeEqual(left, right);
+  return sameDigest(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+}
+
+/** Two 32-byte digests (hashes, HMACs) compared in constant time. */
+export function sameDigest(a: Buffer, b: Buffer): boolean {
+  return a.length === 32 && b.length === 32 && timingSafeEqual(a, b);
+}
+
+/**
+ * A key for one purpose, derived from a server secret as HMAC-SHA256(secret, purpose): one configured secret keys
+ * several kinds of signature, none of which can stand in for another.
+ */
+export function derivedKey(serverKey: string, purpose: string): Buffer {
+  return createHmac('sha256', serverKey).update(purpose).digest();
 }
 
 const TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{16,128})$/;

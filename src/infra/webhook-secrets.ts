@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { derivedKey } from './secret-tokens.js';
 
 /** Standard Webhooks secrets are `whsec_` and the base64 of the key bytes. */
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
@@ -8,7 +9,7 @@ export const WEBHOOK_SECRET_PREFIX = 'whsec_';
  * log records only which generation is current and the secret itself is kept nowhere.
  */
 export function webhookSecret(serverKey: string, teamId: string, generation: number): string {
-  const key = createHmac('sha256', serverKey).update(`webhook-secret:${teamId}:${generation}`).digest();
+  const key = derivedKey(serverKey, `webhook-secret:${teamId}:${generation}`);
   return `${WEBHOOK_SECRET_PREFIX}${key.toString('base64')}`;
 }
 

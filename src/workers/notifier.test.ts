@@ -130,9 +130,17 @@ describe('notifier', () => {
       names,
       attempts,
       channels: createNotificationChannels(
-        { webhookTimeoutMs: change.timeoutMs ?? 2000, webhookAllowPrivate: false, webhookAllowLoopback: true, webhookSigningKey: signingKey },
+        {
+          webhookTimeoutMs: change.timeoutMs ?? 2000,
+          webhookAllowPrivate: false,
+          webhookAllowLoopback: true,
+          webhookSigningKey: signingKey,
+          jwtSecret: signingKey,
+          actionLinkTtlHours: 24,
+        },
         directory,
         mailer,
+        () => 'http://alertops.test',
       ),
       logger,
       metrics,
@@ -354,7 +362,10 @@ describe('notifier', () => {
         step: 0,
         attempt: 1,
         teamId,
-        actions: { acknowledge: null, resolve: null },
+        actions: {
+          acknowledge: expect.stringMatching(/^http:\/\/alertops\.test\/a\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}#acknowledge$/),
+          resolve: expect.stringMatching(/^http:\/\/alertops\.test\/a\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}#resolve$/),
+        },
       });
 
       await publish({ alertId, deliveryId });

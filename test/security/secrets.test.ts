@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { actionLinkKey, signActionToken } from '../../src/infra/action-link-tokens.js';
 import { deleteDelayCascade } from '../../src/infra/delay-cascade.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
@@ -12,7 +13,7 @@ import { HttpClient } from '../support/app.js';
 import { createTestDatabase, type TestDatabase, uniqueName } from '../support/database.js';
 
 /**
- * Passwords, refresh tokens, invite tokens and integration keys are shown to their owner once and otherwise kept
+ * Passwords, refresh tokens, invite tokens, integration keys and action link tokens are shown to their owner once and otherwise kept
  * only as hashes: after the flows that carry them, none may be found in any table or in any log line.
  */
 describe('secrets at rest and in logs', () => {
@@ -20,13 +21,14 @@ describe('secrets at rest and in logs', () => {
   let runtime: Runtime;
   let http: HttpClient;
   let amqpPrefix: string;
+  let config: Config;
   const logLines: string[] = [];
   const secrets = new Map<string, string>();
 
   beforeAll(async () => {
     database = await createTestDatabase();
     amqpPrefix = uniqueName('alertops_secrets').toLowerCase();
-    const config = loadConfig({
+    config = loadConfig({
       NODE_ENV: 'test',
       PORT: '0',
       DATABASE_URL: database.url,
@@ -52,7 +54,7 @@ describe('secrets at rest and in logs', () => {
     await database?.drop();
   });
 
-  it('keeps no password, refresh token, invite token, integration key or webhook secret in plain text in any table or log line', async () => {
+  it('keeps no password, refresh token, invite token, integration key, webhook secret or action link token in plain text in any table or log line', async () => {
     const owner = await signUpWithTeam(http, 'Vault');
     secrets.set('password', owner.password);
     secrets.set('refresh token', owner.refreshToken);
@@ -105,6 +107,18 @@ describe('secrets at rest and in logs', () => {
     expect(alertmanager.status).toBe(202);
     // A client that gets the method wrong still sends the key.
     expect((await http.get(`/integrations/events/${key.body.key}`)).status).toBe(405);
+
+    const actionToken = signActionToken(actionLinkKey(config.jwtSecret), {
+      alertId: events.body.alertId,
+      deliveryId: randomUUID(),
+      teamId: owner.teamId,
+      userId: null,
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+    secrets.set('action link token', actionToken);
+    expect((await fetch(`${runtime.url}/a/${actionToken}`)).status).toBe(200);
+    expect((await fetch(`${runtime.url}/a/${actionToken}/acknowledge`, { method: 'POST', redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(`${runtime.url}/a/${actionToken}/resolve`, { method: 'PUT' })).status).toBe(405);
 
     const team = await http.get(`/teams/${owner.teamId}`, { token: owner.token });
     secrets.set('webhook secret', team.body.webhookSecret.slice('whsec_'.length));

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../src/api/routes/index.js';
 import type { AnyRouteSpec } from '../../src/api/routing.js';
 import { userStreamId } from '../../src/domain/user/identity.js';
+import { actionLinkKey, signActionToken } from '../../src/infra/action-link-tokens.js';
 import { signUp } from '../support/accounts.js';
 import { startTestApp, type HttpResponse, type TestApp } from '../support/app.js';
 import { rowCountChanges, settledDatabaseState, unexplainedChanges } from '../support/database-state.js';
@@ -14,14 +15,15 @@ type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
   | 'scheduleId' | 'overrideId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
-type Ids = Record<Kind, string> & { integrationKey: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
+type Ids = Record<Kind, string> & { integrationKey: string; actionToken: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
 
 /**
- * Path parameters by name. `key` is an integration key: the key itself is the credential, so whoever holds A's
- * key may act for A; what B must not reach is A's alerts through B's own key (the dedup key in the body).
+ * Path parameters by name. `key` is an integration key and `token` an action link's: the key or token itself is the
+ * credential, so whoever holds A's may act for A; what B must not reach is A's alerts through B's own key (the
+ * dedup key in the body).
  */
-const PATH_PARAMETERS: Record<string, Kind | 'capability'> = {
+const PATH_PARAMETERS: Record<string, Kind | Capability> = {
   teamId: 'teamId',
   flowId: 'flowId',
   nodeId: 'nodeId',
@@ -31,8 +33,11 @@ const PATH_PARAMETERS: Record<string, Kind | 'capability'> = {
   keyId: 'keyId',
   scheduleId: 'scheduleId',
   overrideId: 'overrideId',
-  key: 'capability',
+  key: 'integrationKey',
+  token: 'actionToken',
 };
+type Capability = 'integrationKey' | 'actionToken';
+const isCapability = (kind: string | undefined): kind is Capability => kind === 'integrationKey' || kind === 'actionToken';
 
 /** A body field that carries an id, a key or a token. */
 interface BodyField {
@@ -159,6 +164,9 @@ const CASES: Record<string, MatrixCase> = {
     // The invite went to another address: registering with it under this one is refused, and creates no account.
     fields: { inviteToken: { names: 'inviteToken', answer: 403 } },
   },
+  'GET /a/:token': { caller: 'nobody', noIds: 'the action link token is the credential: it opens the one alert it was signed for' },
+  'POST /a/:token/acknowledge': { caller: 'nobody', noIds: 'the action link token is the credential: it acts on the one alert it was signed for' },
+  'POST /a/:token/resolve': { caller: 'nobody', noIds: 'the action link token is the credential: it acts on the one alert it was signed for' },
   'POST /auth/login': { caller: 'nobody', body: (ids) => ({ email: ids.ownerEmail, password: ids.ownerPassword }), noIds: "the caller's own credentials" },
   'POST /auth/refresh': {
     caller: 'nobody',
@@ -201,7 +209,7 @@ const pathParameters = (route: AnyRouteSpec) => [...route.path.matchAll(/:([A-Za
 const pathKinds = (route: AnyRouteSpec): Kind[] =>
   pathParameters(route).flatMap((name) => {
     const kind = PATH_PARAMETERS[name];
-    return kind && kind !== 'capability' ? [kind] : [];
+    return kind && !isCapability(kind) ? [kind] : [];
   });
 const bodyKinds = (route: AnyRouteSpec): Kind[] =>
   Object.values(CASES[routeName(route)]?.fields ?? {}).flatMap((field) => (field.names ? [field.names] : []));
@@ -224,8 +232,9 @@ function idFieldsOf(route: AnyRouteSpec): string[] {
   return [...found].sort();
 }
 
-function idsOf(tenant: Tenant): Ids {
+function idsOf(tenant: Tenant, actionToken: string): Ids {
   return {
+    actionToken,
     teamId: tenant.teamId,
     flowId: tenant.flowId,
     nodeId: tenant.nodeId,
@@ -276,7 +285,7 @@ function expectedStatuses(route: AnyRouteSpec, variant: Variant): number[] {
 function pathFor(route: AnyRouteSpec, ids: Ids): string {
   const path = route.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     const kind = PATH_PARAMETERS[name];
-    if (kind === 'capability') return encodeURIComponent(ids.integrationKey);
+    if (isCapability(kind)) return encodeURIComponent(ids[kind]);
     if (!kind) throw new Error(`no ids for :${name}`);
     return ids[kind];
   });
@@ -295,7 +304,16 @@ describe('tenant isolation: every route of the route table, called by another te
     app = await startTestApp();
     a = await buildTenant(app.http, `tenant-a-${randomBytes(4).toString('hex')}`);
     b = await buildTenant(app.http, `tenant-b-${randomBytes(4).toString('hex')}`);
-    tenants = { A: idsOf(a), B: idsOf(b) };
+    // An action link as an address page of the tenant's alert would carry (its first step pages an hour from now).
+    const actionTokenOf = (tenant: Tenant) =>
+      signActionToken(actionLinkKey(app.config.jwtSecret), {
+        alertId: tenant.alertId,
+        deliveryId: randomUUID(),
+        teamId: tenant.teamId,
+        userId: null,
+        expiresAt: new Date(Date.now() + 3_600_000),
+      });
+    tenants = { A: idsOf(a, actionTokenOf(a)), B: idsOf(b, actionTokenOf(b)) };
     const teamOfA = await app.http.get(`/teams/${a.teamId}`, { token: a.owner.token });
     expect(teamOfA.body.webhookSecret).toMatch(/^whsec_/);
     const { owner: _owner, member: _member, invitee: _invitee, ...idsOfA } = a;
@@ -335,7 +353,7 @@ describe('tenant isolation: every route of the route table, called by another te
   async function stateOfA() {
     const reads: Record<string, { status: number; body: unknown }> = {};
     for (const route of routes.filter((candidate) => candidate.method === 'get')) {
-      if (pathParameters(route).some((name) => PATH_PARAMETERS[name] === 'capability')) continue;
+      if (pathParameters(route).some((name) => isCapability(PATH_PARAMETERS[name]))) continue;
       const response = await app.http.get(pathFor(route, tenants.A), { token: a.owner.token });
       reads[routeName(route)] = { status: response.status, body: response.body };
     }

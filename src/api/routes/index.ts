@@ -1,4 +1,5 @@
 import type { AnyRouteSpec } from '../routing.js';
+import { actionLinkRoutes } from './action-links.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
@@ -19,4 +20,5 @@ export const routes: readonly AnyRouteSpec[] = [
   meRoute,
   ...teamRoutes,
   ...inviteRoutes,
+  ...actionLinkRoutes,
 ];

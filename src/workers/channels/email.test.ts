@@ -35,11 +35,12 @@ describe('email channel', () => {
   });
 
   const noUsers = async (): Promise<MemberAddress> => ({ status: 'no_address' });
+  const actionLinkOf = (plan: NotificationAttemptPlan) => `https://alertops.test/a/token-of-${plan.deliveryId}`;
 
-  it('mails the address with severity and summary in the subject, details and an acknowledge hint in the text', async () => {
+  it('mails the address with severity and summary in the subject, details and its action link in the text', async () => {
     const plan = planFor({ type: 'email', email: 'oncall@example.com' });
 
-    const outcome = await createEmailChannel({ mailer, memberEmail: noUsers }).send(plan);
+    const outcome = await createEmailChannel({ mailer, memberEmail: noUsers, actionLinkOf }).send(plan);
 
     expect(outcome).toEqual({ delivered: true, detail: `accepted for oncall@example.com as <${plan.deliveryId}@alertops>` });
     const mail = await waitFor('the page at the SMTP sink', () => sink.messages.find((m) => m.messageId === `<${plan.deliveryId}@alertops>`));
@@ -48,12 +49,12 @@ describe('email channel', () => {
     expect(mail.subject).toBe('[AlertOps ERROR] Checkout latency above 2 s');
     expect(mail.text).toContain('Checkout latency above 2 s');
     expect(mail.text).toContain('"p99Ms": 2350');
-    expect(mail.text).toContain(`POST /teams/${plan.teamId}/alerts/${plan.alertId}/acknowledge`);
+    expect(mail.text).toContain(`https://alertops.test/a/token-of-${plan.deliveryId}`);
   });
 
   it('sends every retry of a delivery under the same Message-ID', async () => {
     const plan = planFor({ type: 'email', email: 'retry@example.com' });
-    const channel = createEmailChannel({ mailer, memberEmail: noUsers });
+    const channel = createEmailChannel({ mailer, memberEmail: noUsers, actionLinkOf });
 
     await channel.send(plan);
     await channel.send({ ...plan, attempt: 2 });
@@ -73,7 +74,7 @@ describe('email channel', () => {
       asked.push([teamId, id]), id === userId ? { status: 'member', email: 'ada@example.com' } : { status: 'not_member' }
     );
 
-    const outcome = await createEmailChannel({ mailer, memberEmail }).send(plan);
+    const outcome = await createEmailChannel({ mailer, memberEmail, actionLinkOf }).send(plan);
 
     expect(outcome).toMatchObject({ delivered: true });
     expect(asked).toEqual([[plan.teamId, userId]]);
@@ -83,7 +84,7 @@ describe('email channel', () => {
   it('a member with no known e-mail address is a failed attempt that may be retried', async () => {
     const userId = randomUUID();
 
-    const outcome = await createEmailChannel({ mailer, memberEmail: noUsers }).send(planFor({ type: 'user', userId }));
+    const outcome = await createEmailChannel({ mailer, memberEmail: noUsers, actionLinkOf }).send(planFor({ type: 'user', userId }));
 
     expect(outcome).toEqual({ delivered: false, error: `no e-mail address known for user ${userId}`, permanent: false });
   });
@@ -92,14 +93,14 @@ describe('email channel', () => {
     const userId = randomUUID();
     const mailsBefore = sink.messages.length;
 
-    const outcome = await createEmailChannel({ mailer, memberEmail: async () => ({ status: 'not_member' }) }).send(planFor({ type: 'user', userId }));
+    const outcome = await createEmailChannel({ mailer, memberEmail: async () => ({ status: 'not_member' }), actionLinkOf }).send(planFor({ type: 'user', userId }));
 
     expect(outcome).toEqual({ delivered: false, error: `user ${userId} is no longer a member of the team`, permanent: true });
     expect(sink.messages).toHaveLength(mailsBefore);
   });
 
   it('fails for good, saying why, when SMTP_URL is not set', async () => {
-    const outcome = await createEmailChannel({ mailer: null, memberEmail: noUsers }).send(planFor({ type: 'email', email: 'x@example.com' }));
+    const outcome = await createEmailChannel({ mailer: null, memberEmail: noUsers, actionLinkOf }).send(planFor({ type: 'email', email: 'x@example.com' }));
 
     expect(outcome).toEqual({ delivered: false, error: 'email channel disabled: SMTP_URL is not set', permanent: true });
   });
@@ -108,7 +109,7 @@ describe('email channel', () => {
     const refusing = await startSmtpSink({ rejectRecipient: (address) => address === 'gone@example.com' });
     const refusingMailer = createMailer({ smtpUrl: refusing.url, smtpFrom: 'AlertOps <pager@alertops.test>' });
     try {
-      const outcome = await createEmailChannel({ mailer: refusingMailer, memberEmail: noUsers }).send(planFor({ type: 'email', email: 'gone@example.com' }));
+      const outcome = await createEmailChannel({ mailer: refusingMailer, memberEmail: noUsers, actionLinkOf }).send(planFor({ type: 'email', email: 'gone@example.com' }));
 
       expect(outcome).toMatchObject({ delivered: false, permanent: true });
       expect(outcome.delivered === false && outcome.error).toMatch(/^SMTP: .*550.*mailbox gone@example.com unavailable/);
@@ -124,7 +125,7 @@ describe('email channel', () => {
     await stopped.stop();
     const unreachable = createMailer({ smtpUrl: stopped.url, smtpFrom: 'AlertOps <pager@alertops.test>' });
 
-    const outcome = await createEmailChannel({ mailer: unreachable, memberEmail: noUsers }).send(planFor({ type: 'email', email: 'x@example.com' }));
+    const outcome = await createEmailChannel({ mailer: unreachable, memberEmail: noUsers, actionLinkOf }).send(planFor({ type: 'email', email: 'x@example.com' }));
     unreachable?.close();
 
     expect(outcome).toMatchObject({ delivered: false, permanent: false });

@@ -1,11 +1,13 @@
 import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import type { Mailer } from '../../infra/mailer.js';
+import type { ActionLinkOf } from './action-links.js';
 import type { MemberAddress, NotificationChannel } from './channel.js';
 
 export interface EmailChannelOptions {
   /** null when SMTP_URL is unset: every e-mail notification then fails permanently, saying so. */
   mailer: Mailer | null;
   memberEmail: (teamId: string, userId: string) => Promise<MemberAddress>;
+  actionLinkOf: ActionLinkOf;
 }
 
 /** One Message-ID per delivery, the same on every retry, so a resent page threads with (or is dropped as) the first. */
@@ -15,7 +17,7 @@ export function emailSubject(plan: NotificationAttemptPlan): string {
   return `[AlertOps ${plan.alert.severity.toUpperCase()}] ${plan.alert.summary}`.replace(/[\r\n]+/g, ' ');
 }
 
-export function emailText(plan: NotificationAttemptPlan): string {
+export function emailText(plan: NotificationAttemptPlan, actionLink: string): string {
   const { alert } = plan;
   const details = alert.details === null || alert.details === undefined ? '(none)' : JSON.stringify(alert.details, null, 2);
   return [
@@ -30,8 +32,8 @@ export function emailText(plan: NotificationAttemptPlan): string {
     'Details:',
     details,
     '',
-    'To acknowledge and stop the escalation:',
-    `  POST /teams/${plan.teamId}/alerts/${alert.id}/acknowledge`,
+    'To acknowledge (and stop the escalation) or resolve:',
+    `  ${actionLink}`,
     '',
     `Delivery ${plan.deliveryId}`,
   ].join('\n');
@@ -62,7 +64,7 @@ export function createEmailChannel(options: EmailChannelOptions): NotificationCh
       if (!mailer) return { delivered: false, error: 'email channel disabled: SMTP_URL is not set', permanent: true };
 
       try {
-        const sent = await mailer.send({ to, subject: emailSubject(plan), text: emailText(plan), messageId: emailMessageId(plan.deliveryId) });
+        const sent = await mailer.send({ to, subject: emailSubject(plan), text: emailText(plan, options.actionLinkOf(plan)), messageId: emailMessageId(plan.deliveryId) });
         return { delivered: true, detail: `accepted for ${to} as ${sent.messageId}` };
       } catch (error) {
         const responseCode = (error as { responseCode?: number }).responseCode;

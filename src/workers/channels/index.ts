@@ -1,18 +1,26 @@
 import type { Config } from '../../config.js';
 import { signingGenerations } from '../../domain/team/webhook-secret.js';
 import type { Mailer } from '../../infra/mailer.js';
+import { actionLinkKey } from '../../infra/action-link-tokens.js';
 import { webhookSecret } from '../../infra/webhook-secrets.js';
+import { actionLinks } from './action-links.js';
 import type { ChannelName, NotificationChannel, RecipientDirectory } from './channel.js';
 import { createEmailChannel } from './email.js';
 import { createWebhookChannel } from './webhook.js';
 
 /** Every channel the notifier can send through, configured from the environment. */
 export function createNotificationChannels(
-  config: Pick<Config, 'webhookTimeoutMs' | 'webhookAllowPrivate' | 'webhookAllowLoopback' | 'webhookSigningKey'>,
+  config: Pick<
+    Config,
+    'webhookTimeoutMs' | 'webhookAllowPrivate' | 'webhookAllowLoopback' | 'webhookSigningKey' | 'jwtSecret' | 'actionLinkTtlHours'
+  >,
   directory: RecipientDirectory,
   mailer: Mailer | null,
+  /** The base of action links: PUBLIC_URL, or the address the API listens on. */
+  publicUrl: () => string,
   clock: () => Date = () => new Date(),
 ): Record<ChannelName, NotificationChannel> {
+  const actionLinkOf = actionLinks({ key: actionLinkKey(config.jwtSecret), ttlHours: config.actionLinkTtlHours, publicUrl, clock });
   return {
     webhook: createWebhookChannel({
       timeoutMs: config.webhookTimeoutMs,
@@ -23,7 +31,8 @@ export function createNotificationChannels(
         return signingGenerations(secret, now).map((generation) => webhookSecret(config.webhookSigningKey, teamId, generation));
       },
       clock,
+      actionLinkOf,
     }),
-    email: createEmailChannel({ mailer, memberEmail: (teamId, userId) => directory.memberEmail(teamId, userId) }),
+    email: createEmailChannel({ mailer, memberEmail: (teamId, userId) => directory.memberEmail(teamId, userId), actionLinkOf }),
   };
 }

@@ -34,8 +34,10 @@ function planFor(url: string, change: Partial<NotificationAttemptPlan> = {}): No
   };
 }
 
+const actionLinkOf = (plan: NotificationAttemptPlan) => `https://alertops.test/a/token-of-${plan.deliveryId}`;
+
 function channel(change: Partial<WebhookChannelOptions> = {}) {
-  return createWebhookChannel({ timeoutMs: 2000, policy: LOOPBACK_ONLY, signingSecretsOf: async () => [teamSecret], ...change });
+  return createWebhookChannel({ timeoutMs: 2000, policy: LOOPBACK_ONLY, signingSecretsOf: async () => [teamSecret], actionLinkOf, ...change });
 }
 
 /** What a receiver using the Standard Webhooks library makes of the request: the verified payload, or the error. */
@@ -85,7 +87,10 @@ describe('webhook channel', () => {
       step: 1,
       attempt: 2,
       teamId: plan.teamId,
-      actions: { acknowledge: null, resolve: null },
+      actions: {
+        acknowledge: `https://alertops.test/a/token-of-${plan.deliveryId}#acknowledge`,
+        resolve: `https://alertops.test/a/token-of-${plan.deliveryId}#resolve`,
+      },
     };
     expect(request!.json).toEqual(body);
     expect(verifiedWith(teamSecret, request!)).toEqual(body);

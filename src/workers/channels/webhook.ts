@@ -4,6 +4,7 @@ import type { LookupFunction } from 'node:net';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
 import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import { webhookSignatureHeader } from '../../infra/webhook-secrets.js';
+import type { ActionLinkOf } from './action-links.js';
 import type { NotificationChannel } from './channel.js';
 import { type HostResolver, type ResolvedAddress, resolveWebhookHost, untilAborted, type WebhookNetworkPolicy } from '../../infra/network-guard.js';
 
@@ -15,12 +16,16 @@ export interface WebhookChannelOptions {
   policy: WebhookNetworkPolicy;
   /** The team's `whsec_` secrets a delivery made at `now` is signed with, current first; null when the team is unknown. */
   signingSecretsOf: (teamId: string, now: Date) => Promise<string[] | null>;
+  actionLinkOf: ActionLinkOf;
   clock?: () => Date;
   resolve?: HostResolver;
 }
 
-/** The exact JSON a webhook receives; the signature covers these bytes. */
-export function webhookBody(plan: NotificationAttemptPlan): Buffer {
+/**
+ * The exact JSON a webhook receives; the signature covers these bytes. Both actions lead to the one action page, whose
+ * form posts the action (the fragment points at its button): following a link never acts by itself.
+ */
+export function webhookBody(plan: NotificationAttemptPlan, actionLink: string): Buffer {
   const { alert } = plan;
   return Buffer.from(
     JSON.stringify({
@@ -29,7 +34,7 @@ export function webhookBody(plan: NotificationAttemptPlan): Buffer {
       step: plan.step,
       attempt: plan.attempt,
       teamId: plan.teamId,
-      actions: { acknowledge: null, resolve: null },
+      actions: { acknowledge: `${actionLink}#acknowledge`, resolve: `${actionLink}#resolve` },
     }),
   );
 }
@@ -60,7 +65,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
       if (!resolution) return timedOut(options.timeoutMs);
       if (!resolution.ok) return { delivered: false, error: resolution.error, permanent: resolution.permanent };
 
-      const body = webhookBody(plan);
+      const body = webhookBody(plan, options.actionLinkOf(plan));
       const timestamp = Math.floor(now.getTime() / 1000);
       return post(url, resolution.address, body, deadline, options.timeoutMs, {
         'content-type': 'application/json',
