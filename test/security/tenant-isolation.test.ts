@@ -12,7 +12,7 @@ import { buildTenant, type Tenant } from './tenant.js';
 /** What a path parameter or a body field can name of a team's. */
 type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
-  | 'scheduleId' | 'overrideId';
+  | 'scheduleId' | 'overrideId' | 'contactMethodId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
 type Ids = Record<Kind, string> & { integrationKey: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
@@ -31,6 +31,7 @@ const PATH_PARAMETERS: Record<string, Kind | 'capability'> = {
   keyId: 'keyId',
   scheduleId: 'scheduleId',
   overrideId: 'overrideId',
+  contactMethodId: 'contactMethodId',
   key: 'capability',
 };
 
@@ -177,6 +178,15 @@ const CASES: Record<string, MatrixCase> = {
     noIds: "the caller's own password",
   },
   'GET /me': { noIds: 'the caller and their own teams' },
+  'POST /me/contact-methods': { body: (ids) => ({ type: 'email', address: ids.ownerEmail }), noIds: "a new contact method of the caller's own" },
+  'GET /me/contact-methods': { noIds: "the caller's own contact methods" },
+  'DELETE /me/contact-methods/:contactMethodId': {},
+  'POST /me/contact-methods/:contactMethodId/verify': { body: () => ({ code: '123456' }) },
+  'GET /me/notification-rules': { noIds: "the caller's own rules" },
+  'PUT /me/notification-rules': {
+    body: (ids) => [{ contactMethodId: ids.contactMethodId, delayMinutes: 0 }],
+    fields: { '[].contactMethodId': { names: 'contactMethodId' } },
+  },
   'POST /teams': { body: () => ({ name: 'founded by B' }), noIds: 'a new team of the caller' },
   'GET /teams': { noIds: "the caller's own teams" },
   'GET /teams/:teamId': {},
@@ -234,6 +244,7 @@ function idsOf(tenant: Tenant): Ids {
     keyId: tenant.keyId,
     scheduleId: tenant.scheduleId,
     overrideId: tenant.overrideId,
+    contactMethodId: tenant.contactMethodId,
     dedupKey: tenant.dedupKey,
     inviteToken: tenant.inviteToken,
     inviteeToken: tenant.inviteeToken,

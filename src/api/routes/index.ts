@@ -2,6 +2,7 @@ import type { AnyRouteSpec } from '../routing.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
+import { contactMethodRoutes } from './contact-methods.js';
 import { flowRoutes } from './flows.js';
 import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
@@ -17,6 +18,7 @@ export const routes: readonly AnyRouteSpec[] = [
   ...integrationRoutes,
   ...authRoutes,
   meRoute,
+  ...contactMethodRoutes,
   ...teamRoutes,
   ...inviteRoutes,
 ];

@@ -1,0 +1,110 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp, type SignedUpUser } from './support/accounts.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
+import { waitFor } from './support/wait.js';
+
+describe('contact methods and notification rules', () => {
+  let smtp: SmtpSink;
+  let app: TestApp;
+  let ada: SignedUpUser;
+  let bob: SignedUpUser;
+  const auth = (user: SignedUpUser) => ({ token: user.token });
+
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    app = await startTestApp({ SMTP_URL: smtp.url });
+    ada = await signUp(app.http);
+    bob = await signUp(app.http);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await smtp?.stop();
+  });
+
+  async function codeMailedTo(address: string): Promise<string> {
+    const mail = await waitFor('the verification e-mail', () => smtp.messages.find((message) => message.to.includes(address)));
+    return /verification code is (\d{6})/.exec(mail.text)![1]!;
+  }
+
+  it("the account's own address is verified at once; another address by the code e-mailed to it", async () => {
+    const own = await app.http.post('/me/contact-methods', { type: 'email', address: ada.email.toUpperCase() }, auth(ada));
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+    expect(own.body.verified).toBe(true);
+
+    const pager = `pager-${randomBytes(4).toString('hex')}@example.com`;
+    const added = await app.http.post('/me/contact-methods', { type: 'email', address: pager }, auth(ada));
+    expect(added.status).toBe(201);
+    expect(added.body.verified).toBe(false);
+    const code = await codeMailedTo(pager);
+    const wrong = code === '000000' ? '000001' : '000000';
+
+    const refused = await app.http.post(`/me/contact-methods/${added.body.id}/verify`, { code: wrong }, auth(ada));
+    expect([refused.status, refused.body.code]).toEqual([422, 'wrong_verification_code']);
+    const unverifiedRule = await app.http.put('/me/notification-rules', [{ contactMethodId: added.body.id, delayMinutes: 0 }], auth(ada));
+    expect([unverifiedRule.status, unverifiedRule.body.code]).toEqual([422, 'contact_method_unverified']);
+
+    const verified = await app.http.post(`/me/contact-methods/${added.body.id}/verify`, { code }, auth(ada));
+    expect(verified.status, JSON.stringify(verified.body)).toBe(204);
+    const listed = await app.http.get('/me/contact-methods', auth(ada));
+    expect(listed.body).toEqual([
+      { id: own.body.id, type: 'email', address: ada.email, verified: true },
+      { id: added.body.id, type: 'email', address: pager, verified: true },
+    ]);
+    expect(JSON.stringify(listed.body)).not.toContain(code);
+  });
+
+  it('wrong codes are limited', async () => {
+    const pager = `locked-${randomBytes(4).toString('hex')}@example.com`;
+    const added = await app.http.post('/me/contact-methods', { type: 'email', address: pager }, auth(bob));
+    const code = await codeMailedTo(pager);
+    const wrong = code === '000000' ? '000001' : '000000';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      expect((await app.http.post(`/me/contact-methods/${added.body.id}/verify`, { code: wrong }, auth(bob))).status).toBe(422);
+    }
+    const locked = await app.http.post(`/me/contact-methods/${added.body.id}/verify`, { code }, auth(bob));
+    expect([locked.status, locked.body.code]).toEqual([409, 'verification_locked']);
+  });
+
+  it('rules page verified methods of the caller only; removing a method drops its rules', async () => {
+    const hook = await app.http.post('/me/contact-methods', { type: 'webhook', url: 'http://127.0.0.1:9/hook', format: 'slack' }, auth(bob));
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    const own = await app.http.post('/me/contact-methods', { type: 'email', address: bob.email }, auth(bob));
+    const rules = [{ contactMethodId: own.body.id, delayMinutes: 0 }, { contactMethodId: hook.body.id, delayMinutes: 5 }];
+    expect((await app.http.put('/me/notification-rules', rules, auth(bob))).status).toBe(204);
+    expect((await app.http.get('/me/notification-rules', auth(bob))).body).toEqual(rules);
+
+    const adasMethods = await app.http.get('/me/contact-methods', auth(ada));
+    const adas = adasMethods.body[0].id as string;
+    expect((await app.http.put('/me/notification-rules', [{ contactMethodId: adas, delayMinutes: 0 }], auth(bob))).status).toBe(404);
+    expect((await app.http.delete(`/me/contact-methods/${adas}`, auth(bob))).status).toBe(404);
+    expect((await app.http.post(`/me/contact-methods/${adas}/verify`, { code: '123456' }, auth(bob))).status).toBe(404);
+    expect((await app.http.get('/me/contact-methods', auth(ada))).body).toEqual(adasMethods.body);
+
+    expect((await app.http.delete(`/me/contact-methods/${hook.body.id}`, auth(bob))).status).toBe(204);
+    expect((await app.http.get('/me/notification-rules', auth(bob))).body).toEqual([rules[0]]);
+  });
+
+  it('bad input is 400', async () => {
+    const bad = [
+      ['/me/contact-methods', { type: 'email', address: 'not an address' }],
+      ['/me/contact-methods', { type: 'webhook', url: 'ftp://example.com/x', format: 'json' }],
+      ['/me/contact-methods', { type: 'webhook', url: 'https://example.com/x', format: 'teams' }],
+      ['/me/contact-methods', { type: 'sms', number: '+15550100' }],
+      [`/me/contact-methods/${randomUUID()}/verify`, { code: '12345' }],
+      ['/me/contact-methods/not-a-uuid/verify', { code: '123456' }],
+    ] as const;
+    for (const [path, body] of bad) expect((await app.http.post(path, body, auth(bob))).status, `${path} ${JSON.stringify(body)}`).toBe(400);
+    const rule = (delayMinutes: unknown) => [{ contactMethodId: randomUUID(), delayMinutes }];
+    for (const body of [rule(-1), rule(1441), rule(1.5), Array.from({ length: 11 }, () => rule(0)[0]), { rules: [] }]) {
+      expect((await app.http.put('/me/notification-rules', body, auth(bob))).status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await app.http.post(`/me/contact-methods/${randomUUID()}/verify`, { code: '123456' }, auth(bob))).status).toBe(404);
+  });
+
+  it('a webhook to a private or metadata address is refused', async () => {
+    const refused = await app.http.post('/me/contact-methods', { type: 'webhook', url: 'http://169.254.169.254/latest', format: 'json' }, auth(bob));
+    expect([refused.status, refused.body.code]).toEqual([422, 'webhook_target_refused']);
+  });
+});
