@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, type SignedUpUser } from './support/accounts.js';
+import { addMember, signUp, signUpWithTeam, type SignedUpUser, type TeamOwner } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { waitFor } from './support/wait.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 describe('contact methods and notification rules', () => {
   let smtp: SmtpSink;
@@ -106,5 +107,85 @@ describe('contact methods and notification rules', () => {
   it('a webhook to a private or metadata address is refused', async () => {
     const refused = await app.http.post('/me/contact-methods', { type: 'webhook', url: 'http://169.254.169.254/latest', format: 'json' }, auth(bob));
     expect([refused.status, refused.body.code]).toEqual([422, 'webhook_target_refused']);
+  });
+});
+
+describe('paging a person by their notification rules', () => {
+  let smtp: SmtpSink;
+  let receiver: WebhookReceiver;
+  let app: TestApp;
+  let owner: TeamOwner;
+  let member: SignedUpUser;
+
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    receiver = await startWebhookReceiver();
+    app = await startTestApp({ SMTP_URL: smtp.url });
+    owner = await signUpWithTeam(app.http, 'Paged by rules');
+    member = await addMember(app.http, owner, 'member');
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await smtp?.stop();
+    await receiver?.stop();
+  });
+
+  async function addMethod(user: SignedUpUser, method: Record<string, unknown>): Promise<string> {
+    const added = await app.http.post('/me/contact-methods', method, { token: user.token });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    return added.body.id;
+  }
+
+  async function pageUser(userId: string, summary: string): Promise<string> {
+    const flow = await app.http.post(
+      `/teams/${owner.teamId}/flows`,
+      { name: `page ${summary}`, nodes: [{ name: 'the person', delaySeconds: 0, target: { type: 'user', userId } }] },
+      { token: owner.token },
+    );
+    expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+    const alert = await app.http.post(`/teams/${owner.teamId}/alerts`, { flowId: flow.body.id, summary }, { token: owner.token });
+    expect(alert.status, JSON.stringify(alert.body)).toBe(201);
+    return alert.body.id;
+  }
+
+  it('pages each rule as a delivery of its own; acknowledging cancels the rule not yet due', async () => {
+    const pager = `pager-${randomBytes(4).toString('hex')}@example.com`;
+    const mail = await addMethod(member, { type: 'email', address: pager });
+    const code = await waitFor('the verification e-mail', () => smtp.messages.find((message) => message.to.includes(pager)));
+    const verified = await app.http.post(`/me/contact-methods/${mail}/verify`, { code: /code is (\d{6})/.exec(code.text)![1] }, { token: member.token });
+    expect(verified.status).toBe(204);
+    const slack = await addMethod(member, { type: 'webhook', url: `${receiver.url}/slack`, format: 'slack' });
+    const later = await addMethod(member, { type: 'webhook', url: `${receiver.url}/later`, format: 'json' });
+    const rules = [
+      { contactMethodId: mail, delayMinutes: 0 },
+      { contactMethodId: slack, delayMinutes: 0 },
+      { contactMethodId: later, delayMinutes: 1 },
+    ];
+    expect((await app.http.put('/me/notification-rules', rules, { token: member.token })).status).toBe(204);
+
+    const alertId = await pageUser(member.userId, 'Checkout is down');
+    const page = await waitFor('the page at the verified address', () => smtp.messages.find((message) => message.to.includes(pager) && message.subject.includes('Checkout is down')));
+    expect(page.text).toContain(alertId);
+    const slackMessage = await waitFor('the Slack message', () => receiver.requests.find((request) => request.path === '/slack'));
+    expect(slackMessage.json).toMatchObject({ text: expect.stringContaining('Checkout is down'), blocks: expect.any(Array) });
+    expect(smtp.messages.some((message) => message.to.includes(member.email) && message.subject.includes('Checkout is down'))).toBe(false);
+
+    const acknowledged = await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/acknowledge`, undefined, { token: member.token });
+    expect(acknowledged.status).toBe(200);
+    const expected = ['email::delivered', 'webhook:/later:cancelled', 'webhook:/slack:delivered'];
+    const statusesNow = async () => {
+      const detail = await app.http.get(`/teams/${owner.teamId}/alerts/${alertId}`, { token: owner.token });
+      return (detail.body.notifications as { target: { type: string; url?: string }; status: string }[])
+        .map((notification) => `${notification.target.type}:${notification.target.url?.replace(receiver.url, '') ?? ''}:${notification.status}`)
+        .sort();
+    };
+    await waitFor('the sent rules delivered and the delayed one cancelled', async () => JSON.stringify(await statusesNow()) === JSON.stringify(expected));
+    expect(receiver.requests.some((request) => request.path === '/later')).toBe(false);
+  });
+
+  it('a person without rules is paged at their account e-mail at once', async () => {
+    const alertId = await pageUser(owner.userId, 'Search is slow');
+    const page = await waitFor('the page at the account address', () => smtp.messages.find((message) => message.to.includes(owner.email) && message.subject.includes('Search is slow')));
+    expect(page.text).toContain(alertId);
   });
 });

@@ -113,7 +113,7 @@ export const inFlightProjection = defineProjection<
     AlertAcknowledged: ({ pending_escalations }, { data }) => pending_escalations.delete({ alert_id: data.alertId }),
     AlertResolved: ({ pending_escalations }, { data }) => pending_escalations.delete({ alert_id: data.alertId }),
     NotificationRequested({ pending_deliveries }, { data }) {
-      pending_deliveries.put({ delivery_id: data.deliveryId, alert_id: data.alertId, due_at: new Date(data.requestedAt), sender: null });
+      pending_deliveries.put({ delivery_id: data.deliveryId, alert_id: data.alertId, due_at: new Date(data.notBefore ?? data.requestedAt), sender: null });
     },
     NotificationAttemptStarted({ pending_deliveries }, { data }) {
       // If its sender stops, or no outcome is recorded within the lease, the sweeper hands the delivery back.
