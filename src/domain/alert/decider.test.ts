@@ -202,6 +202,19 @@ describe('alert decider', () => {
       expect(byRules(alertDecider.decide(fireWith({ [ada]: rules }), fold(alertDecider, [triggered(steps), scheduled(0, 0)])))).toEqual([mail, hook]);
     });
 
+    it('each person a schedule step finds on call is paged by their own rules, or at their account without any', () => {
+      const scheduleId = '00000000-0000-4000-8000-0000000005c0';
+      const bob = '00000000-0000-4000-8000-0000000000b0';
+      const onCallSteps = [{ ...personStep, target: { type: 'schedule' as const, scheduleId } }, node(2, 600)];
+      const command = { ...fire(0, 1), onCall: { userIds: [ada, bob], reason: null }, rules: { [ada]: rules } } as AlertCommand;
+      const requests = byRules(alertDecider.decide(command, fold(alertDecider, [triggered(onCallSteps), scheduled(0, 0)]))) as AlertEventOf<'NotificationRequested'>[];
+      expect(requests.map((request) => [request.data.target, request.data.recipient?.userId ?? null])).toEqual([
+        [rules[0]!.target, ada],
+        [rules[1]!.target, ada],
+        [{ type: 'user', userId: bob }, null],
+      ]);
+    });
+
     it('a delayed rule is not attempted before it is due', () => {
       const history = [triggered(steps), scheduled(0, 0), ...alertDecider.decide(fireWith({ [ada]: rules }), fold(alertDecider, [triggered(steps), scheduled(0, 0)]))];
       const hook = byRules(history.slice(2))[1] as AlertEventOf<'NotificationRequested'>;
