@@ -155,7 +155,8 @@ describe('paging a person by their notification rules', () => {
     const verified = await app.http.post(`/me/contact-methods/${mail}/verify`, { code: /code is (\d{6})/.exec(code.text)![1] }, { token: member.token });
     expect(verified.status).toBe(204);
     const slack = await addMethod(member, { type: 'webhook', url: `${receiver.url}/slack`, format: 'slack' });
-    const later = await addMethod(member, { type: 'webhook', url: `${receiver.url}/later`, format: 'json' });
+    const personalToken = 'T0KENT0KENT0KENT0KENT0KEN';
+    const later = await addMethod(member, { type: 'webhook', url: `${receiver.url}/later/${personalToken}`, format: 'json' });
     const rules = [
       { contactMethodId: mail, delayMinutes: 0 },
       { contactMethodId: slack, delayMinutes: 0 },
@@ -172,7 +173,8 @@ describe('paging a person by their notification rules', () => {
 
     const acknowledged = await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/acknowledge`, undefined, { token: member.token });
     expect(acknowledged.status).toBe(200);
-    const expected = ['email::delivered', 'webhook:/later:cancelled', 'webhook:/slack:delivered'];
+    // A person's own webhook URL is their credential: the team sees it redacted, even its owner.
+    const expected = ['email::delivered', 'webhook:/later/redacted:cancelled', 'webhook:/slack:delivered'];
     const statusesNow = async () => {
       const detail = await app.http.get(`/teams/${owner.teamId}/alerts/${alertId}`, { token: owner.token });
       return (detail.body.notifications as { target: { type: string; url?: string }; status: string }[])
@@ -180,7 +182,10 @@ describe('paging a person by their notification rules', () => {
         .sort();
     };
     await waitFor('the sent rules delivered and the delayed one cancelled', async () => JSON.stringify(await statusesNow()) === JSON.stringify(expected));
-    expect(receiver.requests.some((request) => request.path === '/later')).toBe(false);
+    expect(receiver.requests.some((request) => request.path.startsWith('/later'))).toBe(false);
+    const timeline = await app.http.get(`/teams/${owner.teamId}/alerts/${alertId}/timeline`, { token: owner.token });
+    expect(timeline.status).toBe(200);
+    expect(JSON.stringify(timeline.body)).not.toContain(personalToken);
   });
 
   it('a person without rules is paged at their account e-mail at once', async () => {

@@ -65,7 +65,7 @@ export const alertsProjection = defineProjection<
     NotificationRequested({ alert_notifications }, { data: e, metadata, recordedAt }) {
       alert_notifications.put({
         delivery_id: e.deliveryId, alert_id: e.alertId, team_id: metadata.teamId, loop: e.loop, step: e.step, node_id: e.nodeId,
-        target: e.target, status: 'pending', attempts: 0, last_error: null, requested_at: new Date(e.requestedAt), delivered_at: null,
+        target: e.target, recipient_user_id: e.recipient?.userId ?? null, status: 'pending', attempts: 0, last_error: null, requested_at: new Date(e.requestedAt), delivered_at: null,
         updated_at: recordedAt,
       });
     },

@@ -104,6 +104,8 @@ export interface AlertNotificationsTable {
   step: number;
   node_id: string;
   target: unknown;
+  /** Whose notification rule this delivery is; null for a flow node's own target. */
+  recipient_user_id: string | null;
   status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
   attempts: number;
   last_error: string | null;

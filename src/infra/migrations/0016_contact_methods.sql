@@ -16,3 +16,6 @@ create table notification_rules (
   rules jsonb not null,
   updated_at timestamptz not null
 );
+
+-- A notification rule's delivery names whose rule it is: their personal webhook URLs are not shown to the team.
+alter table alert_notifications add column recipient_user_id uuid;
