@@ -177,7 +177,6 @@ describe('alert decider', () => {
       { contactMethodId: hookMethod, delaySeconds: 300, target: { type: 'webhook', url: 'https://hooks.example.com/ada' }, format: 'slack' },
     ];
     const fireWith = (rulesOf: Record<string, PagingRule[]>): AlertCommand => ({ ...fire(0, 1), rules: rulesOf } as AlertCommand);
-    const firedPerson: AlertEvent = { ...fired(0, 0, 1), data: { ...(fired(0, 0, 1).data as object), nodeId: personStep.id } } as AlertEvent;
     const base = { alertId, loop: 0, step: 0, nodeId: personStep.id, retry: personStep.retry, requestedAt: iso(1) };
     const byRules = (events: AlertEvent[]) => events.filter((event) => event.type === 'NotificationRequested');
 
@@ -186,7 +185,7 @@ describe('alert decider', () => {
 
     it('a person without rules is paged at their account now, as before', () =>
       spec.given([triggered(steps), scheduled(0, 0)]).when(fireWith({})).then([
-        firedPerson,
+        fired(0, 0, 1),
         { type: 'NotificationRequested', data: { ...base, deliveryId: delivery1, target: { type: 'user', userId: ada } } },
         scheduled(1, 600),
       ]));
