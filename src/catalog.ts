@@ -1,5 +1,6 @@
 import { alertEventDefinitions } from './domain/alert/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
+import { contactEventDefinitions } from './domain/contact/events.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
 import { scheduleEventDefinitions } from './domain/schedule/events.js';
 import { sessionEventDefinitions } from './domain/session/events.js';
@@ -16,5 +17,6 @@ export function createCatalog(): EventCatalog {
     .register(userEventDefinitions)
     .register(sessionEventDefinitions)
     .register(teamEventDefinitions)
-    .register(scheduleEventDefinitions);
+    .register(scheduleEventDefinitions)
+    .register(contactEventDefinitions);
 }

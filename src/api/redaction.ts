@@ -53,3 +53,11 @@ export function redactWebhookTargets<T>(value: T): T {
 export function webhookTargetsFor<T>(role: TeamRole, value: T): T {
   return can(role, 'webhook-urls:read') ? value : redactWebhookTargets(value);
 }
+
+/**
+ * A notification's target as the team may see it: a person's own webhook (a notification rule's delivery) is their
+ * credential, redacted for everyone; a flow's webhook as the role allows.
+ */
+export function notificationTargetFor<T>(role: TeamRole, target: T, personal: boolean): T {
+  return personal ? redactWebhookTargets(target) : webhookTargetsFor(role, target);
+}

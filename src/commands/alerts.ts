@@ -10,6 +10,7 @@ import type { Actor, LogPosition } from '../eventstore/types.js';
 import { handleAlert } from './alert-handler.js';
 import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
 import { aggregateStream, type CommandDependencies, commandHandler } from './handle-command.js';
+import { rulesOf } from './notification-rules.js';
 import { loadSchedule } from './schedules.js';
 import { teamRoleOf } from './teams.js';
 
@@ -121,25 +122,29 @@ export async function actOnAlert(
   return { status: result.state.status, changed: result.events.length > 0, position: result.position };
 }
 
+/** What a step that pages people fires with, looked up here so the decider stays pure. */
+type StepLookup = Pick<Extract<AlertCommand, { type: 'FireEscalationStep' }>, 'onCall' | 'rules'>;
+
 /** The timer's way in: fenced by epoch and pending step, so a stale or duplicate timer never fires twice. */
 export async function fireEscalationStep(
   deps: CommandDependencies,
   input: { alertId: string; epoch: number; loop: number; step: number; now: Date },
 ): Promise<{ fired: boolean; lagMs: number | null; position: LogPosition | null }> {
-  const fire = (onCall: OnCallResolution | undefined) =>
+  const fire = (lookup: StepLookup | undefined) =>
     handleAlert(
       deps,
       input.alertId,
-      { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input, ...(onCall ? { onCall } : {}) },
+      { type: 'FireEscalationStep', deliveryId: randomUUID(), ...input, ...lookup },
       { actor: 'system:escalation' },
     );
-  // Only a schedule step needs the on-call lookup. The state this process last saw says whether this is one; a
-  // schedule step decides nothing without its lookup, so a stale guess is corrected from the state read afresh.
+  // Only a step that pages people needs lookups (who is on call, their rules). The state this process last saw says
+  // whether this is one; such a step decides nothing without them, so a stale guess is corrected from the state
+  // read afresh.
   const seen = deps.streamCache?.get(alertStreamId(input.alertId))?.state as AlertState | undefined;
-  let result = await fire(seen ? await onCallFor(deps, seen, input) : undefined);
+  let result = await fire(seen ? await lookupFor(deps, seen, input) : undefined);
   if (result.events.length === 0) {
-    const onCall = await onCallFor(deps, result.state, input);
-    if (onCall) result = await fire(onCall);
+    const lookup = await lookupFor(deps, result.state, input);
+    if (lookup) result = await fire(lookup);
   }
   const firedEvent = result.events.find((event) => event.type === 'EscalationStepFired');
   return {
@@ -149,17 +154,26 @@ export async function fireEscalationStep(
   };
 }
 
-/** The on-call lookup the step needs when it is pending in this state and pages a schedule; undefined otherwise. */
-async function onCallFor(
+/** The lookups the step needs when it is pending in this state and pages people; undefined otherwise. */
+async function lookupFor(
   deps: CommandDependencies,
   state: AlertState,
   step: { epoch: number; loop: number; step: number; now: Date },
-): Promise<OnCallResolution | undefined> {
+): Promise<StepLookup | undefined> {
   if (state.status !== 'triggered' || !state.pending) return undefined;
   const { pending } = state;
   if (state.epoch !== step.epoch || pending.loop !== step.loop || pending.step !== step.step) return undefined;
   const target = state.steps[pending.step]?.target;
-  return target?.type === 'schedule' ? resolveOnCall(deps, state.teamId, target.scheduleId, step.now) : undefined;
+  if (target?.type === 'schedule') {
+    const onCall = await resolveOnCall(deps, state.teamId, target.scheduleId, step.now);
+    return { onCall, rules: await rulesOf(deps, onCall.userIds) };
+  }
+  if (target?.type === 'user') {
+    const member = (await teamRoleOf(deps, state.teamId, target.userId)) !== null;
+    // Someone who left the team is not paged by their rules; the user target then fails as it always did.
+    return { rules: member ? await rulesOf(deps, [target.userId]) : {} };
+  }
+  return undefined;
 }
 
 /** Who a schedule step pages when it fires: those on call now who are still members of the team. */

@@ -65,7 +65,7 @@ export const alertsProjection = defineProjection<
     NotificationRequested({ alert_notifications }, { data: e, metadata, recordedAt }) {
       alert_notifications.put({
         delivery_id: e.deliveryId, alert_id: e.alertId, team_id: metadata.teamId, loop: e.loop, step: e.step, node_id: e.nodeId,
-        target: e.target, status: 'pending', attempts: 0, last_error: null, requested_at: new Date(e.requestedAt), delivered_at: null,
+        target: e.target, recipient_user_id: e.recipient?.userId ?? null, status: 'pending', attempts: 0, last_error: null, requested_at: new Date(e.requestedAt), delivered_at: null,
         updated_at: recordedAt,
       });
     },
@@ -113,7 +113,7 @@ export const inFlightProjection = defineProjection<
     AlertAcknowledged: ({ pending_escalations }, { data }) => pending_escalations.delete({ alert_id: data.alertId }),
     AlertResolved: ({ pending_escalations }, { data }) => pending_escalations.delete({ alert_id: data.alertId }),
     NotificationRequested({ pending_deliveries }, { data }) {
-      pending_deliveries.put({ delivery_id: data.deliveryId, alert_id: data.alertId, due_at: new Date(data.requestedAt), sender: null });
+      pending_deliveries.put({ delivery_id: data.deliveryId, alert_id: data.alertId, due_at: new Date(data.notBefore ?? data.requestedAt), sender: null });
     },
     NotificationAttemptStarted({ pending_deliveries }, { data }) {
       // If its sender stops, or no outcome is recorded within the lease, the sweeper hands the delivery back.

@@ -1,4 +1,5 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
+import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
 import { invitesProjection } from './invites.js';
 import type { Projection } from './projection.js';
@@ -17,4 +18,5 @@ export const readModelProjections: readonly Projection[] = [
   teamsProjection,
   invitesProjection,
   schedulesProjection,
+  contactMethodsProjection,
 ];

@@ -2,6 +2,7 @@
 
 import type { ColumnType, Generated } from 'kysely';
 import type { FlowNode } from '../domain/flow/node.js';
+import type { NotificationRule } from '../domain/contact/events.js';
 import type { Rotation } from '../domain/schedule/definition.js';
 
 export interface UsersTable {
@@ -103,6 +104,8 @@ export interface AlertNotificationsTable {
   step: number;
   node_id: string;
   target: unknown;
+  /** Whose notification rule this delivery is; null for a flow node's own target. */
+  recipient_user_id: string | null;
   status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
   attempts: number;
   last_error: string | null;
@@ -178,6 +181,24 @@ export interface ScheduleOverridesTable {
   created_at: Date;
 }
 
+export interface ContactMethodsTable {
+  id: string;
+  user_id: string;
+  type: 'email' | 'webhook';
+  address: string | null;
+  url: string | null;
+  format: 'json' | 'slack' | null;
+  verified: boolean;
+  created_at: Date;
+}
+
+/** A person's notification rules, in order, as their contact stream last replaced them. */
+export interface NotificationRulesTable {
+  user_id: string;
+  rules: ColumnType<NotificationRule[], string, string>;
+  updated_at: Date;
+}
+
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
@@ -196,4 +217,6 @@ export type ReadModels = {
   pending_deliveries: PendingDeliveriesTable;
   schedules: SchedulesTable;
   schedule_overrides: ScheduleOverridesTable;
+  contact_methods: ContactMethodsTable;
+  notification_rules: NotificationRulesTable;
 };

@@ -14,7 +14,8 @@ export const ESCALATION_RELAY = 'escalation-relay';
 const teamOf = (event: ProjectedEvent) => (event.metadata.teamId ? { teamId: event.metadata.teamId } : {});
 
 /**
- * Turns escalation events into broker messages: a timer per scheduled step and per notification retry (the
+ * Turns escalation events into broker messages: a timer per scheduled step, per notification retry and per delayed
+ * notification rule (the
  * timers of a batch share a message per due second), delivery work per requested notification. The runner moves
  * the checkpoint only after handleBatch returns, and handleBatch returns only once the broker confirmed every
  * message, so a crash or a broker outage replays from the checkpoint: messages may repeat (firing and attempts
@@ -35,6 +36,10 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
         } else if (event.type === 'NotificationFailed' && event.data.retryAt !== null) {
           const { alertId, deliveryId, retryAt } = event.data;
           timers.push({ kind: 'delivery', alertId, deliveryId, ...teamOf(event), dueAt: retryAt });
+        } else if (event.type === 'NotificationRequested' && event.data.notBefore !== undefined) {
+          // A notification rule with a delay: due like a retry, through the same timers.
+          const { alertId, deliveryId, notBefore } = event.data;
+          timers.push({ kind: 'delivery', alertId, deliveryId, ...teamOf(event), dueAt: notBefore });
         } else if (event.type === 'NotificationRequested') {
           work.push({ alertId: event.data.alertId, deliveryId: event.data.deliveryId, ...teamOf(event) });
         }

@@ -80,6 +80,7 @@ function planFor(target: NotificationAttemptPlan['target']): NotificationAttempt
     loop: 0,
     step: 0,
     target,
+    format: 'json',
     alert: { id: alertId, summary: 'payments API returning 503', details: { region: 'eu' }, severity: 'critical', status: 'triggered' },
   };
 }

@@ -13,7 +13,7 @@ import { buildTenant, type Tenant } from './tenant.js';
 /** What a path parameter or a body field can name of a team's. */
 type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
-  | 'scheduleId' | 'overrideId';
+  | 'scheduleId' | 'overrideId' | 'contactMethodId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
 type Ids = Record<Kind, string> & { integrationKey: string; actionToken: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
@@ -33,6 +33,7 @@ const PATH_PARAMETERS: Record<string, Kind | Capability> = {
   keyId: 'keyId',
   scheduleId: 'scheduleId',
   overrideId: 'overrideId',
+  contactMethodId: 'contactMethodId',
   key: 'integrationKey',
   token: 'actionToken',
 };
@@ -187,6 +188,15 @@ const CASES: Record<string, MatrixCase> = {
     noIds: "the caller's own password",
   },
   'GET /me': { noIds: 'the caller and their own teams' },
+  'POST /me/contact-methods': { body: (ids) => ({ type: 'email', address: ids.ownerEmail }), noIds: "a new contact method of the caller's own" },
+  'GET /me/contact-methods': { noIds: "the caller's own contact methods" },
+  'DELETE /me/contact-methods/:contactMethodId': {},
+  'POST /me/contact-methods/:contactMethodId/verify': { body: () => ({ code: '123456' }) },
+  'GET /me/notification-rules': { noIds: "the caller's own rules" },
+  'PUT /me/notification-rules': {
+    body: (ids) => [{ contactMethodId: ids.contactMethodId, delayMinutes: 0 }],
+    fields: { '[].contactMethodId': { names: 'contactMethodId' } },
+  },
   'POST /teams': { body: () => ({ name: 'founded by B' }), noIds: 'a new team of the caller' },
   'GET /teams': { noIds: "the caller's own teams" },
   'GET /teams/:teamId': {},
@@ -245,6 +255,7 @@ function idsOf(tenant: Tenant, actionToken: string): Ids {
     keyId: tenant.keyId,
     scheduleId: tenant.scheduleId,
     overrideId: tenant.overrideId,
+    contactMethodId: tenant.contactMethodId,
     dedupKey: tenant.dedupKey,
     inviteToken: tenant.inviteToken,
     inviteeToken: tenant.inviteeToken,

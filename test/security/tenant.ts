@@ -27,6 +27,8 @@ export interface Tenant {
   /** A schedule with the member on call, and an override of theirs. */
   scheduleId: string;
   overrideId: string;
+  /** A contact method of the owner's (their account's address), paged by their one notification rule. */
+  contactMethodId: string;
 }
 
 /**
@@ -80,6 +82,10 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     auth,
   );
   expect(override.status, JSON.stringify(override.body)).toBe(201);
+  const contactMethod = await http.post('/me/contact-methods', { type: 'email', address: owner.email }, auth);
+  expect(contactMethod.status, JSON.stringify(contactMethod.body)).toBe(201);
+  const rules = await http.put('/me/notification-rules', [{ contactMethodId: contactMethod.body.id, delayMinutes: 0 }], auth);
+  expect(rules.status, JSON.stringify(rules.body)).toBe(204);
   return {
     owner,
     member,
@@ -98,5 +104,6 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     integrationKey: key.body.key,
     scheduleId: schedule.body.id,
     overrideId: override.body.id,
+    contactMethodId: contactMethod.body.id,
   };
 }

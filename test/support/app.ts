@@ -93,6 +93,9 @@ export class HttpClient {
   patch<T = any>(path: string, body?: unknown, options: RequestOptions = {}) {
     return this.request<T>('PATCH', path, body, options);
   }
+  put<T = any>(path: string, body?: unknown, options: RequestOptions = {}) {
+    return this.request<T>('PUT', path, body, options);
+  }
   delete<T = any>(path: string, options: RequestOptions = {}) {
     return this.request<T>('DELETE', path, undefined, options);
   }

@@ -53,16 +53,18 @@ describe('escalation relay', () => {
     await database?.drop();
   });
 
-  it('publishes a timer per scheduled step and retry, and delivery work per requested notification only', async () => {
+  it('publishes a timer per scheduled step, retry and delayed rule, and delivery work per notification due now only', async () => {
     runner = startRelay();
     const alertId = randomUUID();
-    const [requested, retried, abandoned, unresolved] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const [requested, retried, abandoned, unresolved, delayed] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     const stepDueAt = inSeconds(0.2);
     const retryAt = inSeconds(0.3);
+    const notBefore = inSeconds(0.4);
     const now = new Date().toISOString();
     const position = await append(alertId, [
       { type: 'EscalationStepScheduled', data: { alertId, epoch: 2, loop: 1, step: 3, dueAt: stepDueAt } },
       { type: 'NotificationRequested', data: { alertId, deliveryId: requested, loop: 1, step: 3, ...node, requestedAt: now } },
+      { type: 'NotificationRequested', data: { alertId, deliveryId: delayed, loop: 1, step: 3, ...node, requestedAt: now, notBefore } },
       { type: 'NotificationFailed', data: { alertId, deliveryId: retried, attempt: 1, error: 'timeout', failedAt: now, retryAt } },
       { type: 'NotificationFailed', data: { alertId, deliveryId: abandoned, attempt: 3, error: 'timeout', failedAt: now, retryAt: null } },
       { type: 'NotificationOutcomeUnknown', data: { alertId, deliveryId: unresolved, attempt: 1, policy: 'resend', at: now } },
@@ -70,12 +72,13 @@ describe('escalation relay', () => {
     ]);
 
     await waitFor('the relay to pass the events', checkpointPassed(position));
-    await waitFor('two timers', () => timers(dueTimers.received).length === 2);
+    await waitFor('three timers', () => timers(dueTimers.received).length === 3);
     await waitFor('the delivery work', () => deliveryWork.received.length === 1);
     expect(timers(dueTimers.received)).toEqual(
       expect.arrayContaining([
         { kind: 'escalation', alertId, epoch: 2, loop: 1, step: 3, dueAt: stepDueAt },
         { kind: 'delivery', alertId, deliveryId: retried, teamId, dueAt: retryAt },
+        { kind: 'delivery', alertId, deliveryId: delayed, teamId, dueAt: notBefore },
       ]),
     );
     // An unresolved attempt is resent by the start that records it as unknown, never by a second message.
@@ -94,9 +97,9 @@ describe('escalation relay', () => {
 
     runner = startRelay();
     await waitFor('the restarted relay to pass the new events', checkpointPassed(position));
-    await waitFor('the new timer', () => timers(dueTimers.received).length >= 3);
+    await waitFor('the new timer', () => timers(dueTimers.received).length >= 4);
     await waitFor('the new delivery work', () => deliveryWork.received.length >= 2);
-    expect(timers(dueTimers.received).slice(2)).toEqual([{ kind: 'escalation', alertId, epoch: 0, loop: 0, step: 0, dueAt }]);
+    expect(timers(dueTimers.received).slice(3)).toEqual([{ kind: 'escalation', alertId, epoch: 0, loop: 0, step: 0, dueAt }]);
     expect(deliveries(deliveryWork.received).slice(1)).toEqual([{ alertId, deliveryId, teamId }]);
   });
 

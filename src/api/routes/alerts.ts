@@ -3,10 +3,11 @@ import { actOnAlert, type AlertAction, triggerAlert } from '../../commands/alert
 import { countedRepeats } from '../../commands/alert-repeats.js';
 import { alertStreamId } from '../../domain/alert/identity.js';
 import { loadFlow } from '../../commands/flows.js';
-import { Severity } from '../../domain/alert/events.js';
+import { type AlertEvent, Severity } from '../../domain/alert/events.js';
+import type { TeamRole } from '../../domain/team/roles.js';
 import { Timestamp } from '../../domain/schemas.js';
 import { formatPosition } from '../../eventstore/types.js';
-import { webhookTargetsFor } from '../redaction.js';
+import { notificationTargetFor } from '../redaction.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { routeGroup } from '../routing.js';
 import { AlertParams, pageLimit, TeamParams } from '../schemas.js';
@@ -199,7 +200,7 @@ const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
           id: row.delivery_id,
           loop: row.loop,
           step: row.step,
-          target: webhookTargetsFor(role, row.target),
+          target: notificationTargetFor(role, row.target, row.recipient_user_id !== null),
           status: row.status,
           attempts: row.attempts,
           lastError: row.last_error,
@@ -246,11 +247,17 @@ const alertTimeline = route('get', '/teams/:teamId/alerts/:alertId/timeline', {
         at: event.recordedAt.toISOString(),
         type: event.type,
         actor: event.metadata.actor,
-        data: webhookTargetsFor(role, services.catalog.parse(event).data),
+        data: eventDataFor(role, services.catalog.parse<AlertEvent>(event)),
       })),
     };
   },
 });
+
+/** An event's data as the team may see it (see notificationTargetFor). */
+function eventDataFor(role: TeamRole, event: AlertEvent): unknown {
+  const personal = event.type === 'NotificationRequested' && event.data.recipient !== undefined;
+  return notificationTargetFor(role, event.data, personal);
+}
 
 export const alertRoutes = [
   triggerAlertRoute,

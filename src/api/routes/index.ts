@@ -3,6 +3,7 @@ import { actionLinkRoutes } from './action-links.js';
 import { alertRoutes } from './alerts.js';
 import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
+import { contactMethodRoutes } from './contact-methods.js';
 import { flowRoutes } from './flows.js';
 import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
@@ -18,6 +19,7 @@ export const routes: readonly AnyRouteSpec[] = [
   ...integrationRoutes,
   ...authRoutes,
   meRoute,
+  ...contactMethodRoutes,
   ...teamRoutes,
   ...inviteRoutes,
   ...actionLinkRoutes,

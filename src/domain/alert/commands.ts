@@ -34,6 +34,11 @@ export type AlertCommand =
       now: Date;
       /** For a step that pages a schedule: who is on call now and still a member, looked up by the handler. */
       onCall?: OnCallResolution;
+      /**
+       * For a step that pages people (a user or a schedule): each person's notification rules, looked up by the
+       * handler; a person without rules is paged at their account's e-mail at once.
+       */
+      rules?: PeopleRules;
     }
   | { type: 'AcknowledgeAlert'; teamId: string; by: string; now: Date }
   | { type: 'ResolveAlert'; teamId: string; by: string; now: Date }
@@ -54,6 +59,17 @@ export type AlertCommand =
       outcome: NotificationOutcome;
       now: Date;
     };
+
+/** One notification rule of a person, resolved to where it sends. */
+export interface PagingRule {
+  contactMethodId: string;
+  delaySeconds: number;
+  target: { type: 'email'; email: string } | { type: 'webhook'; url: string };
+  format: 'json' | 'slack';
+}
+
+/** Verified rules by user id. */
+export type PeopleRules = Readonly<Record<string, readonly PagingRule[]>>;
 
 export interface OnCallResolution {
   userIds: readonly string[];

@@ -1,7 +1,8 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fold } from '../decider.js';
 import { deciderSpecification } from '../decider-specification.js';
 import type { FlowNode } from '../flow/node.js';
-import type { AlertCommand } from './commands.js';
+import type { AlertCommand, PagingRule } from './commands.js';
 import { alertDecider } from './decider.js';
 import type { AlertEvent, AlertEventOf } from './events.js';
 
@@ -136,7 +137,7 @@ describe('alert decider', () => {
     const [alice, bob] = ['00000000-0000-4000-8000-00000000a11c', '00000000-0000-4000-8000-0000000000b0'];
     const onCallStep: FlowNode = { ...node(1, 0), target: { type: 'schedule', scheduleId } };
     const steps = [onCallStep, node(2, 60)];
-    const fireWith = (onCall: { userIds: string[]; reason: string | null }): AlertCommand => ({ ...fire(0, 1), onCall } as AlertCommand);
+    const fireWith = (onCall: { userIds: string[]; reason: string | null }): AlertCommand => ({ ...fire(0, 1), onCall, rules: {} } as AlertCommand);
     const firedWith = (onCall: { userIds: string[]; reason: string | null }): AlertEvent => {
       const event = fired(0, 0, 1) as AlertEventOf<'EscalationStepFired'>;
       return { ...event, data: { ...event.data, nodeId: onCallStep.id, onCall: { scheduleId, ...onCall } } };
@@ -164,6 +165,73 @@ describe('alert decider', () => {
         firedWith({ userIds: [], reason: 'nobody on call' }),
         scheduled(1, 1),
       ]));
+  });
+
+  describe('firing a step that pages a person with notification rules', () => {
+    const ada = '00000000-0000-4000-8000-0000000000ad';
+    const [mailMethod, hookMethod] = ['00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000c2'];
+    const personStep: FlowNode = { ...node(1, 0), target: { type: 'user', userId: ada } };
+    const steps = [personStep, node(2, 600)];
+    const rules: PagingRule[] = [
+      { contactMethodId: mailMethod, delaySeconds: 0, target: { type: 'email', email: 'pager@example.com' }, format: 'json' },
+      { contactMethodId: hookMethod, delaySeconds: 300, target: { type: 'webhook', url: 'https://hooks.example.com/ada' }, format: 'slack' },
+    ];
+    const fireWith = (rulesOf: Record<string, PagingRule[]>): AlertCommand => ({ ...fire(0, 1), rules: rulesOf } as AlertCommand);
+    const base = { alertId, loop: 0, step: 0, nodeId: personStep.id, retry: personStep.retry, requestedAt: iso(1) };
+    const byRules = (events: AlertEvent[]) => events.filter((event) => event.type === 'NotificationRequested');
+
+    it('without the rules looked up, a step that pages a person decides nothing', () =>
+      spec.given([triggered(steps), scheduled(0, 0)]).when(fire(0, 1)).thenNothingHappens());
+
+    it('a person without rules is paged at their account now, as before', () =>
+      spec.given([triggered(steps), scheduled(0, 0)]).when(fireWith({})).then([
+        fired(0, 0, 1),
+        { type: 'NotificationRequested', data: { ...base, deliveryId: delivery1, target: { type: 'user', userId: ada } } },
+        scheduled(1, 600),
+      ]));
+
+    it('each rule is a delivery of its own, due at the fire time plus its delay', () => {
+      const events = alertDecider.decide(fireWith({ [ada]: rules }), fold(alertDecider, [triggered(steps), scheduled(0, 0)]));
+      const [mail, hook] = byRules(events) as AlertEventOf<'NotificationRequested'>[];
+      expect(mail!.data).toMatchObject({ target: rules[0]!.target, recipient: { userId: ada, contactMethodId: mailMethod } });
+      expect(mail!.data.notBefore).toBeUndefined();
+      expect(hook!.data).toMatchObject({ target: rules[1]!.target, format: 'slack', notBefore: iso(301), recipient: { userId: ada, contactMethodId: hookMethod } });
+      expect(new Set([mail!.data.deliveryId, hook!.data.deliveryId, delivery1]).size).toBe(3);
+      // Deterministic: the same firing names the same deliveries.
+      expect(byRules(alertDecider.decide(fireWith({ [ada]: rules }), fold(alertDecider, [triggered(steps), scheduled(0, 0)])))).toEqual([mail, hook]);
+    });
+
+    it('each person a schedule step finds on call is paged by their own rules, or at their account without any', () => {
+      const scheduleId = '00000000-0000-4000-8000-0000000005c0';
+      const bob = '00000000-0000-4000-8000-0000000000b0';
+      const onCallSteps = [{ ...personStep, target: { type: 'schedule' as const, scheduleId } }, node(2, 600)];
+      const command = { ...fire(0, 1), onCall: { userIds: [ada, bob], reason: null }, rules: { [ada]: rules } } as AlertCommand;
+      const requests = byRules(alertDecider.decide(command, fold(alertDecider, [triggered(onCallSteps), scheduled(0, 0)]))) as AlertEventOf<'NotificationRequested'>[];
+      expect(requests.map((request) => [request.data.target, request.data.recipient?.userId ?? null])).toEqual([
+        [rules[0]!.target, ada],
+        [rules[1]!.target, ada],
+        [{ type: 'user', userId: bob }, null],
+      ]);
+    });
+
+    it('a delayed rule is not attempted before it is due', () => {
+      const history = [triggered(steps), scheduled(0, 0), ...alertDecider.decide(fireWith({ [ada]: rules }), fold(alertDecider, [triggered(steps), scheduled(0, 0)]))];
+      const hook = byRules(history.slice(2))[1] as AlertEventOf<'NotificationRequested'>;
+      const start = (seconds: number): AlertCommand => ({ type: 'StartNotificationAttempt', deliveryId: hook.data.deliveryId, now: after(seconds), sender, deadSenders: [] });
+      spec.given(history).when(start(2)).thenNothingHappens();
+      spec.given(history).when(start(301)).then([
+        { type: 'NotificationAttemptStarted', data: { alertId, deliveryId: hook.data.deliveryId, attempt: 1, startedAt: iso(301), sender, leaseEndsAt: iso(331) } },
+      ]);
+    });
+
+    it('acknowledging cancels the rules not yet due, and leaves the sent ones alone', () => {
+      const history = [triggered(steps), scheduled(0, 0), ...alertDecider.decide(fireWith({ [ada]: rules }), fold(alertDecider, [triggered(steps), scheduled(0, 0)]))];
+      const hook = byRules(history.slice(2))[1] as AlertEventOf<'NotificationRequested'>;
+      spec.given(history).when({ type: 'AcknowledgeAlert', teamId, by: `user:${ada}`, now: after(30) }).then([
+        { type: 'AlertAcknowledged', data: { alertId, epoch: 1, by: `user:${ada}`, at: iso(30) } },
+        { type: 'NotificationCancelled', data: { alertId, deliveryId: hook.data.deliveryId, reason: 'acknowledged', at: iso(30) } },
+      ]);
+    });
   });
 
   describe('firing', () => {

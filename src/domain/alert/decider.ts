@@ -1,7 +1,7 @@
 import { conflict, type Decider, invalid, notFound } from '../decider.js';
 import { uuidV5 } from '../deterministic-id.js';
 import type { NodeTarget, RetryPolicy } from '../flow/node.js';
-import type { AlertCommand } from './commands.js';
+import type { AlertCommand, PagingRule } from './commands.js';
 import type { AlertEvent, PinnedStep, Severity } from './events.js';
 
 export type AlertStatus = 'triggered' | 'acknowledged' | 'resolved';
@@ -18,6 +18,8 @@ export interface NotificationState {
   step: number;
   nodeId: string;
   target: NodeTarget;
+  /** The body a webhook target receives. */
+  format: 'json' | 'slack';
   retry: RetryPolicy;
   status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
   attempts: number;
@@ -26,6 +28,7 @@ export interface NotificationState {
   openAttempt: number | null;
   openAttemptSender: string | null;
   openAttemptLeaseEndsAt: string | null;
+  /** When the next attempt may start: a retry's time, or a delayed rule's due time before its first attempt. */
   nextAttemptAt: string | null;
 }
 
@@ -71,6 +74,8 @@ export const REPEATS_RECORDED_ONE_BY_ONE = 5;
 
 /** Deliveries of a schedule step beyond the first are named after the first and the user they page. */
 const ON_CALL_DELIVERY_NAMESPACE = '6a1f4c2e-93b7-4d58-8e0a-2f5c7b9d1e34';
+/** A person's rule deliveries are named after the delivery that would have paged them and the rule's place. */
+const RULE_DELIVERY_NAMESPACE = 'c4d2a7e1-5b83-4f96-9a0d-3e8b1f6c2d75';
 
 const at = (date: Date) => date.toISOString();
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + Math.round(seconds * 1000)).toISOString();
@@ -142,14 +147,36 @@ function decideRecordRepeats(command: Extract<AlertCommand, { type: 'RecordRepea
   ];
 }
 
+interface DeliveryRequest {
+  deliveryId: string;
+  target: NodeTarget;
+  notBefore?: string;
+  recipient?: { userId: string; contactMethodId: string };
+  format?: 'json' | 'slack';
+}
+
+/** A person is paged by each of their rules, each a delivery of its own; without rules, at their account's e-mail now. */
+function requestsByRules(person: { deliveryId: string; userId: string }, rules: readonly PagingRule[], firedAt: string): DeliveryRequest[] {
+  if (rules.length === 0) return [{ deliveryId: person.deliveryId, target: { type: 'user', userId: person.userId } }];
+  return rules.map((rule, index) => ({
+    deliveryId: uuidV5(`${person.deliveryId}/rule/${index}`, RULE_DELIVERY_NAMESPACE),
+    target: rule.target,
+    ...(rule.delaySeconds > 0 ? { notBefore: plusSeconds(firedAt, rule.delaySeconds) } : {}),
+    recipient: { userId: person.userId, contactMethodId: rule.contactMethodId },
+    ...(rule.target.type === 'webhook' ? { format: rule.format } : {}),
+  }));
+}
+
 function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' }>, state: AlertState): AlertEvent[] {
   // A stale, duplicate or post-acknowledgement timer is a no-op, not an error.
   if (state.status !== 'triggered' || !state.pending) return [];
   const { pending } = state;
   if (state.epoch !== command.epoch || pending.loop !== command.loop || pending.step !== command.step) return [];
   const node = state.steps[pending.step]!;
-  // A schedule step fires with who is on call, which the handler looks up: without it, there is nothing to decide.
+  // A schedule step fires with who is on call, a step paging people with their rules, both looked up by the
+  // handler: without them, there is nothing to decide.
   if (node.target.type === 'schedule' && !command.onCall) return [];
+  if ((node.target.type === 'user' || node.target.type === 'schedule') && !command.rules) return [];
   const firedAt = at(command.now);
   const onCallUsers = [...(command.onCall?.userIds ?? [])];
   const onCall =
@@ -160,12 +187,18 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
           reason: onCallUsers.length > 0 ? null : (command.onCall?.reason ?? null),
         }
       : undefined;
-  const requests: { deliveryId: string; target: NodeTarget }[] = onCall
+  const people: { deliveryId: string; userId: string }[] = onCall
     ? onCall.userIds.map((userId, index) => ({
         deliveryId: index === 0 ? command.deliveryId : uuidV5(`${command.deliveryId}/${userId}`, ON_CALL_DELIVERY_NAMESPACE),
-        target: { type: 'user', userId },
+        userId,
       }))
-    : [{ deliveryId: command.deliveryId, target: node.target }];
+    : node.target.type === 'user'
+      ? [{ deliveryId: command.deliveryId, userId: node.target.userId }]
+      : [];
+  const requests: DeliveryRequest[] =
+    node.target.type === 'user' || node.target.type === 'schedule'
+      ? people.flatMap((person) => requestsByRules(person, command.rules?.[person.userId] ?? [], firedAt))
+      : [{ deliveryId: command.deliveryId, target: node.target }];
   const events: AlertEvent[] = [
     {
       type: 'EscalationStepFired',
@@ -181,7 +214,7 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
         ...(onCall ? { onCall } : {}),
       },
     },
-    ...requests.map(({ deliveryId, target }): AlertEvent => ({
+    ...requests.map(({ deliveryId, target, ...rest }): AlertEvent => ({
       type: 'NotificationRequested',
       data: {
         alertId: state.alertId,
@@ -192,6 +225,7 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
         target,
         retry: node.retry,
         requestedAt: firedAt,
+        ...rest,
       },
     })),
   ];
@@ -205,6 +239,13 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
     events.push({ type: 'EscalationExhausted', data: { alertId: state.alertId, loops: state.repeat + 1, at: firedAt } });
   }
   return events;
+}
+
+/** Rule deliveries waiting for their delay are cancelled at once, so none is left hanging on the alert. */
+function cancelledNotYetDue(alert: OpenAlertState, reason: 'acknowledged' | 'resolved', now: Date): AlertEvent[] {
+  return Object.values(alert.notifications)
+    .filter((notification) => notification.status === 'pending' && notification.nextAttemptAt !== null && Date.parse(notification.nextAttemptAt) > now.getTime())
+    .map((notification) => ({ type: 'NotificationCancelled', data: { alertId: alert.alertId, deliveryId: notification.deliveryId, reason, at: at(now) } }));
 }
 
 function requireTeamAlert(state: AlertState, teamId: string): OpenAlertState {
@@ -230,7 +271,6 @@ function decideStartAttempt(command: Extract<AlertCommand, { type: 'StartNotific
     // Cut off mid-send: whether it arrived is unknown. Channels carry a stable delivery id, so resending is safe.
     events.push({ type: 'NotificationOutcomeUnknown', data: { ...base, attempt: notification.openAttempt, policy: 'resend', at: now } });
   } else if (
-    notification.status === 'retry_scheduled' &&
     notification.nextAttemptAt !== null &&
     Date.parse(notification.nextAttemptAt) - EARLY_TOLERANCE_MS > command.now.getTime()
   ) {
@@ -294,12 +334,18 @@ export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
     case 'AcknowledgeAlert': {
       const alert = requireTeamAlert(state, command.teamId);
       if (alert.status !== 'triggered') return [];
-      return [{ type: 'AlertAcknowledged', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } }];
+      return [
+        { type: 'AlertAcknowledged', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } },
+        ...cancelledNotYetDue(alert, 'acknowledged', command.now),
+      ];
     }
     case 'ResolveAlert': {
       const alert = requireTeamAlert(state, command.teamId);
       if (alert.status === 'resolved') return [];
-      return [{ type: 'AlertResolved', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } }];
+      return [
+        { type: 'AlertResolved', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } },
+        ...cancelledNotYetDue(alert, 'resolved', command.now),
+      ];
     }
     case 'EscalateAlert': {
       const alert = requireTeamAlert(state, command.teamId);
@@ -366,6 +412,7 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
         step: e.step,
         nodeId: e.nodeId,
         target: e.target,
+        format: e.format ?? 'json',
         retry: e.retry,
         status: 'pending',
         attempts: 0,
@@ -373,7 +420,7 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
         openAttempt: null,
         openAttemptSender: null,
         openAttemptLeaseEndsAt: null,
-        nextAttemptAt: null,
+        nextAttemptAt: e.notBefore ?? null,
       };
       return { ...state, notifications: { ...state.notifications, [e.deliveryId]: notification } };
     }

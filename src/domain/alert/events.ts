@@ -67,6 +67,12 @@ export const NotificationRequested = z.object({
   target: FlowNode.shape.target,
   retry: FlowNode.shape.retry,
   requestedAt: Timestamp,
+  /** A notification rule's delivery: not sent before this instant (the step's fire time plus the rule's delay). */
+  notBefore: Timestamp.optional(),
+  /** A notification rule's delivery: whose rule, and the contact method it pages. */
+  recipient: z.object({ userId: z.uuid(), contactMethodId: z.uuid() }).optional(),
+  /** The body a webhook target receives: ours (json, the default) or an incoming-webhook message (slack). */
+  format: z.enum(['json', 'slack']).optional(),
 });
 
 /**

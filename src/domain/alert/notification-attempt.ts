@@ -10,6 +10,8 @@ export interface NotificationAttemptPlan {
   loop: number;
   step: number;
   target: NodeTarget;
+  /** The body a webhook target receives: ours, or an incoming-webhook message (Slack, Mattermost). */
+  format: 'json' | 'slack';
   alert: { id: string; summary: string; details: unknown; severity: string; status: OpenAlertState['status'] };
 }
 
@@ -24,6 +26,7 @@ export function notificationAttemptPlan(state: OpenAlertState, deliveryId: strin
     loop: notification.loop,
     step: notification.step,
     target: notification.target,
+    format: notification.format,
     alert: { id: state.alertId, summary: state.summary, details: state.details, severity: state.severity, status: state.status },
   };
 }

@@ -17,6 +17,7 @@ function planFor(target: NotificationAttemptPlan['target']): NotificationAttempt
     loop: 0,
     step: 0,
     target,
+    format: 'json',
     alert: { id: alertId, summary: 'disk full', details: null, severity: 'error', status: 'triggered' },
   };
 }

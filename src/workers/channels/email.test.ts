@@ -17,6 +17,7 @@ function planFor(target: NotificationAttemptPlan['target'], change: Partial<Noti
     loop: 0,
     step: 0,
     target,
+    format: 'json',
     alert: { id: alertId, summary: 'Checkout latency above 2 s', details: { p99Ms: 2350, region: 'eu-west-1' }, severity: 'error', status: 'triggered' },
     ...change,
   };

@@ -29,6 +29,7 @@ function planFor(url: string, change: Partial<NotificationAttemptPlan> = {}): No
     loop: 0,
     step: 1,
     target: { type: 'webhook', url },
+    format: 'json',
     alert: { id: alertId, summary: 'db-1 disk full', details: { mount: '/var', usedPercent: 97 }, severity: 'critical', status: 'triggered' },
     ...change,
   };

@@ -39,6 +39,30 @@ export function webhookBody(plan: NotificationAttemptPlan, actionLink: string): 
   );
 }
 
+/** Slack's mrkdwn reads <, > and & as markup: the alert's own text is escaped. */
+const mrkdwnText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** An incoming-webhook message (Slack, Mattermost): `text` for notifications, a block for the message itself. */
+export function slackMessageBody(plan: NotificationAttemptPlan, actionLink: string): Buffer {
+  const { alert } = plan;
+  const button = (label: string, action: 'acknowledge' | 'resolve') => ({
+    type: 'button',
+    text: { type: 'plain_text', text: label },
+    url: `${actionLink}#${action}`,
+  });
+  const text = `[${alert.severity.toUpperCase()}] ${alert.summary} (${alert.status}, step ${plan.step + 1})`;
+  return Buffer.from(
+    JSON.stringify({
+      text,
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: `*${mrkdwnText(alert.summary)}*\nSeverity: ${alert.severity} · Status: ${alert.status} · Step ${plan.step + 1}` } },
+        { type: 'actions', elements: [button('Acknowledge', 'acknowledge'), button('Resolve', 'resolve')] },
+        { type: 'context', elements: [{ type: 'mrkdwn', text: `Alert ${alert.id} · delivery ${plan.deliveryId}` }] },
+      ],
+    }),
+  );
+}
+
 /**
  * POSTs the alert to the target URL, signed as Standard Webhooks specify. Target problems (refused address, timeout,
  * non-2xx) are failed outcomes described in our own words; nothing the target sends back is kept. Only our own read
@@ -65,7 +89,8 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
       if (!resolution) return timedOut(options.timeoutMs);
       if (!resolution.ok) return { delivered: false, error: resolution.error, permanent: resolution.permanent };
 
-      const body = webhookBody(plan, options.actionLinkOf(plan));
+      const actionLink = options.actionLinkOf(plan);
+      const body = plan.format === 'slack' ? slackMessageBody(plan, actionLink) : webhookBody(plan, actionLink);
       const timestamp = Math.floor(now.getTime() / 1000);
       return post(url, resolution.address, body, deadline, options.timeoutMs, {
         'content-type': 'application/json',
