@@ -62,6 +62,7 @@ describe('on-call schedules', () => {
       { token: owner.token },
     );
     expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toMatchObject({ code: 'shift_range_too_long', errors: [{ path: 'query.to' }] });
   });
 
   it('an override replaces the rotation for its period; edits honour If-Match and show in the audit log', async () => {

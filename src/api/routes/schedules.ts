@@ -236,9 +236,10 @@ const shiftsRoute = route('get', '/teams/:teamId/schedules/:scheduleId/shifts', 
   async handler({ params, query, services }) {
     const from = query.from ? new Date(query.from) : services.clock();
     const to = query.to ? new Date(query.to) : new Date(from.getTime() + DEFAULT_SHIFT_RANGE_DAYS * DAY_MS);
-    if (to.getTime() <= from.getTime()) throw badRequest('`to` must be after `from`', { code: 'invalid_shift_range' });
+    const rangeRefused = (message: string, code: string) => badRequest(message, { code, errors: [{ path: 'query.to', message }] });
+    if (to.getTime() <= from.getTime()) throw rangeRefused('`to` must be after `from`', 'invalid_shift_range');
     if (to.getTime() - from.getTime() > MAX_SHIFT_RANGE_DAYS * DAY_MS) {
-      throw badRequest(`at most ${MAX_SHIFT_RANGE_DAYS} days per call`, { code: 'shift_range_too_long' });
+      throw rangeRefused(`at most ${MAX_SHIFT_RANGE_DAYS} days per call`, 'shift_range_too_long');
     }
     const found = await readSchedule(services, params.teamId, params.scheduleId, from);
     if (!found) throw notFoundProblem('schedule not found');
