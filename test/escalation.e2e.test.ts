@@ -56,16 +56,16 @@ describe('escalation end to end', () => {
     return response.body;
   }
 
-  it('pages a node with delay d between d and d + 0.25 s after the trigger, signed, and records due and fire time', async () => {
+  // How soon after its due time the page arrives (≤ 250 ms) is measured in escalation-timing.alone.test.ts, where no
+  // other test file loads the machine.
+  it('pages a node after its delay, signed, and records due and fire time', async () => {
     const flowId = await createFlow([webhookNode('timing', 1.5)]);
     const alert = await trigger(flowId);
     const [page] = await waitFor('the page', () => (pagesTo('timing').length ? pagesTo('timing') : undefined));
     const events = await timeline(alert.id);
     const triggeredAt = Date.parse(events.find((event) => event.type === 'AlertTriggered')!.data.triggeredAt);
     const lagMs = page!.receivedAt.getTime() - (triggeredAt + 1500);
-    console.log(`timing: webhook received ${lagMs} ms after its due time`);
     expect(lagMs).toBeGreaterThanOrEqual(0);
-    expect(lagMs).toBeLessThanOrEqual(250);
 
     const fired = events.find((event) => event.type === 'EscalationStepFired')!;
     expect(Date.parse(fired.data.dueAt)).toBe(triggeredAt + 1500);
