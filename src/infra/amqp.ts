@@ -7,6 +7,14 @@ export type AmqpConnection = amqp.ChannelModel;
 /** How long opening a connection (TCP and AMQP handshake) may take, like PostgreSQL's connection timeout. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
+/** How long a set-up whose connection the broker closed (a broker still booting) may wait for the reconnect. */
+const SETUP_RECONNECT_WAIT_MS = 20_000;
+
+/** The connection itself went away (closed by the broker or the network), as opposed to a channel refusal. */
+function isConnectionClosed(error: unknown): boolean {
+  return /^Connection closed/.test((error as Error).message ?? '') || /Connection (ended|terminated)|ECONNRESET|EPIPE/.test(String(error));
+}
+
 /** Work to (re)do on every fresh connection: declare topology, open channels, start consumers. */
 export type ConnectionSetup = (connection: AmqpConnection) => Promise<void>;
 
@@ -43,10 +51,28 @@ export class BrokerConnection {
     }
   }
 
-  /** Runs `setup` now (when connected) and again after every reconnect. */
+  /**
+   * Runs `setup` now (when connected) and again after every reconnect. A broker still booting may close the
+   * connection under the setup (INTERNAL_ERROR while its queue coordinator starts): the reconnect runs every setup
+   * again, this one included, so that is waited for, within a bound. A setup refused on an open connection is the
+   * broker's answer and fails at once.
+   */
   async register(name: string, run: ConnectionSetup): Promise<void> {
     this.setups.push({ name, run });
-    if (this.connection) await run(this.connection);
+    const connection = this.connection;
+    if (!connection) return;
+    try {
+      await run(connection);
+    } catch (error) {
+      if (!isConnectionClosed(error)) throw error;
+      this.logger.warn({ err: error, setup: name }, 'the broker closed the connection during set-up; waiting for the reconnect to set up again');
+      const deadline = Date.now() + SETUP_RECONNECT_WAIT_MS;
+      while (Date.now() < deadline) {
+        if (this.connection !== null && this.connection !== connection && this.reconnecting === null) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
