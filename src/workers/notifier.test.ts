@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { attemptPlan } from '../../test/support/attempt-plan.js';
 import type amqp from 'amqplib';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -70,20 +71,8 @@ class RecordingAttempts implements NotificationAttempts {
   }
 }
 
-function planFor(target: NotificationAttemptPlan['target']): NotificationAttemptPlan {
-  const alertId = randomUUID();
-  return {
-    alertId,
-    teamId: randomUUID(),
-    deliveryId: randomUUID(),
-    attempt: 1,
-    loop: 0,
-    step: 0,
-    target,
-    format: 'json',
-    alert: { id: alertId, summary: 'payments API returning 503', details: { region: 'eu' }, severity: 'critical', status: 'triggered' },
-  };
-}
+const planFor = (target: NotificationAttemptPlan['target']) =>
+  attemptPlan(target, { alert: { summary: 'payments API returning 503', details: { region: 'eu' }, severity: 'critical' } });
 
 const workOf = (plan: NotificationAttemptPlan): DeliveryWork => ({ alertId: plan.alertId, deliveryId: plan.deliveryId });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { attemptPlan } from '../../../test/support/attempt-plan.js';
 import { describe, expect, it } from 'vitest';
 import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import { actionLinkKey, readActionToken } from '../../infra/action-link-tokens.js';
@@ -7,20 +8,7 @@ import { actionLinks } from './action-links.js';
 const key = actionLinkKey('server-secret-for-action-link-tests-long-enough');
 const sentAt = new Date('2026-03-01T10:00:00Z');
 
-function planFor(target: NotificationAttemptPlan['target']): NotificationAttemptPlan {
-  const alertId = randomUUID();
-  return {
-    alertId,
-    teamId: randomUUID(),
-    deliveryId: randomUUID(),
-    attempt: 1,
-    loop: 0,
-    step: 0,
-    target,
-    format: 'json',
-    alert: { id: alertId, summary: 'disk full', details: null, severity: 'error', status: 'triggered' },
-  };
-}
+const planFor = (target: NotificationAttemptPlan['target']) => attemptPlan(target);
 
 describe('action links of pages', () => {
   let base = 'http://127.0.0.1:3000';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { attemptPlan } from '../../../test/support/attempt-plan.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
 import { createMailer, type Mailer } from '../../infra/mailer.js';
@@ -7,21 +8,11 @@ import { waitFor } from '../../../test/support/wait.js';
 import type { MemberAddress } from './channel.js';
 import { createEmailChannel } from './email.js';
 
-function planFor(target: NotificationAttemptPlan['target'], change: Partial<NotificationAttemptPlan> = {}): NotificationAttemptPlan {
-  const alertId = randomUUID();
-  return {
-    alertId,
-    teamId: randomUUID(),
-    deliveryId: randomUUID(),
-    attempt: 1,
-    loop: 0,
-    step: 0,
-    target,
-    format: 'json',
-    alert: { id: alertId, summary: 'Checkout latency above 2 s', details: { p99Ms: 2350, region: 'eu-west-1' }, severity: 'error', status: 'triggered' },
+const planFor = (target: NotificationAttemptPlan['target'], change: Partial<NotificationAttemptPlan> = {}) =>
+  attemptPlan(target, {
+    alert: { summary: 'Checkout latency above 2 s', details: { p99Ms: 2350, region: 'eu-west-1' }, severity: 'error' },
     ...change,
-  };
-}
+  });
 
 describe('email channel', () => {
   let sink: SmtpSink;

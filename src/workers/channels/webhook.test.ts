@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { attemptPlan } from '../../../test/support/attempt-plan.js';
 import { createServer } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,21 +20,11 @@ const teamSecret = newSecret();
 const LOOPBACK_ONLY: WebhookNetworkPolicy = { allowPrivate: false, allowLoopback: true };
 const ANY_NETWORK: WebhookNetworkPolicy = { allowPrivate: true, allowLoopback: false };
 
-function planFor(url: string, change: Partial<NotificationAttemptPlan> = {}): NotificationAttemptPlan {
-  const alertId = randomUUID();
-  return {
-    alertId,
-    teamId: randomUUID(),
-    deliveryId: randomUUID(),
-    attempt: 1,
-    loop: 0,
-    step: 1,
-    target: { type: 'webhook', url },
-    format: 'json',
-    alert: { id: alertId, summary: 'db-1 disk full', details: { mount: '/var', usedPercent: 97 }, severity: 'critical', status: 'triggered' },
-    ...change,
-  };
-}
+const planFor = (url: string, change: Partial<NotificationAttemptPlan> = {}) =>
+  attemptPlan(
+    { type: 'webhook', url },
+    { step: 1, alert: { summary: 'db-1 disk full', details: { mount: '/var', usedPercent: 97 }, severity: 'critical' }, ...change },
+  );
 
 const actionLinkOf = (plan: NotificationAttemptPlan) => `https://alertops.test/a/token-of-${plan.deliveryId}`;
 
