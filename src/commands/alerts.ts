@@ -12,7 +12,7 @@ import { countRepeat, type RepeatCountDependencies } from './alert-repeats.js';
 import { aggregateStream, type CommandDependencies, commandHandler } from './handle-command.js';
 import { rulesOf } from './notification-rules.js';
 import { loadSchedule } from './schedules.js';
-import { teamRoleOf } from './teams.js';
+import { teamMembers, teamRoleOf } from './teams.js';
 
 const handleDedupSlot = commandHandler(dedupSlotDecider, dedupSlotStreamId, (_slot, key) => key.teamId);
 
@@ -181,8 +181,8 @@ async function resolveOnCall(deps: CommandDependencies, teamId: string, schedule
   const schedule = await loadSchedule(deps, teamId, scheduleId);
   if (!schedule) return { userIds: [], reason: 'the schedule no longer exists' };
   const { users } = onCallAt(schedule, now);
-  const members: string[] = [];
-  for (const userId of users) if (await teamRoleOf(deps, teamId, userId)) members.push(userId);
+  const roles = await teamMembers(deps, teamId);
+  const members = users.filter((userId) => roles[userId] !== undefined);
   if (members.length > 0) return { userIds: members, reason: null };
   return { userIds: [], reason: users.length > 0 ? 'nobody on call is a member of the team any more' : 'nobody on call' };
 }

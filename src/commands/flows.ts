@@ -7,6 +7,7 @@ import { flowDecider } from '../domain/flow/decider.js';
 import { flowStreamId } from '../domain/flow/identity.js';
 import { DEFAULT_RETRY, type FlowNode, type FlowNodeInput, type NodeTarget } from '../domain/flow/node.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
+import { membersAmong } from '../projections/queries/teams.js';
 import type { ReadModels } from '../projections/read-models.js';
 import { webhookTargetRefusal } from '../infra/network-guard.js';
 import { aggregateStream, type CommandDependencies, commandHandler, StaleVersionError } from './handle-command.js';
@@ -194,14 +195,6 @@ async function assertTargetsAllowed(deps: FlowCommandDependencies, teamId: strin
 }
 
 /** The users among these targets who are members of the team right now. */
-async function teamMembersAmong(deps: FlowCommandDependencies, teamId: string, targets: NodeTarget[]): Promise<TeamMemberIds> {
-  const userIds = [...new Set(targets.flatMap((target) => (target.type === 'user' ? [target.userId] : [])))];
-  if (userIds.length === 0) return [];
-  const members = await deps.db
-    .selectFrom('team_members')
-    .select('user_id')
-    .where('team_id', '=', teamId)
-    .where('user_id', 'in', userIds)
-    .execute();
-  return members.map((member) => member.user_id);
+function teamMembersAmong(deps: FlowCommandDependencies, teamId: string, targets: NodeTarget[]): Promise<TeamMemberIds> {
+  return membersAmong(deps.db, teamId, targets.flatMap((target) => (target.type === 'user' ? [target.userId] : [])));
 }

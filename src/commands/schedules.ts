@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import type { RotationSpec, ScheduleCommand, TeamMemberIds } from '../domain/schedule/commands.js';
+import type { RotationSpec, ScheduleCommand } from '../domain/schedule/commands.js';
 import { DomainError } from '../domain/decider.js';
 import { type ActiveScheduleState, scheduleDecider } from '../domain/schedule/decider.js';
 import type { OverrideInput, RotationInput, ScheduleInput, SchedulePatch } from '../domain/schedule/definition.js';
 import { scheduleStreamId } from '../domain/schedule/identity.js';
 import type { Actor, LogPosition } from '../eventstore/types.js';
+import { membersAmong } from '../projections/queries/teams.js';
 import type { ReadModels } from '../projections/read-models.js';
 import { aggregateStream, type CommandDependencies, commandHandler, StaleVersionError } from './handle-command.js';
 
@@ -64,7 +65,7 @@ export async function createSchedule(
       name: input.schedule.name,
       timeZone: input.schedule.timeZone,
       rotations,
-      teamMemberIds: await teamMembersAmong(deps, input.teamId, rotations.flatMap((rotation) => rotation.participants)),
+      teamMemberIds: await membersAmong(deps.db, input.teamId, rotations.flatMap((rotation) => rotation.participants)),
       now: input.now,
     },
     { actor: input.actor, newStream: true },
@@ -80,7 +81,7 @@ export async function updateSchedule(deps: ScheduleCommandDependencies, input: E
     ...(input.patch.name === undefined ? {} : { name: input.patch.name }),
     ...(input.patch.timeZone === undefined ? {} : { timeZone: input.patch.timeZone }),
     ...(rotations === undefined ? {} : { rotations }),
-    teamMemberIds: await teamMembersAmong(deps, input.teamId, (rotations ?? []).flatMap((rotation) => rotation.participants)),
+    teamMemberIds: await membersAmong(deps.db, input.teamId, (rotations ?? []).flatMap((rotation) => rotation.participants)),
     now: input.now,
   });
 }
@@ -103,7 +104,7 @@ export async function addScheduleOverride(
     type: 'AddScheduleOverride',
     teamId: input.teamId,
     override: { id: overrideId, userId: input.override.userId, start: new Date(input.override.start), end: new Date(input.override.end) },
-    teamMemberIds: await teamMembersAmong(deps, input.teamId, [input.override.userId]),
+    teamMemberIds: await membersAmong(deps.db, input.teamId, [input.override.userId]),
     now: input.now,
   });
   return { ...change, overrideId };
@@ -129,18 +130,6 @@ async function editSchedule(deps: ScheduleCommandDependencies, input: EditInput,
   }
 }
 
-/** The users among these who are members of the team right now. */
-async function teamMembersAmong(deps: ScheduleCommandDependencies, teamId: string, userIds: readonly string[]): Promise<TeamMemberIds> {
-  const unique = [...new Set(userIds)];
-  if (unique.length === 0) return [];
-  const members = await deps.db
-    .selectFrom('team_members')
-    .select('user_id')
-    .where('team_id', '=', teamId)
-    .where('user_id', 'in', unique)
-    .execute();
-  return members.map((member) => member.user_id);
-}
 
 /** The team's flows with a node that pages this schedule. */
 async function flowsPaging(deps: ScheduleCommandDependencies, teamId: string, scheduleId: string): Promise<string[]> {

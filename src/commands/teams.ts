@@ -20,10 +20,15 @@ export interface TeamChange {
 
 const userActor = (userId: string) => `user:${userId}` as const;
 
+/** The team's members and their roles as the team's stream has it now; none when there is no such team. */
+export async function teamMembers(deps: CommandDependencies, teamId: string): Promise<Readonly<Record<string, TeamRole>>> {
+  const { state } = await aggregateStream(deps, teamDecider, teamStreamId(teamId));
+  return state.status === 'active' ? state.members : {};
+}
+
 /** The user's role in the team as the team's stream has it now; null when they are not a member (or no such team). */
 export async function teamRoleOf(deps: CommandDependencies, teamId: string, userId: string): Promise<TeamRole | null> {
-  const { state } = await aggregateStream(deps, teamDecider, teamStreamId(teamId));
-  return state.status === 'active' ? (state.members[userId] ?? null) : null;
+  return (await teamMembers(deps, teamId))[userId] ?? null;
 }
 
 export async function createTeam(

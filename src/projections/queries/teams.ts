@@ -19,3 +19,11 @@ export function teamsOf(db: Kysely<ReadModels>, userId: string): Promise<TeamMem
     .orderBy('teams.id')
     .execute();
 }
+
+/** Which of these users are members of the team now, as the read model has it. */
+export async function membersAmong(db: Kysely<ReadModels>, teamId: string, userIds: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(userIds)];
+  if (unique.length === 0) return [];
+  const members = await db.selectFrom('team_members').select('user_id').where('team_id', '=', teamId).where('user_id', 'in', unique).execute();
+  return members.map((member) => member.user_id);
+}
