@@ -89,6 +89,7 @@ export class TriggerQuota {
       name: 'trigger-quota-count',
       // The count may lose its last few milliseconds in a crash, so it need not wait for the WAL flush; it must not
       // either: every trigger of a team updates this one row, so each would hold the row through the next one's flush.
+      // The setting is local to this statement's transaction; `relaxed` is selected because an unreferenced CTE never runs.
       text: `with relaxed as (select set_config('synchronous_commit', 'off', true)),
              counted as (
                insert into team_trigger_windows (team_id, window_start, triggers) values ($1, $2, $3)
