@@ -169,6 +169,11 @@ describe('paging a person by their notification rules', () => {
     expect(page.text).toContain(alertId);
     const slackMessage = await waitFor('the Slack message', () => receiver.requests.find((request) => request.path === '/slack'));
     expect(slackMessage.json).toMatchObject({ text: expect.stringContaining('Checkout is down'), blocks: expect.any(Array) });
+    const buttons = (slackMessage.json as { blocks: { type: string; elements?: { text: { text: string }; url: string }[] }[] }).blocks
+      .filter((block) => block.type === 'actions')
+      .flatMap((block) => block.elements ?? []);
+    expect(buttons.map((button) => button.text.text)).toEqual(['Acknowledge', 'Resolve']);
+    for (const button of buttons) expect(button.url).toMatch(/\/a\/[^/#]+#(acknowledge|resolve)$/);
     expect(smtp.messages.some((message) => message.to.includes(member.email) && message.subject.includes('Checkout is down'))).toBe(false);
 
     const acknowledged = await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/acknowledge`, undefined, { token: member.token });
