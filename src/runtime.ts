@@ -199,7 +199,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger,
         metrics,
         liveness,
-        deferral: { publisher: escalation.publisher, delayMs: 1000 },
+        deferral: { publisher: escalation.publisher, minDelayMs: 1000, maxDelayMs: 15_000 },
         clock: services.clock,
       });
       stops.push(() => notifier.stop());

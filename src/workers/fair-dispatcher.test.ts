@@ -62,4 +62,21 @@ describe('fair dispatcher', () => {
     expect(dispatcher.inFlightOf('a')).toBe(6);
     hang.open();
   });
+
+  it("expects a team's new work to wait its turns ahead times its typical send, the hanging ones included", async () => {
+    const dispatcher = new FairDispatcher({ concurrency: 4, perTeamInFlight: 2, perTeamWaiting: 100 });
+    const now = Date.now();
+    expect(dispatcher.expectedWaitMs('a', now)).toBe(0);
+    const hang = gate();
+    const all = Array.from({ length: 5 }, () => dispatcher.offer('a', () => hang.opened) as Promise<void>);
+    // Two in flight for 3 s so far, three waiting: the new one is fourth in line, two turns ahead of it.
+    expect(dispatcher.expectedWaitMs('a', now + 3000)).toBeGreaterThanOrEqual(2 * 2990);
+    expect(dispatcher.expectedWaitMs('a', now + 3000)).toBeLessThan(2 * 3000 + 100);
+    expect(dispatcher.expectedWaitMs('b', now + 3000)).toBe(0);
+    hang.open();
+    await Promise.all(all);
+    // The dispatcher's own bookkeeping settles just after the work it ran.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(dispatcher.expectedWaitMs('a')).toBe(0);
+  });
 });

@@ -7,6 +7,10 @@
 export class FairDispatcher {
   private readonly lines = new Map<string, (() => Promise<void>)[]>();
   private readonly inFlight = new Map<string, number>();
+  /** When each team's work now in flight started (at most `perTeamInFlight` entries per team). */
+  private readonly startedAt = new Map<string, number[]>();
+  /** A team's typical time per piece of work (moving average), kept while the team has work here. */
+  private readonly typicalMs = new Map<string, number>();
   /** Teams with work waiting, in the order their turn comes. */
   private readonly turns: string[] = [];
   private running = 0;
@@ -39,6 +43,18 @@ export class FairDispatcher {
     return this.inFlight.get(team) ?? 0;
   }
 
+  /**
+   * About how long new work of `team` would wait for a sender: the turns ahead of it times the team's typical time
+   * per piece of work, which is at least as long as its oldest work in flight has been running (a target that hangs
+   * shows it before any of its work ends). Zero for a team with nothing here.
+   */
+  expectedWaitMs(team: string, now = Date.now()): number {
+    const oldest = Math.min(...(this.startedAt.get(team) ?? [now]));
+    const typical = Math.max(this.typicalMs.get(team) ?? 0, now - oldest);
+    const turnsAhead = Math.ceil(((this.lines.get(team)?.length ?? 0) + 1) / this.options.perTeamInFlight);
+    return turnsAhead * typical;
+  }
+
   private dispatch(): void {
     for (let looked = 0; this.running < this.options.concurrency && looked < this.turns.length; ) {
       const team = this.turns.shift()!;
@@ -54,15 +70,31 @@ export class FairDispatcher {
       else this.lines.delete(team);
       this.running++;
       this.inFlight.set(team, this.inFlightOf(team) + 1);
+      const started = Date.now();
+      this.startedAt.set(team, [...(this.startedAt.get(team) ?? []), started]);
       void next()
         .catch(() => undefined)
         .finally(() => {
           this.running--;
-          const left = this.inFlightOf(team) - 1;
-          if (left > 0) this.inFlight.set(team, left);
-          else this.inFlight.delete(team);
+          this.finished(team, started);
           this.dispatch();
         });
     }
+  }
+
+  private finished(team: string, started: number): void {
+    const elapsed = Date.now() - started;
+    const previous = this.typicalMs.get(team);
+    this.typicalMs.set(team, previous === undefined ? elapsed : 0.8 * previous + 0.2 * elapsed);
+    const stillRunning = this.startedAt.get(team)!.filter((at, index, all) => index !== all.indexOf(started));
+    const left = this.inFlightOf(team) - 1;
+    if (left > 0) {
+      this.inFlight.set(team, left);
+      this.startedAt.set(team, stillRunning);
+      return;
+    }
+    this.inFlight.delete(team);
+    this.startedAt.delete(team);
+    if (!this.lines.has(team)) this.typicalMs.delete(team);
   }
 }

@@ -46,8 +46,11 @@ export interface NotifierOptions {
   clock?: () => Date;
   /** How this process shares its senders among teams (see FairDispatcher). */
   fairness?: { concurrency: number; perTeamInFlight: number; perTeamWaiting: number };
-  /** Where work refused for now (its team's line is full) goes to come back later. */
-  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'>; delayMs: number };
+  /**
+   * Where work refused for now (its team's line is full) goes to come back later: after about as long as the team's
+   * line takes to move, within these bounds, so a team whose targets hang does not churn its backlog every second.
+   */
+  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'>; minDelayMs: number; maxDelayMs: number };
   /** Per-destination circuit breaker for webhooks; one per process by default. */
   circuitBreaker?: CircuitBreaker;
   /** Wait before handing a message back after an infrastructure error; grows with consecutive errors. */
@@ -139,9 +142,11 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     try {
       if (!options.deferral) throw new Error('no way to defer delivery work');
       const { alertId, deliveryId, teamId } = work;
-      const dueAt = new Date(clock().getTime() + options.deferral.delayMs).toISOString();
+      const { minDelayMs, maxDelayMs } = options.deferral;
+      const delayMs = Math.min(maxDelayMs, Math.max(minDelayMs, dispatcher.expectedWaitMs(work.teamId ?? 'unknown')));
+      const dueAt = new Date(clock().getTime() + delayMs).toISOString();
       await options.deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
-      log.debug({ ...work }, "the team's line is full; delivery work deferred");
+      log.debug({ ...work, delayMs }, "the team's line is full; delivery work deferred");
       message.ack();
     } catch (error) {
       log.warn({ err: error, ...work }, 'could not defer delivery work; returning it to the queue');
