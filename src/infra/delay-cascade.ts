@@ -324,6 +324,21 @@ export class EscalationPublisher {
     await publishDeliveryWork(await this.current(), this.names, work);
   }
 
+  /**
+   * Messages ready in the notifier's work queue. Checked on a channel of its own: a passive check of a queue no
+   * notifier has declared yet closes its channel, which must not be the publishing one.
+   */
+  async deliveryWorkWaiting(): Promise<number> {
+    if (!this.connection) throw new Error('not connected to the message broker');
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return (await channel.checkQueue(this.names.deliveriesQueue)).messageCount;
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const channel = this.channel;

@@ -8,7 +8,11 @@ import type { FireEscalationStep } from './timer-consumer.js';
 export interface SweeperOptions {
   db: Kysely<Pick<ReadModels, 'pending_escalations' | 'pending_deliveries'>>;
   fire: FireEscalationStep;
-  publisher: { publishDeliveryWork(work: DeliveryWork): Promise<void> };
+  publisher: {
+    publishDeliveryWork(work: DeliveryWork): Promise<void>;
+    /** Delivery work waiting in the notifier's queue; when unknown (no such method, or it fails) nothing is held back. */
+    deliveryWorkWaiting?(): Promise<number>;
+  };
   logger: Logger;
   intervalMs: number;
   /** Only work overdue by more than this is the sweeper's: the timers normally get there first. */
@@ -22,12 +26,20 @@ export interface SweeperOptions {
   firstPassesMs?: readonly number[];
   clock?: () => Date;
   batchSize?: number;
+  /**
+   * While the notifier's queue holds work, an overdue delivery is most likely just queued behind it, so it is handed
+   * back only once overdue by this much (default five grace periods); attempts of stopped senders are handed back
+   * at once regardless.
+   */
+  backlogPatienceMs?: number;
 }
 
 export interface SweepReport {
   stepsFired: number;
   stepsNotFired: number;
   deliveriesRedriven: number;
+  /** Overdue deliveries not handed back this pass because the notifier's queue still holds work. */
+  deliveriesLeftToBacklog: number;
   repeatsSummarized: number;
   failures: number;
 }
@@ -47,11 +59,12 @@ export function startSweeper(options: SweeperOptions): Sweeper {
   const { db, fire, publisher, logger, graceMs } = options;
   const clock = options.clock ?? (() => new Date());
   const batchSize = options.batchSize ?? 500;
+  const backlogPatienceMs = options.backlogPatienceMs ?? 5 * graceMs;
   // A delivery just handed back gets a grace period of its own to be picked up before it is handed back again.
   const redrivenAt = new Map<string, number>();
 
   async function sweep(): Promise<SweepReport> {
-    const report: SweepReport = { stepsFired: 0, stepsNotFired: 0, deliveriesRedriven: 0, repeatsSummarized: 0, failures: 0 };
+    const report: SweepReport = { stepsFired: 0, stepsNotFired: 0, deliveriesRedriven: 0, deliveriesLeftToBacklog: 0, repeatsSummarized: 0, failures: 0 };
     const cutoff = new Date(clock().getTime() - graceMs);
 
     const overdueSteps = await db
@@ -81,12 +94,13 @@ export function startSweeper(options: SweeperOptions): Sweeper {
     const stoppedSenders = options.stoppedSenders?.() ?? [];
     const overdueDeliveries = await db
       .selectFrom('pending_deliveries')
-      .select(['delivery_id', 'alert_id', 'due_at'])
+      .select(['delivery_id', 'alert_id', 'due_at', 'sender'])
       .where((where) => (stoppedSenders.length > 0 ? where.or([where('due_at', '<', cutoff), where('sender', 'in', stoppedSenders)]) : where('due_at', '<', cutoff)))
       .orderBy('due_at')
       .limit(batchSize)
       .execute();
     const now = clock().getTime();
+    const workWaiting = overdueDeliveries.length > 0 ? await deliveryWorkWaiting() : 0;
     const stillOverdue = new Set<string>();
     let brokerRefused = false;
     for (const pending of overdueDeliveries) {
@@ -94,6 +108,11 @@ export function startSweeper(options: SweeperOptions): Sweeper {
       if (brokerRefused) continue;
       const last = redrivenAt.get(pending.delivery_id);
       if (last !== undefined && now - last < graceMs) continue;
+      const senderStopped = pending.sender !== null && stoppedSenders.includes(pending.sender);
+      if (workWaiting > 0 && !senderStopped && now - new Date(pending.due_at).getTime() < backlogPatienceMs) {
+        report.deliveriesLeftToBacklog++;
+        continue;
+      }
       try {
         await publisher.publishDeliveryWork({ alertId: pending.alert_id, deliveryId: pending.delivery_id });
         redrivenAt.set(pending.delivery_id, now);
@@ -108,6 +127,12 @@ export function startSweeper(options: SweeperOptions): Sweeper {
       }
     }
     for (const deliveryId of redrivenAt.keys()) if (!stillOverdue.has(deliveryId)) redrivenAt.delete(deliveryId);
+    if (report.deliveriesLeftToBacklog > 0) {
+      logger.info(
+        { overdue: report.deliveriesLeftToBacklog, workWaiting },
+        "overdue deliveries left to the notifier's backlog; handed back if still overdue later",
+      );
+    }
 
     if (options.summarizeQuietRepeats) {
       try {
@@ -118,6 +143,15 @@ export function startSweeper(options: SweeperOptions): Sweeper {
       }
     }
     return report;
+  }
+
+  async function deliveryWorkWaiting(): Promise<number> {
+    try {
+      return (await publisher.deliveryWorkWaiting?.()) ?? 0;
+    } catch (error) {
+      logger.warn({ err: error }, "could not read the depth of the notifier's queue; handing overdue deliveries back");
+      return 0;
+    }
   }
 
   let stopped = false;

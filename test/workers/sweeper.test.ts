@@ -115,6 +115,29 @@ describe('sweeper', () => {
     await removeAllPending();
   });
 
+  it("leaves an overdue delivery to the notifier's backlog while its queue holds work, up to its patience", async () => {
+    now = Date.now();
+    const channel = await harness.channel();
+    for (let index = 0; index < 3; index++) await harness.publisher.publishDeliveryWork({ alertId: randomUUID(), deliveryId: randomUUID() });
+    await waitFor('the backlog in the queue', async () => (await channel.checkQueue(harness.names.deliveriesQueue)).messageCount === 3);
+    const queued = await pendingDelivery(ago(2000));
+    const orphaned = await pendingDelivery(ago(2000), 'stopped-sender');
+    const sweeper = sweeperWith(recordingFire().fire, 3_600_000, ['stopped-sender']);
+
+    expect(await sweeper.sweep()).toMatchObject({ deliveriesRedriven: 1, deliveriesLeftToBacklog: 1 });
+    await waitFor('the orphaned delivery in the queue', async () => (await channel.checkQueue(harness.names.deliveriesQueue)).messageCount === 4);
+
+    now += 4000;
+    expect(await sweeper.sweep()).toMatchObject({ deliveriesRedriven: 2, deliveriesLeftToBacklog: 0 });
+    const work = await collectQueue(channel, harness.names.deliveriesQueue);
+    await waitFor('every message of the queue', () => work.received.length === 6);
+    const handedBack = deliveries(work.received).slice(3).map((item) => item.deliveryId);
+    expect(handedBack.filter((id) => id === queued.delivery_id)).toHaveLength(1);
+    expect(handedBack.filter((id) => id === orphaned.delivery_id)).toHaveLength(2);
+    await work.stop();
+    await removeAllPending();
+  });
+
   it('stops handing deliveries back for the rest of a pass once the broker refuses one, and tries again next pass', async () => {
     now = Date.now();
     await pendingDelivery(ago(9000));
