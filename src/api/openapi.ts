@@ -28,10 +28,15 @@ const problemResponses = {
   Conflict: [409, 'The change conflicts with the current state, or a request with this Idempotency-Key is still running'],
   PreconditionFailed: [412, 'If-Match names a version that is no longer current; reload and retry'],
   UnprocessableContent: [422, 'The request is well-formed but cannot be carried out (or its Idempotency-Key was used for another request)'],
-  TooManyRequests: [429, "The team's quota is used up; retry after the Retry-After header's seconds"],
+  TooManyRequests: [429, "Over a limit (a team's trigger quota, sign-in attempts); retry after Retry-After seconds"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 type ProblemResponse = keyof typeof problemResponses;
+
+const problemHeaders: Partial<Record<ProblemResponse, Record<string, unknown>>> = {
+  Unauthorized: { 'WWW-Authenticate': { description: 'The scheme to authenticate with', schema: { type: 'string', const: 'Bearer' } } },
+  TooManyRequests: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } } },
+};
 
 const problemByStatus = new Map<number, ProblemResponse>(
   Object.entries(problemResponses).map(([name, [status]]) => [status, name as ProblemResponse]),
@@ -121,7 +126,11 @@ export function openApiDocument(routes: readonly AnyRouteSpec[]): Record<string,
         ...Object.fromEntries(
           Object.entries(problemResponses).map(([name, [, description]]) => [
             name,
-            { description, content: { 'application/problem+json': { schema: ref('schemas', 'Problem') } } },
+            {
+              description,
+              ...(problemHeaders[name as ProblemResponse] ? { headers: problemHeaders[name as ProblemResponse] } : {}),
+              content: { 'application/problem+json': { schema: ref('schemas', 'Problem') } },
+            },
           ]),
         ),
       },
