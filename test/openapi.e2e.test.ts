@@ -147,6 +147,7 @@ describe('the OpenAPI 3.1 document', () => {
     }
   });
 
+  // Longer than the default timeout: generating the client and running tsc take seconds of CPU each.
   it('generates a TypeScript client that type-checks and registers, creates a team and a flow, triggers and acknowledges an alert', async () => {
     mkdirSync(GENERATED, { recursive: true });
     writeFileSync(join(GENERATED, 'openapi.json'), JSON.stringify(document));
@@ -170,6 +171,5 @@ describe('the OpenAPI 3.1 document', () => {
     expect(outcome.acknowledged).toEqual({ status: 200, alertStatus: 'acknowledged', replayed: true });
     expect(outcome.afterwards.alertStatus).toBe('acknowledged');
     expect(outcome.afterwards.notificationTargets).toHaveLength(1);
-    // Generating the client and running tsc take seconds of CPU each.
   }, 120_000);
 });
