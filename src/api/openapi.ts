@@ -208,7 +208,9 @@ export function openApiDocument(routes: readonly AnyRouteSpec[]): Record<string,
 function operation(route: AnyRouteSpec, operationId: string, schemas: SchemaComponents): Record<string, unknown> {
   const command = route.method !== 'get';
   const idempotent = command && route.replayable !== false;
-  const acceptsPrefer = command && route.async !== 'always';
+  const success = Object.entries(route.responses).find(([status]) => Number(status) < 300);
+  // Only a 2xx answer becomes 202 when the client prefers not to wait (a redirect stays one).
+  const acceptsPrefer = command && route.async !== 'always' && success !== undefined;
   const parameters: unknown[] = [...pathParameters(route, schemas), ...queryParameters(route, schemas)];
   if (!command) parameters.push(ref('parameters', 'PositionQuery'), ref('parameters', 'PositionHeader'));
   if (route.versioned?.ifMatch) parameters.push(ref('parameters', 'IfMatch'));
@@ -236,7 +238,6 @@ function operation(route: AnyRouteSpec, operationId: string, schemas: SchemaComp
       ...(schema ? { content: { [mediaType]: { schema: schemas.of(schema, 'output') } } } : {}),
     };
   }
-  const success = Object.entries(route.responses).find(([status]) => Number(status) < 300);
   if (acceptsPrefer && success && !('202' in responses)) {
     const [, schema] = success;
     responses['202'] = {
