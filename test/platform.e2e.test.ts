@@ -43,7 +43,7 @@ describe('HTTP platform', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('alertops_http_request_duration_seconds');
     const openapi = await app.http.get('/openapi.json');
-    expect(openapi.body.openapi).toBe('3.0.3');
+    expect(openapi.body.openapi).toBe('3.1.1');
   });
 
   it('answers a command 202 without waiting when asked to (Prefer: respond-async); a query given its position sees it', async () => {

@@ -1,11 +1,18 @@
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { badRequest } from './problem.js';
+
+/** What carries a version that If-Match can name. */
+export type VersionedResource = 'flow' | 'schedule';
+
+/** The header as a client sends it: one version, as the ETag gave it, or `*`. */
+export const IfMatchHeader = z.string().regex(/^(?:"\d{1,9}"|\d{1,9}|\*)$/);
 
 /**
  * The version the client last saw, from `If-Match: "3"` (or `3`); undefined without the header or for `*`.
  * Versions are strong validators, so a weak tag can never match.
  */
-export function ifMatchVersion(ctx: Context, resource: 'flow' | 'schedule'): number | undefined {
+export function ifMatchVersion(ctx: Context, resource: VersionedResource): number | undefined {
   const header = ctx.get('if-match').trim();
   if (header === '' || header === '*') return undefined;
   const match = /^(?:"(\d{1,9})"|(\d{1,9}))$/.exec(header);

@@ -11,6 +11,7 @@ import {
   type RoutePermission,
   type TeamRoutePermission,
 } from './authorization.js';
+import { ifMatchVersion, type VersionedResource } from './if-match.js';
 import { badRequest, HttpProblem, toProblem, unauthorized, validationProblem } from './problem.js';
 import type { ApiServices } from './services.js';
 
@@ -30,6 +31,8 @@ interface RouteRequest<Params, Query, Body> {
   query: Query;
   params: Params;
   headers: Context['headers'];
+  /** The version `If-Match` names, for a route that declares it honours If-Match; undefined without the header. */
+  expectedVersion: number | undefined;
   services: ApiServices;
   ctx: Context;
 }
@@ -50,6 +53,13 @@ export interface RouteGroup {
 
 interface RouteDescription extends Pick<RouteGroup, 'replayable'> {
   summary: string;
+  /** The operation's id in the OpenAPI document, where the one derived from the method and path reads badly. */
+  operationId?: string;
+  /**
+   * The versioned resource the route answers or changes: its version is the response's ETag. With `ifMatch`, a
+   * change honours If-Match, and the handler gets the version it names as `expectedVersion`.
+   */
+  versioned?: { resource: VersionedResource; ifMatch?: true };
   /** Documented responses: status -> body schema (null: no body). */
   responses: Record<number, z.ZodType | null>;
   /**
@@ -124,7 +134,7 @@ export async function noContent(command: Promise<{ position: LogPosition | null 
 }
 
 export const POSITION_HEADER = 'x-alertops-position';
-const IDEMPOTENCY_KEY = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], services: ApiServices): void {
   for (const route of routes) {
@@ -138,6 +148,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
         query: parseOrThrow(route.query, withoutPosition(ctx.query), 'query'),
         body: route.body ? parseOrThrow(route.body, ctx.request.body, 'body') : undefined,
         headers: ctx.headers,
+        expectedVersion: undefined,
         services,
         ctx,
       };
@@ -157,7 +168,8 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
 async function run(route: AnyRouteSpec, user: AuthenticatedUser | null, request: RouteRequest<unknown, unknown, unknown>): Promise<RouteResult> {
   const { services, ctx } = request;
   const caller = await admit(route.permission, services, user, request.params);
-  const result = await route.handler({ ...request, ...caller });
+  const expectedVersion = route.versioned?.ifMatch ? ifMatchVersion(ctx, route.versioned.resource) : undefined;
+  const result = await route.handler({ ...request, ...caller, expectedVersion });
   const headers = { ...result.headers };
   if (result.position) {
     headers['X-AlertOps-Position'] = formatPosition(result.position);
@@ -230,7 +242,7 @@ async function withIdempotency(
   rawKey: string,
   execute: () => Promise<RouteResult>,
 ): Promise<RouteResult> {
-  const key = IDEMPOTENCY_KEY.safeParse(rawKey);
+  const key = IdempotencyKey.safeParse(rawKey);
   if (!key.success) throw validationProblem(key.error, 'header');
   // Hashed: an integration key is part of its path, and this table must not keep it in plain text.
   const scope = `${user?.id ?? 'anonymous'} ${ctx.method} ${createHash('sha256').update(ctx.path).digest('hex')}`;

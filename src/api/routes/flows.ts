@@ -15,7 +15,7 @@ import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { Timestamp } from '../../domain/schemas.js';
 import type { Actor, LogPosition } from '../../eventstore/types.js';
 import { webhookTargetsFor } from '../redaction.js';
-import { etag, ifMatchVersion } from '../if-match.js';
+import { etag } from '../if-match.js';
 import { notFoundProblem } from '../problem.js';
 import { routeGroup, type RouteResult } from '../routing.js';
 import { FlowKeyParams, FlowParams, NodeParams, TeamParams } from '../schemas.js';
@@ -83,9 +83,10 @@ function flowEditRoute<Params extends z.infer<typeof FlowParams>, Body = undefin
   return route(method, path, {
     ...declaration,
     permission: { team: permission, source: 'stream' },
+    versioned: { resource: 'flow', ifMatch: true },
     responses: { [status]: names ? IdAndVersion : Version },
-    async handler({ params, body, actor, services, ctx }) {
-      const edit = { teamId: params.teamId, flowId: params.flowId, actor, expectedVersion: ifMatchVersion(ctx, 'flow') };
+    async handler({ params, body, actor, services, expectedVersion }) {
+      const edit = { teamId: params.teamId, flowId: params.flowId, actor, expectedVersion };
       const change = await command({ params, body, services }, edit);
       const answer = names ? { id: names(params, change), version: change.version } : { version: change.version };
       return flowChanged(status, answer, change);
@@ -98,6 +99,7 @@ const createFlowRoute = route('post', '/teams/:teamId/flows', {
   permission: { team: 'flows:write', source: 'stream' },
   params: TeamParams,
   body: CreateFlowBody,
+  versioned: { resource: 'flow' },
   responses: { 201: IdAndVersion },
   async handler({ params, body, actor, services }) {
     const { name, repeat, nodes } = body;
@@ -128,6 +130,7 @@ const getFlowRoute = route('get', '/teams/:teamId/flows/:flowId', {
   summary: 'A flow with its nodes in order (viewers see webhook URLs redacted); the ETag is its version, for If-Match on edits',
   permission: 'team:read',
   params: FlowParams,
+  versioned: { resource: 'flow' },
   responses: { 200: FlowDetail },
   async handler({ params, role, services }) {
     const flow = await services.db
@@ -185,9 +188,10 @@ const createKeyRoute = route('post', '/teams/:teamId/flows/:flowId/integration-k
   // The response carries the key itself: it must not be kept for Idempotency-Key replays.
   replayable: false,
   params: FlowParams,
+  versioned: { resource: 'flow', ifMatch: true },
   responses: { 201: z.object({ id: z.uuid(), key: z.string() }) },
-  async handler({ params, actor, services, ctx }) {
-    const created = await createIntegrationKey(services, { ...params, actor, expectedVersion: ifMatchVersion(ctx, 'flow'), now: services.clock() });
+  async handler({ params, actor, services, expectedVersion }) {
+    const created = await createIntegrationKey(services, { ...params, actor, expectedVersion, now: services.clock() });
     return flowChanged(201, { id: created.keyId, key: created.key }, created, { 'Cache-Control': 'no-store' });
   },
 });

@@ -11,7 +11,7 @@ import { OverrideInput, Rotation, ScheduleInput, SchedulePatch, type ScheduleDef
 import { MAX_SHIFT_RANGE_DAYS, onCallAt, shiftsBetween } from '../../domain/schedule/on-call.js';
 import type { Actor } from '../../eventstore/types.js';
 import type { ApiServices } from '../services.js';
-import { etag, ifMatchVersion } from '../if-match.js';
+import { etag } from '../if-match.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { routeGroup, type RouteResult } from '../routing.js';
 import { TeamParams } from '../schemas.js';
@@ -65,9 +65,10 @@ function scheduleEditRoute<Params extends z.infer<typeof ScheduleParams>, Body =
   return route(method, path, {
     ...declaration,
     permission: WRITE,
+    versioned: { resource: 'schedule', ifMatch: true },
     responses: { [status]: IdAndVersion },
-    async handler({ params, body, actor, services, ctx }) {
-      const edit = { teamId: params.teamId, scheduleId: params.scheduleId, actor, now: services.clock(), expectedVersion: ifMatchVersion(ctx, 'schedule') };
+    async handler({ params, body, actor, services, expectedVersion }) {
+      const edit = { teamId: params.teamId, scheduleId: params.scheduleId, actor, now: services.clock(), expectedVersion };
       const change = await command({ params, body, services }, edit);
       return changed(change, status, { id: names(params, change) });
     },
@@ -116,6 +117,7 @@ const createScheduleRoute = route('post', '/teams/:teamId/schedules', {
   summary: 'Create an on-call schedule: a time zone and ordered rotations (later ones win where they have someone on shift)',
   params: TeamParams,
   body: ScheduleInput,
+  versioned: { resource: 'schedule' },
   responses: { 201: IdAndVersion },
   async handler({ params, body, actor, services }) {
     const created = await createSchedule(services, { teamId: params.teamId, schedule: body, actor, now: services.clock() });
@@ -157,6 +159,7 @@ const getScheduleRoute = route('get', '/teams/:teamId/schedules/:scheduleId', {
   permission: 'team:read',
   summary: 'A schedule with its rotations and the overrides not ended yet; the ETag is its version, for If-Match on edits',
   params: ScheduleParams,
+  versioned: { resource: 'schedule' },
   responses: { 200: ScheduleDetail },
   async handler({ params, services }) {
     const found = await readSchedule(services, params.teamId, params.scheduleId, services.clock(), LISTED_OVERRIDES);
