@@ -309,10 +309,10 @@ export const alertRoutes = [
   triggerAlertRoute,
   listAlerts,
   getAlert,
+  snoozeRoute,
+  addNoteRoute,
   alertActionRoute('acknowledge', 'Acknowledge: stop escalating (idempotent)'),
   alertActionRoute('resolve', 'Resolve: close the alert (idempotent)'),
   alertActionRoute('escalate', 'Escalate now: make the pending step due at once'),
-  snoozeRoute,
-  addNoteRoute,
   alertTimeline,
 ];
