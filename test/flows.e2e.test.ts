@@ -67,6 +67,7 @@ describe('flows over HTTP', () => {
       name: 'primary',
       version: 1,
       repeat: 2,
+      ackTimeoutMinutes: null,
       nodes: [
         { id: expect.any(String), ...webhookNode('first'), retry: { maxAttempts: 3, backoffSeconds: 30 } },
         { id: expect.any(String), ...emailNode('second') },
@@ -81,7 +82,7 @@ describe('flows over HTTP', () => {
 
   it('a flow may start without nodes and with repeat 0', async () => {
     const { id } = await createFlow({ name: 'empty' });
-    expect((await readFlow(id)).body).toEqual({ id, name: 'empty', version: 1, repeat: 0, nodes: [] });
+    expect((await readFlow(id)).body).toEqual({ id, name: 'empty', version: 1, repeat: 0, ackTimeoutMinutes: null, nodes: [] });
   });
 
   it('every edit bumps the version and answers with the new ETag', async () => {

@@ -122,6 +122,47 @@ export async function actOnAlert(
   return { status: result.state.status, changed: result.events.length > 0, position: result.position };
 }
 
+/** Snoozes the alert: acknowledged until `minutes` from now, then triggered again unless resolved first. */
+export async function snoozeAlert(
+  deps: CommandDependencies,
+  input: { teamId: string; alertId: string; minutes: number; actor: Actor; now: Date },
+): Promise<{ status: OpenAlertState['status']; snoozedUntil: string; position: LogPosition | null }> {
+  const result = await handleAlert(
+    deps,
+    input.alertId,
+    { type: 'SnoozeAlert', teamId: input.teamId, by: input.actor, minutes: input.minutes, now: input.now },
+    { actor: input.actor },
+  );
+  const snoozed = result.events.find((event) => event.type === 'AlertSnoozed');
+  if (result.state.status === 'none' || snoozed?.type !== 'AlertSnoozed') throw notFound('alert not found');
+  return { status: result.state.status, snoozedUntil: snoozed.data.until, position: result.position };
+}
+
+export async function addAlertNote(
+  deps: CommandDependencies,
+  input: { teamId: string; alertId: string; text: string; actor: Actor; now: Date },
+): Promise<{ noteId: string; text: string; at: string; position: LogPosition | null }> {
+  const noteId = randomUUID();
+  const result = await handleAlert(
+    deps,
+    input.alertId,
+    { type: 'AddAlertNote', teamId: input.teamId, noteId, text: input.text, by: input.actor, now: input.now },
+    { actor: input.actor },
+  );
+  const added = result.events.find((event) => event.type === 'AlertNoteAdded');
+  if (added?.type !== 'AlertNoteAdded') throw notFound('alert not found');
+  return { noteId, text: added.data.text, at: added.data.at, position: result.position };
+}
+
+/** The way in for the timer of an acknowledgement timeout or a snooze: fenced by epoch, a stale or duplicate one is a no-op. */
+export async function retriggerAlert(
+  deps: CommandDependencies,
+  input: { alertId: string; epoch: number; now: Date },
+): Promise<{ retriggered: boolean; position: LogPosition | null }> {
+  const result = await handleAlert(deps, input.alertId, { type: 'ReTriggerAlert', ...input }, { actor: 'system:escalation' });
+  return { retriggered: result.events.length > 0, position: result.position };
+}
+
 /** What a step that pages people fires with, looked up here so the decider stays pure. */
 type StepLookup = Pick<Extract<AlertCommand, { type: 'FireEscalationStep' }>, 'onCall' | 'rules'>;
 

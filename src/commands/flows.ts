@@ -31,6 +31,7 @@ export interface LoadedFlow {
   version: number;
   repeat: number;
   nodes: FlowNode[];
+  ackTimeoutMinutes: number | null;
 }
 
 export interface FlowChange {
@@ -52,7 +53,10 @@ interface EditInput {
 export async function loadFlow(deps: CommandDependencies, flowId: string): Promise<LoadedFlow | null> {
   const { state, revision } = await aggregateStream(deps, flowDecider, flowStreamId(flowId));
   if (state.status === 'none') return null;
-  return { flowId: state.flowId, teamId: state.teamId, name: state.name, version: revision + 1, repeat: state.repeat, nodes: state.nodes };
+  return {
+    flowId: state.flowId, teamId: state.teamId, name: state.name, version: revision + 1, repeat: state.repeat, nodes: state.nodes,
+    ackTimeoutMinutes: state.ackTimeoutMinutes,
+  };
 }
 
 export function toFlowNode(input: FlowNodeInput, id: string): FlowNode {
@@ -61,7 +65,7 @@ export function toFlowNode(input: FlowNodeInput, id: string): FlowNode {
 
 export async function createFlow(
   deps: FlowCommandDependencies,
-  input: { teamId: string; name: string; repeat: number; nodes: FlowNodeInput[]; actor: Actor; now: Date },
+  input: { teamId: string; name: string; repeat: number; ackTimeoutMinutes?: number | null; nodes: FlowNodeInput[]; actor: Actor; now: Date },
 ): Promise<{ flowId: string; version: number; position: LogPosition | null }> {
   const flowId = randomUUID();
   const nodes = input.nodes.map((node) => toFlowNode(node, randomUUID()));
@@ -76,6 +80,7 @@ export async function createFlow(
       name: input.name,
       repeat: input.repeat,
       nodes,
+      ackTimeoutMinutes: input.ackTimeoutMinutes ?? null,
       teamMemberIds: await teamMembersAmong(deps, input.teamId, nodes.map((node) => node.target)),
       now: input.now,
       limits: deps.config.flowLimits,
@@ -87,13 +92,14 @@ export async function createFlow(
 
 export async function changeFlowSettings(
   deps: FlowCommandDependencies,
-  input: EditInput & { name?: string; repeat?: number },
+  input: EditInput & { name?: string; repeat?: number; ackTimeoutMinutes?: number | null },
 ): Promise<FlowChange> {
   return editFlow(deps, input, {
     type: 'ChangeFlowSettings',
     teamId: input.teamId,
     name: input.name,
     repeat: input.repeat,
+    ackTimeoutMinutes: input.ackTimeoutMinutes,
     limits: deps.config.flowLimits,
   });
 }

@@ -24,7 +24,15 @@ export const DeliveryTimer = z.object({
   dueAt: Timestamp,
 });
 
-export const TimerMessage = z.discriminatedUnion('kind', [EscalationTimer, DeliveryTimer]);
+/** A wake-up for an acknowledged alert: trigger it again at `dueAt` (acknowledgement timeout, end of snooze) if `epoch` still holds. */
+export const RetriggerTimer = z.object({
+  kind: z.literal('retrigger'),
+  alertId: z.uuid(),
+  epoch: z.int().min(0),
+  dueAt: Timestamp,
+});
+
+export const TimerMessage = z.discriminatedUnion('kind', [EscalationTimer, DeliveryTimer, RetriggerTimer]);
 export type TimerMessage = z.infer<typeof TimerMessage>;
 
 /**

@@ -25,11 +25,14 @@ export const flowsProjection = defineProjection<FlowTables, FlowEvent>()({
     FlowCreated({ flows }, { data: e, streamVersion, recordedAt }) {
       flows.put({
         id: e.flowId, team_id: e.teamId, name: e.name, version: streamVersion + 1, repeat: e.repeat, nodes: e.nodes,
+        ack_timeout_minutes: e.ackTimeoutMinutes ?? null,
         created_at: new Date(e.createdAt), updated_at: recordedAt,
       });
     },
     FlowRenamed: (readModel, event) => touchFlow(readModel, event, event.data.flowId, { name: event.data.name }),
     FlowRepeatChanged: (readModel, event) => touchFlow(readModel, event, event.data.flowId, { repeat: event.data.repeat }),
+    FlowAckTimeoutChanged: (readModel, event) =>
+      touchFlow(readModel, event, event.data.flowId, { ack_timeout_minutes: event.data.ackTimeoutMinutes }),
     FlowNodeAdded: editNodes,
     FlowNodeUpdated: editNodes,
     FlowNodeMoved: editNodes,

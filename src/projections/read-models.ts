@@ -93,7 +93,29 @@ export interface AlertsTable {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
+  /** While snoozed: when it is triggered again. */
+  snoozed_until: Date | null;
+  /** While acknowledged with an acknowledgement timeout: when it lapses. */
+  ack_timeout_at: Date | null;
+  note_count: number;
   updated_at: Date;
+}
+
+export interface AlertNotesTable {
+  id: string;
+  alert_id: string;
+  team_id: string;
+  text: string;
+  author: string;
+  created_at: Date;
+}
+
+/** An acknowledged alert that a timer will trigger again (acknowledgement timeout or end of snooze). */
+export interface PendingRetriggersTable {
+  alert_id: string;
+  team_id: string;
+  epoch: number;
+  due_at: Date;
 }
 
 export interface AlertNotificationsTable {
@@ -143,6 +165,7 @@ export interface FlowsTable {
   name: string;
   version: number;
   repeat: number;
+  ack_timeout_minutes: number | null;
   nodes: ColumnType<FlowNode[], string, string>;
   node_count: Generated<number>;
   created_at: Date;
@@ -212,6 +235,8 @@ export type ReadModels = {
   invites: InvitesTable;
   alerts: AlertsTable;
   alert_notifications: AlertNotificationsTable;
+  alert_notes: AlertNotesTable;
+  pending_retriggers: PendingRetriggersTable;
   team_open_alerts: TeamOpenAlertsTable;
   pending_escalations: PendingEscalationsTable;
   pending_deliveries: PendingDeliveriesTable;

@@ -25,7 +25,9 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
   return {
     name: ESCALATION_RELAY,
     // NotificationOutcomeUnknown needs no message: the start that records it starts the resend in the same command.
-    handles: new Set<AlertEvent['type']>(['EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed']),
+    handles: new Set<AlertEvent['type']>([
+      'EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed', 'AcknowledgementTimeoutScheduled', 'AlertSnoozed',
+    ]),
     async handleBatch(_tx, events) {
       const timers: TimerMessage[] = [];
       const work: DeliveryWork[] = [];
@@ -40,6 +42,10 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
           // A notification rule with a delay: due like a retry, through the same timers.
           const { alertId, deliveryId, notBefore } = event.data;
           timers.push({ kind: 'delivery', alertId, deliveryId, ...teamOf(event), dueAt: notBefore });
+        } else if (event.type === 'AcknowledgementTimeoutScheduled') {
+          timers.push({ kind: 'retrigger', alertId: event.data.alertId, epoch: event.data.epoch, dueAt: event.data.dueAt });
+        } else if (event.type === 'AlertSnoozed') {
+          timers.push({ kind: 'retrigger', alertId: event.data.alertId, epoch: event.data.epoch, dueAt: event.data.until });
         } else if (event.type === 'NotificationRequested') {
           work.push({ alertId: event.data.alertId, deliveryId: event.data.deliveryId, ...teamOf(event) });
         }

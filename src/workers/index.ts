@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { fireEscalationStep } from '../commands/alerts.js';
+import { fireEscalationStep, retriggerAlert } from '../commands/alerts.js';
 import { type RepeatCountDependencies, summarizeQuietRepeats } from '../commands/alert-repeats.js';
 import type { Config } from '../config.js';
 import type { BrokerConnection } from '../infra/amqp.js';
@@ -11,7 +11,7 @@ import { SubscriptionRunner } from '../projections/runner.js';
 import { escalationRelay } from './escalation-relay.js';
 import { brokerNames } from '../infra/broker-messages.js';
 import { type Sweeper, startSweeper } from './sweeper.js';
-import { type FireEscalationStep, startTimerConsumer } from './timer-consumer.js';
+import { type FireEscalationStep, type RetriggerAlert, startTimerConsumer } from './timer-consumer.js';
 
 export interface EscalationWorkerServices extends RepeatCountDependencies {
   config: Pick<Config, 'databaseUrl' | 'amqpPrefix' | 'sweeperIntervalSeconds' | 'sweeperGraceSeconds'>;
@@ -43,6 +43,7 @@ export async function startEscalationWorkers(
   const { config, logger } = services;
   const names = brokerNames(config.amqpPrefix);
   const fire = options.fire ?? ((input) => fireEscalationStep(services, input));
+  const retrigger: RetriggerAlert = (input) => retriggerAlert(services, input);
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.warn({ err: error }, 'escalation worker shutdown step failed'));
@@ -60,6 +61,7 @@ export async function startEscalationWorkers(
       names,
       publisher,
       fire,
+      retrigger,
       logger,
       escalationLag: services.metrics.escalationLag,
       escalationTimers: services.metrics.escalationTimers,
@@ -79,6 +81,7 @@ export async function startEscalationWorkers(
     const sweeper = startSweeper({
       db: services.db,
       fire,
+      retrigger,
       publisher,
       logger,
       intervalMs: config.sweeperIntervalSeconds * 1000,

@@ -3,11 +3,13 @@ import type { Histogram } from 'prom-client';
 import type { Logger } from '../infra/logger.js';
 import type { ReadModels } from '../projections/read-models.js';
 import type { DeliveryWork } from '../infra/broker-messages.js';
-import type { FireEscalationStep } from './timer-consumer.js';
+import type { FireEscalationStep, RetriggerAlert } from './timer-consumer.js';
 
 export interface SweeperOptions {
-  db: Kysely<Pick<ReadModels, 'pending_escalations' | 'pending_deliveries'>>;
+  db: Kysely<Pick<ReadModels, 'pending_escalations' | 'pending_deliveries' | 'pending_retriggers'>>;
   fire: FireEscalationStep;
+  /** Triggers an acknowledged alert again when its acknowledgement timeout or snooze is overdue; without it, those are left alone. */
+  retrigger?: RetriggerAlert;
   publisher: {
     publishDeliveryWork(work: DeliveryWork): Promise<void>;
     /** Delivery work waiting in the notifier's queue; when unknown (no such method, or it fails) nothing is held back. */
@@ -37,6 +39,8 @@ export interface SweeperOptions {
 export interface SweepReport {
   stepsFired: number;
   stepsNotFired: number;
+  /** Acknowledgement timeouts and snoozes overdue beyond the grace period that triggered their alert again. */
+  alertsRetriggered: number;
   deliveriesRedriven: number;
   /** Overdue deliveries not handed back this pass because the notifier's queue still holds work. */
   deliveriesLeftToBacklog: number;
@@ -63,8 +67,39 @@ export function startSweeper(options: SweeperOptions): Sweeper {
   // A delivery just handed back gets a grace period of its own to be picked up before it is handed back again.
   const redrivenAt = new Map<string, number>();
 
+  async function retriggerOverdue(retrigger: RetriggerAlert, cutoff: Date, report: SweepReport): Promise<void> {
+    const overdue = await db
+      .selectFrom('pending_retriggers')
+      .select(['alert_id', 'epoch', 'due_at'])
+      .where('due_at', '<', cutoff)
+      .orderBy('due_at')
+      .limit(batchSize)
+      .execute();
+    for (const pending of overdue) {
+      const wakeUp = { alertId: pending.alert_id, epoch: pending.epoch };
+      try {
+        const result = await retrigger({ ...wakeUp, now: clock() });
+        if (result.retriggered) {
+          report.alertsRetriggered++;
+          logger.warn({ ...wakeUp, dueAt: pending.due_at }, 'sweeper triggered an acknowledged alert again (its timer was late or lost)');
+        }
+      } catch (error) {
+        report.failures++;
+        logger.error({ err: error, ...wakeUp }, 'sweeper could not trigger an overdue acknowledged alert again');
+      }
+    }
+  }
+
   async function sweep(): Promise<SweepReport> {
-    const report: SweepReport = { stepsFired: 0, stepsNotFired: 0, deliveriesRedriven: 0, deliveriesLeftToBacklog: 0, repeatsSummarized: 0, failures: 0 };
+    const report: SweepReport = {
+      stepsFired: 0,
+      stepsNotFired: 0,
+      alertsRetriggered: 0,
+      deliveriesRedriven: 0,
+      deliveriesLeftToBacklog: 0,
+      repeatsSummarized: 0,
+      failures: 0,
+    };
     const cutoff = new Date(clock().getTime() - graceMs);
 
     const overdueSteps = await db
@@ -90,6 +125,8 @@ export function startSweeper(options: SweeperOptions): Sweeper {
         logger.error({ err: error, ...step }, 'sweeper could not fire an overdue escalation step');
       }
     }
+
+    if (options.retrigger) await retriggerOverdue(options.retrigger, cutoff, report);
 
     const stoppedSenders = options.stoppedSenders?.() ?? [];
     const overdueDeliveries = await db

@@ -15,6 +15,9 @@ export type FireEscalationStep = (input: {
   now: Date;
 }) => Promise<{ fired: boolean; lagMs: number | null }>;
 
+/** The fenced way an acknowledged alert is triggered again (retriggerAlert in src/commands/alerts.ts, bound). */
+export type RetriggerAlert = (input: { alertId: string; epoch: number; now: Date }) => Promise<{ retriggered: boolean }>;
+
 export interface TimerPublisher {
   publishTimers(timers: readonly TimerMessage[], now?: Date): Promise<void>;
   publishDeliveryWork(work: DeliveryWork): Promise<void>;
@@ -25,6 +28,8 @@ export interface TimerConsumerOptions {
   names: BrokerNames;
   publisher: TimerPublisher;
   fire: FireEscalationStep;
+  /** Wired by the escalation workers; a consumer without it drops (logs) retrigger timers, which the sweeper then covers. */
+  retrigger?: RetriggerAlert;
   logger: Logger;
   /** Observed (in seconds) whenever a timer actually fired a step. */
   escalationLag?: Histogram;
@@ -97,6 +102,11 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     if (timer.kind === 'delivery') {
       const { alertId, deliveryId, teamId } = timer;
       await publisher.publishDeliveryWork({ alertId, deliveryId, ...(teamId ? { teamId } : {}) });
+      return;
+    }
+    if (timer.kind === 'retrigger') {
+      if (options.retrigger) await options.retrigger({ alertId: timer.alertId, epoch: timer.epoch, now: clock() });
+      else logger.warn({ timer }, 'retrigger timer dropped: this consumer cannot trigger alerts again');
       return;
     }
     const { alertId, epoch, loop, step } = timer;

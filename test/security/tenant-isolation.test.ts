@@ -100,6 +100,8 @@ const CASES: Record<string, MatrixCase> = {
   'POST /teams/:teamId/alerts/:alertId/resolve': {},
   'POST /teams/:teamId/alerts/:alertId/escalate': {},
   'GET /teams/:teamId/alerts/:alertId/timeline': {},
+  'POST /teams/:teamId/alerts/:alertId/snooze': { body: () => ({ minutes: 5 }) },
+  'POST /teams/:teamId/alerts/:alertId/notes': { body: () => ({ text: 'a note by an intruder' }) },
   'GET /teams/:teamId/audit': {},
   'POST /teams/:teamId/flows': {
     body: (ids) => ({

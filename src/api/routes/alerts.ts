@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { actOnAlert, type AlertAction, triggerAlert } from '../../commands/alerts.js';
+import { actOnAlert, addAlertNote, type AlertAction, snoozeAlert, triggerAlert } from '../../commands/alerts.js';
 import { countedRepeats } from '../../commands/alert-repeats.js';
 import { alertStreamId } from '../../domain/alert/identity.js';
 import { loadFlow } from '../../commands/flows.js';
-import { type AlertEvent, Severity } from '../../domain/alert/events.js';
+import { MAX_SNOOZE_MINUTES } from '../../domain/alert/decider.js';
+import { type AlertEvent, MAX_NOTE_LENGTH, Severity } from '../../domain/alert/events.js';
 import type { TeamRole } from '../../domain/team/roles.js';
 import { Timestamp } from '../../domain/schemas.js';
 import { formatPosition } from '../../eventstore/types.js';
@@ -38,6 +39,11 @@ const Notification = z.object({
   lastError: z.string().nullable(),
 });
 
+const AlertNote = z.object({ id: z.uuid(), text: z.string(), by: z.string(), at: Timestamp });
+
+/** The notes shown with an alert: its latest, newest last; all of them are in its timeline. */
+const NOTES_SHOWN = 100;
+
 const AlertDetail = z.object({
   id: z.uuid(),
   status: AlertStatus,
@@ -57,7 +63,11 @@ const AlertDetail = z.object({
   acknowledgedBy: z.string().nullable(),
   resolvedAt: Timestamp.nullable(),
   resolvedBy: z.string().nullable(),
+  snoozedUntil: Timestamp.nullable(),
+  ackTimeoutAt: Timestamp.nullable(),
   notifications: z.array(Notification),
+  noteCount: z.int(),
+  notes: z.array(AlertNote),
 });
 
 const TimelineEntry = z.object({
@@ -173,6 +183,14 @@ const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
       .where('alert_id', '=', alert.id)
       .orderBy('requested_at')
       .execute();
+    const notes = await services.db
+      .selectFrom('alert_notes')
+      .select(['id', 'text', 'author', 'created_at'])
+      .where('alert_id', '=', alert.id)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(NOTES_SHOWN)
+      .execute();
     const repeats = await countedRepeats(services.pool, [alert.id]);
     const iso = (date: Date | null) => date?.toISOString() ?? null;
     return {
@@ -196,6 +214,8 @@ const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
         acknowledgedBy: alert.acknowledged_by,
         resolvedAt: iso(alert.resolved_at),
         resolvedBy: alert.resolved_by,
+        snoozedUntil: iso(alert.snoozed_until),
+        ackTimeoutAt: iso(alert.ack_timeout_at),
         notifications: notifications.map((row) => ({
           id: row.delivery_id,
           loop: row.loop,
@@ -205,6 +225,8 @@ const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
           attempts: row.attempts,
           lastError: row.last_error,
         })),
+        noteCount: alert.note_count,
+        notes: notes.reverse().map((note) => ({ id: note.id, text: note.text, by: note.author, at: note.created_at.toISOString() })),
       },
     };
   },
@@ -222,6 +244,30 @@ function alertActionRoute(action: AlertAction, summary: string) {
     },
   });
 }
+
+const snoozeRoute = route('post', '/teams/:teamId/alerts/:alertId/snooze', {
+  summary: `Snooze: acknowledged for \`minutes\` (1 to ${MAX_SNOOZE_MINUTES}), then triggered again from the first step unless resolved first`,
+  permission: 'alerts:write',
+  params: AlertParams,
+  body: z.strictObject({ minutes: z.int().min(1).max(MAX_SNOOZE_MINUTES) }),
+  responses: { 200: z.object({ id: z.uuid(), status: AlertStatus, snoozedUntil: Timestamp }) },
+  async handler({ params, body, actor, services }) {
+    const result = await snoozeAlert(services, { ...params, minutes: body.minutes, actor, now: services.clock() });
+    return { status: 200, body: { id: params.alertId, status: result.status, snoozedUntil: result.snoozedUntil }, position: result.position };
+  },
+});
+
+const addNoteRoute = route('post', '/teams/:teamId/alerts/:alertId/notes', {
+  summary: `Add a note (1 to ${MAX_NOTE_LENGTH} characters) to the alert; it shows in the alert and its timeline with author and time`,
+  permission: 'alerts:write',
+  params: AlertParams,
+  body: z.strictObject({ text: z.string().trim().min(1).max(MAX_NOTE_LENGTH) }),
+  responses: { 201: AlertNote },
+  async handler({ params, body, actor, services }) {
+    const note = await addAlertNote(services, { ...params, text: body.text, actor, now: services.clock() });
+    return { status: 201, body: { id: note.noteId, text: note.text, by: actor, at: note.at }, position: note.position };
+  },
+});
 
 const alertTimeline = route('get', '/teams/:teamId/alerts/:alertId/timeline', {
   summary: 'Every event of the alert in order, with time, actor and data (due and fire times included; viewers see webhook URLs redacted)',
@@ -263,6 +309,8 @@ export const alertRoutes = [
   triggerAlertRoute,
   listAlerts,
   getAlert,
+  snoozeRoute,
+  addNoteRoute,
   alertActionRoute('acknowledge', 'Acknowledge: stop escalating (idempotent)'),
   alertActionRoute('resolve', 'Resolve: close the alert (idempotent)'),
   alertActionRoute('escalate', 'Escalate now: make the pending step due at once'),

@@ -10,7 +10,7 @@ import {
   revokeIntegrationKey,
   updateFlowNode,
 } from '../../commands/flows.js';
-import { FlowName, FlowRepeat } from '../../domain/flow/events.js';
+import { FlowAckTimeout, FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { Timestamp } from '../../domain/schemas.js';
 import type { Actor, LogPosition } from '../../eventstore/types.js';
@@ -26,9 +26,11 @@ const route = routeGroup({ tag: 'flows' });
 const CreateFlowBody = z.strictObject({
   name: FlowName,
   repeat: FlowRepeat.default(0),
+  /** Minutes an acknowledgement holds before the alert is triggered again (PagerDuty's acknowledgement timeout). */
+  ackTimeoutMinutes: FlowAckTimeout.nullable().optional(),
   nodes: z.array(FlowNodeInput).default([]),
 });
-const ChangeFlowBody = z.strictObject({ name: FlowName.optional(), repeat: FlowRepeat.optional() });
+const ChangeFlowBody = z.strictObject({ name: FlowName.optional(), repeat: FlowRepeat.optional(), ackTimeoutMinutes: FlowAckTimeout.nullable().optional() });
 const AddNodeBody = z.strictObject({ ...FlowNodeInput.shape, after: z.uuid().nullable().optional() });
 const UpdateNodeBody = FlowNodeInput.partial();
 const MoveNodeBody = z.strictObject({ after: z.uuid().nullable() });
@@ -36,7 +38,14 @@ const MoveNodeBody = z.strictObject({ after: z.uuid().nullable() });
 const Version = z.object({ version: z.int() });
 const IdAndVersion = z.object({ id: z.uuid(), version: z.int() });
 const FlowSummary = z.object({ id: z.uuid(), name: z.string(), version: z.int(), nodeCount: z.int() });
-const FlowDetail = z.object({ id: z.uuid(), name: z.string(), version: z.int(), repeat: z.int(), nodes: z.array(FlowNode) });
+const FlowDetail = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  version: z.int(),
+  repeat: z.int(),
+  ackTimeoutMinutes: z.int().nullable(),
+  nodes: z.array(FlowNode),
+});
 const IntegrationKeySummary = z.object({ id: z.uuid(), flowId: z.uuid(), createdAt: Timestamp, revokedAt: Timestamp.nullable() });
 
 /** The answer of a command that changed a flow: its new version is the ETag, for the next If-Match. */
@@ -102,8 +111,8 @@ const createFlowRoute = route('post', '/teams/:teamId/flows', {
   versioned: { resource: 'flow' },
   responses: { 201: IdAndVersion },
   async handler({ params, body, actor, services }) {
-    const { name, repeat, nodes } = body;
-    const created = await createFlow(services, { teamId: params.teamId, name, repeat, nodes, actor, now: services.clock() });
+    const { name, repeat, ackTimeoutMinutes, nodes } = body;
+    const created = await createFlow(services, { teamId: params.teamId, name, repeat, ackTimeoutMinutes, nodes, actor, now: services.clock() });
     const location = `/teams/${params.teamId}/flows/${created.flowId}`;
     return flowChanged(201, { id: created.flowId, version: created.version }, created, { Location: location });
   },
@@ -135,20 +144,22 @@ const getFlowRoute = route('get', '/teams/:teamId/flows/:flowId', {
   async handler({ params, role, services }) {
     const flow = await services.db
       .selectFrom('flows')
-      .select(['id', 'name', 'version', 'repeat', 'nodes'])
+      .select(['id', 'name', 'version', 'repeat', 'ack_timeout_minutes', 'nodes'])
       .where('id', '=', params.flowId)
       .where('team_id', '=', params.teamId)
       .executeTakeFirst();
     if (!flow) throw notFoundProblem('flow not found');
-    return { status: 200, body: webhookTargetsFor(role, flow), headers: etag(flow.version) };
+    const { ack_timeout_minutes: ackTimeoutMinutes, ...definition } = flow;
+    return { status: 200, body: webhookTargetsFor(role, { ...definition, ackTimeoutMinutes }), headers: etag(flow.version) };
   },
 });
 
 const changeFlowRoute = flowEditRoute('patch', '/teams/:teamId/flows/:flowId', {
-  summary: 'Rename a flow or change its repeat count (honours If-Match)',
+  summary: 'Rename a flow, change its repeat count or its acknowledgement timeout (null removes it); honours If-Match',
   params: FlowParams,
   body: ChangeFlowBody,
-  command: ({ body, services }, edit) => changeFlowSettings(services, { ...edit, name: body.name, repeat: body.repeat }),
+  command: ({ body, services }, edit) =>
+    changeFlowSettings(services, { ...edit, name: body.name, repeat: body.repeat, ackTimeoutMinutes: body.ackTimeoutMinutes }),
   names: ({ flowId }) => flowId,
 });
 

@@ -7,6 +7,8 @@ export interface FlowSnapshot {
   version: number;
   repeat: number;
   nodes: FlowNode[];
+  /** Minutes an acknowledgement holds before the alert is triggered again; null or absent: for good. */
+  ackTimeoutMinutes?: number | null;
 }
 
 export type AlertCommand =
@@ -43,6 +45,10 @@ export type AlertCommand =
   | { type: 'AcknowledgeAlert'; teamId: string; by: string; now: Date }
   | { type: 'ResolveAlert'; teamId: string; by: string; now: Date }
   | { type: 'EscalateAlert'; teamId: string; by: string; now: Date }
+  | { type: 'SnoozeAlert'; teamId: string; by: string; minutes: number; now: Date }
+  | { type: 'AddAlertNote'; teamId: string; noteId: string; text: string; by: string; now: Date }
+  /** The timer of an acknowledgement timeout or a snooze: fenced by epoch, so a stale or duplicate one is a no-op. */
+  | { type: 'ReTriggerAlert'; alertId: string; epoch: number; now: Date }
   | {
       type: 'StartNotificationAttempt';
       deliveryId: string;

@@ -2,7 +2,7 @@ import { conflict, type Decider, invalid, notFound } from '../decider.js';
 import { uuidV5 } from '../deterministic-id.js';
 import type { NodeTarget, RetryPolicy } from '../flow/node.js';
 import type { AlertCommand, PagingRule } from './commands.js';
-import type { AlertEvent, PinnedStep, Severity } from './events.js';
+import { type AlertEvent, MAX_NOTE_LENGTH, MAX_NOTES_PER_ALERT, type PinnedStep, type Severity } from './events.js';
 
 export type AlertStatus = 'triggered' | 'acknowledged' | 'resolved';
 
@@ -52,6 +52,10 @@ export type AlertState =
       pending: PendingStep | null;
       exhausted: boolean;
       notifications: Record<string, NotificationState>;
+      ackTimeoutMinutes: number | null;
+      /** While acknowledged: when and why the alert is triggered again (a timer of the current epoch). */
+      reTrigger: { reason: 'ack_timeout' | 'snooze'; dueAt: string } | null;
+      noteCount: number;
     };
 
 export type OpenAlertState = Exclude<AlertState, { status: 'none' }>;
@@ -76,6 +80,9 @@ export const REPEATS_RECORDED_ONE_BY_ONE = 5;
 const ON_CALL_DELIVERY_NAMESPACE = '6a1f4c2e-93b7-4d58-8e0a-2f5c7b9d1e34';
 /** A person's rule deliveries are named after the delivery that would have paged them and the rule's place. */
 const RULE_DELIVERY_NAMESPACE = 'c4d2a7e1-5b83-4f96-9a0d-3e8b1f6c2d75';
+
+/** A snooze lasts from a minute to a week. */
+export const MAX_SNOOZE_MINUTES = 7 * 24 * 60;
 
 const at = (date: Date) => date.toISOString();
 const plusSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + Math.round(seconds * 1000)).toISOString();
@@ -125,6 +132,7 @@ function decideTrigger(command: Extract<AlertCommand, { type: 'TriggerAlert' }>,
         source: command.source,
         steps: command.flow.nodes,
         repeat: command.flow.repeat,
+        ...(command.flow.ackTimeoutMinutes ? { ackTimeoutMinutes: command.flow.ackTimeoutMinutes } : {}),
         triggeredAt,
       },
     },
@@ -323,6 +331,69 @@ function decideOutcome(command: Extract<AlertCommand, { type: 'RecordNotificatio
   return events;
 }
 
+/** The acknowledgement timeout's clock, started by an acknowledgement of the given epoch. */
+function ackTimeoutScheduled(alert: OpenAlertState, epoch: number, now: Date): AlertEvent[] {
+  if (alert.ackTimeoutMinutes === null) return [];
+  return [{ type: 'AcknowledgementTimeoutScheduled', data: { alertId: alert.alertId, epoch, dueAt: plusSeconds(at(now), alert.ackTimeoutMinutes * 60) } }];
+}
+
+function decideAcknowledge(command: Extract<AlertCommand, { type: 'AcknowledgeAlert' }>, state: AlertState): AlertEvent[] {
+  const alert = requireTeamAlert(state, command.teamId);
+  // Acknowledging again restarts an acknowledgement timeout's clock; without one it is a no-op.
+  if (alert.status === 'resolved' || (alert.status === 'acknowledged' && alert.ackTimeoutMinutes === null)) return [];
+  const epoch = alert.epoch + 1;
+  return [
+    { type: 'AlertAcknowledged', data: { alertId: alert.alertId, epoch, by: command.by, at: at(command.now) } },
+    ...ackTimeoutScheduled(alert, epoch, command.now),
+    ...(alert.status === 'triggered' ? cancelledNotYetDue(alert, 'acknowledged', command.now) : []),
+  ];
+}
+
+function decideSnooze(command: Extract<AlertCommand, { type: 'SnoozeAlert' }>, state: AlertState): AlertEvent[] {
+  const alert = requireTeamAlert(state, command.teamId);
+  if (!Number.isInteger(command.minutes) || command.minutes < 1 || command.minutes > MAX_SNOOZE_MINUTES) {
+    throw invalid(`a snooze lasts a whole number of minutes from 1 to ${MAX_SNOOZE_MINUTES}`, 'invalid_snooze', 'minutes');
+  }
+  if (alert.status === 'resolved') throw conflict('a resolved alert cannot be snoozed', 'alert_resolved');
+  const epoch = alert.epoch + 1;
+  const now = at(command.now);
+  const snoozed: AlertEvent = {
+    type: 'AlertSnoozed',
+    data: { alertId: alert.alertId, epoch, by: command.by, at: now, until: plusSeconds(now, command.minutes * 60) },
+  };
+  if (alert.status === 'acknowledged') return [snoozed];
+  return [
+    { type: 'AlertAcknowledged', data: { alertId: alert.alertId, epoch, by: command.by, at: now } },
+    snoozed,
+    ...cancelledNotYetDue(alert, 'acknowledged', command.now),
+  ];
+}
+
+function decideNote(command: Extract<AlertCommand, { type: 'AddAlertNote' }>, state: AlertState): AlertEvent[] {
+  const alert = requireTeamAlert(state, command.teamId);
+  const text = command.text.trim();
+  if (text.length < 1 || text.length > MAX_NOTE_LENGTH) {
+    throw invalid(`a note has from 1 to ${MAX_NOTE_LENGTH} characters`, 'invalid_note', 'text');
+  }
+  if (alert.noteCount >= MAX_NOTES_PER_ALERT) throw conflict(`an alert holds at most ${MAX_NOTES_PER_ALERT} notes`, 'too_many_notes');
+  return [{ type: 'AlertNoteAdded', data: { alertId: alert.alertId, noteId: command.noteId, text, by: command.by, at: at(command.now) } }];
+}
+
+function decideReTrigger(command: Extract<AlertCommand, { type: 'ReTriggerAlert' }>, state: AlertState): AlertEvent[] {
+  // Acknowledging again, snoozing again or resolving bumped the epoch: an older timer, or one that already fired, is a no-op.
+  if (state.status !== 'acknowledged' || !state.reTrigger || state.epoch !== command.epoch) return [];
+  const epoch = state.epoch + 1;
+  const now = at(command.now);
+  const base = { alertId: state.alertId, epoch, at: now };
+  return [
+    state.reTrigger.reason === 'snooze' ? { type: 'SnoozeEnded', data: base } : { type: 'AcknowledgementTimedOut', data: base },
+    {
+      type: 'EscalationStepScheduled',
+      data: { alertId: state.alertId, epoch, loop: 0, step: 0, dueAt: plusSeconds(now, state.steps[0]!.delaySeconds) },
+    },
+  ];
+}
+
 export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
   switch (command.type) {
     case 'TriggerAlert':
@@ -331,14 +402,14 @@ export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
       return decideRecordRepeats(command, state);
     case 'FireEscalationStep':
       return decideFire(command, state);
-    case 'AcknowledgeAlert': {
-      const alert = requireTeamAlert(state, command.teamId);
-      if (alert.status !== 'triggered') return [];
-      return [
-        { type: 'AlertAcknowledged', data: { alertId: alert.alertId, epoch: alert.epoch + 1, by: command.by, at: at(command.now) } },
-        ...cancelledNotYetDue(alert, 'acknowledged', command.now),
-      ];
-    }
+    case 'AcknowledgeAlert':
+      return decideAcknowledge(command, state);
+    case 'SnoozeAlert':
+      return decideSnooze(command, state);
+    case 'AddAlertNote':
+      return decideNote(command, state);
+    case 'ReTriggerAlert':
+      return decideReTrigger(command, state);
     case 'ResolveAlert': {
       const alert = requireTeamAlert(state, command.teamId);
       if (alert.status === 'resolved') return [];
@@ -392,6 +463,9 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
       pending: null,
       exhausted: false,
       notifications: {},
+      ackTimeoutMinutes: e.ackTimeoutMinutes ?? null,
+      reTrigger: null,
+      noteCount: 0,
     };
   }
   if (state.status === 'none') return state;
@@ -449,9 +523,18 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
     case 'NotificationCancelled':
       return updateNotification(state, event.data.deliveryId, { status: 'cancelled', openAttempt: null });
     case 'AlertAcknowledged':
-      return { ...state, status: 'acknowledged', epoch: event.data.epoch, pending: null };
+      return { ...state, status: 'acknowledged', epoch: event.data.epoch, pending: null, reTrigger: null };
     case 'AlertResolved':
-      return { ...state, status: 'resolved', epoch: event.data.epoch, pending: null };
+      return { ...state, status: 'resolved', epoch: event.data.epoch, pending: null, reTrigger: null };
+    case 'AcknowledgementTimeoutScheduled':
+      return { ...state, epoch: event.data.epoch, reTrigger: { reason: 'ack_timeout', dueAt: event.data.dueAt } };
+    case 'AlertSnoozed':
+      return { ...state, status: 'acknowledged', epoch: event.data.epoch, pending: null, reTrigger: { reason: 'snooze', dueAt: event.data.until } };
+    case 'AcknowledgementTimedOut':
+    case 'SnoozeEnded':
+      return { ...state, status: 'triggered', epoch: event.data.epoch, pending: null, exhausted: false, reTrigger: null };
+    case 'AlertNoteAdded':
+      return { ...state, noteCount: state.noteCount + 1 };
     case 'AlertEscalatedManually':
       return { ...state, epoch: event.data.epoch };
   }

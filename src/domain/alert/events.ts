@@ -25,6 +25,8 @@ export const AlertTriggered = z.object({
   source: z.string().nullable(),
   steps: z.array(PinnedStep).min(1),
   repeat: z.int().min(0),
+  /** The flow's acknowledgement timeout, pinned like its steps; absent when the flow has none. */
+  ackTimeoutMinutes: z.int().min(1).optional(),
   triggeredAt: Timestamp,
 });
 
@@ -155,6 +157,30 @@ export const AlertAcknowledged = z.object({ alertId: z.uuid(), epoch: z.int(), b
 export const AlertResolved = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
 export const AlertEscalatedManually = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
 
+/** Notes are written by people; their size and number per alert are capped so the stream stays bounded. */
+export const MAX_NOTE_LENGTH = 10_000;
+export const MAX_NOTES_PER_ALERT = 1000;
+
+export const AlertNoteAdded = z.object({
+  alertId: z.uuid(),
+  noteId: z.uuid(),
+  text: z.string().min(1).max(MAX_NOTE_LENGTH),
+  by: AlertActor,
+  at: Timestamp,
+});
+
+/** Acknowledged until `until`, then triggered again from the first step; a timer for `epoch` ends the snooze. */
+export const AlertSnoozed = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp, until: Timestamp });
+
+/** The acknowledgement lapses at `dueAt` unless the alert is acknowledged again or resolved (a timer for `epoch`). */
+export const AcknowledgementTimeoutScheduled = z.object({ alertId: z.uuid(), epoch: z.int(), dueAt: Timestamp });
+
+/** Nobody resolved the alert in time after acknowledging it: it is triggered again and escalates from the first step. */
+export const AcknowledgementTimedOut = z.object({ alertId: z.uuid(), epoch: z.int(), at: Timestamp });
+
+/** The snooze is over: the alert is triggered again and escalates from the first step. */
+export const SnoozeEnded = z.object({ alertId: z.uuid(), epoch: z.int(), at: Timestamp });
+
 export const alertEventDefinitions = {
   AlertTriggered: { schema: AlertTriggered, version: 1 },
   AlertDeduplicated: { schema: AlertDeduplicated, version: 1 },
@@ -170,6 +196,11 @@ export const alertEventDefinitions = {
   AlertAcknowledged: { schema: AlertAcknowledged, version: 1 },
   AlertResolved: { schema: AlertResolved, version: 1 },
   AlertEscalatedManually: { schema: AlertEscalatedManually, version: 1 },
+  AlertNoteAdded: { schema: AlertNoteAdded, version: 1 },
+  AlertSnoozed: { schema: AlertSnoozed, version: 1 },
+  AcknowledgementTimeoutScheduled: { schema: AcknowledgementTimeoutScheduled, version: 1 },
+  AcknowledgementTimedOut: { schema: AcknowledgementTimedOut, version: 1 },
+  SnoozeEnded: { schema: SnoozeEnded, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
 export type AlertEvent = EventsOf<typeof alertEventDefinitions>;

@@ -23,11 +23,13 @@ export type FlowCommand =
       name: string;
       repeat: number;
       nodes: FlowNode[];
+      ackTimeoutMinutes?: number | null;
       teamMemberIds: TeamMemberIds;
       now: Date;
       limits?: FlowLimits;
     }
-  | { type: 'ChangeFlowSettings'; teamId: string; name?: string; repeat?: number; limits?: FlowLimits }
+  /** `ackTimeoutMinutes` null removes the timeout; undefined leaves it as it is. */
+  | { type: 'ChangeFlowSettings'; teamId: string; name?: string; repeat?: number; ackTimeoutMinutes?: number | null; limits?: FlowLimits }
   /** `after` omitted: append at the end; null: make it the first node. */
   | { type: 'AddFlowNode'; teamId: string; node: FlowNode; after?: string | null; teamMemberIds: TeamMemberIds; limits?: FlowLimits }
   | {

@@ -139,6 +139,28 @@ describe('flow decider', () => {
       spec.given([]).when({ type: 'ChangeFlowSettings', teamId, name: 'x' }).thenThrows('not_found', 'flow_not_found'));
   });
 
+  describe('acknowledgement timeout', () => {
+    const timeoutChanged = (ackTimeoutMinutes: number | null): FlowEvent => ({ type: 'FlowAckTimeoutChanged', data: { flowId, ackTimeoutMinutes } });
+    it('a flow is created with an acknowledgement timeout', () =>
+      spec.given([]).when(create({ ackTimeoutMinutes: 30 })).then([
+        {
+          type: 'FlowCreated',
+          data: { flowId, teamId, name: 'primary', repeat: 0, nodes: [node(1), node(2), node(3)], ackTimeoutMinutes: 30, createdAt: t0.toISOString() },
+        },
+      ]));
+    it('the timeout is a whole number of minutes from 1 to 1440', () => {
+      spec.given([]).when(create({ ackTimeoutMinutes: 0 })).thenThrows('invalid', 'invalid_ack_timeout');
+      spec.given([]).when(create({ ackTimeoutMinutes: 1441 })).thenThrows('invalid', 'invalid_ack_timeout');
+      spec.given([created()]).when({ type: 'ChangeFlowSettings', teamId, ackTimeoutMinutes: 2.5 }).thenThrows('invalid', 'invalid_ack_timeout');
+    });
+    it('changes and removes the timeout; the same value records nothing', () => {
+      spec.given([created()]).when({ type: 'ChangeFlowSettings', teamId, ackTimeoutMinutes: 15 }).then([timeoutChanged(15)]);
+      spec.given([created(), timeoutChanged(15)]).when({ type: 'ChangeFlowSettings', teamId, ackTimeoutMinutes: null }).then([timeoutChanged(null)]);
+      spec.given([created(), timeoutChanged(15)]).when({ type: 'ChangeFlowSettings', teamId, ackTimeoutMinutes: 15 }).thenNothingHappens();
+      spec.given([created()]).when({ type: 'ChangeFlowSettings', teamId, ackTimeoutMinutes: null }).thenNothingHappens();
+    });
+  });
+
   describe('adding nodes', () => {
     it('without `after` a node is appended at the end', () => spec.given([created()]).when(addNode(4)).then([added(4, nodeId(3))]));
 

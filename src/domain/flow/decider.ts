@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { conflict, type Decider, DomainError, invalid } from '../decider.js';
 import type { FlowCommand, FlowLimits, TeamMemberIds } from './commands.js';
-import { type FlowEvent, MAX_FLOW_NODES, MAX_FLOW_REPEAT } from './events.js';
+import { type FlowEvent, MAX_ACK_TIMEOUT_MINUTES, MAX_FLOW_NODES, MAX_FLOW_REPEAT } from './events.js';
 import type { FlowNode, NodeTarget, RetryPolicy } from './node.js';
 
 export interface FlowDefinition {
@@ -10,6 +10,7 @@ export interface FlowDefinition {
   name: string;
   repeat: number;
   nodes: FlowNode[];
+  ackTimeoutMinutes: number | null;
   integrationKeys: Record<string, { revoked: boolean }>;
 }
 
@@ -38,6 +39,13 @@ function requireRepeat(repeat: number, limits: FlowLimits): void {
   const max = Math.min(limits.maxRepeat, MAX_FLOW_REPEAT);
   if (!Number.isInteger(repeat) || repeat < 0 || repeat > max) {
     throw invalid(`repeat must be a whole number from 0 to ${max}`, 'invalid_repeat');
+  }
+}
+
+function requireAckTimeout(minutes: number | null | undefined): void {
+  if (minutes === null || minutes === undefined) return;
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_ACK_TIMEOUT_MINUTES) {
+    throw invalid(`ackTimeoutMinutes must be a whole number from 1 to ${MAX_ACK_TIMEOUT_MINUTES}`, 'invalid_ack_timeout', 'ackTimeoutMinutes');
   }
 }
 
@@ -78,6 +86,7 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
       if (state.status !== 'none') throw conflict(`flow ${command.flowId} already exists`, 'flow_exists');
       const limits = command.limits ?? DEFAULT_FLOW_LIMITS;
       requireRepeat(command.repeat, limits);
+      requireAckTimeout(command.ackTimeoutMinutes);
       requireNodeCount(command.nodes.length, limits);
       for (const node of command.nodes) requireRetry(node.retry, limits);
       if (new Set(command.nodes.map((node) => node.id)).size !== command.nodes.length) {
@@ -93,6 +102,7 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
             name: command.name,
             repeat: command.repeat,
             nodes: command.nodes,
+            ...(command.ackTimeoutMinutes ? { ackTimeoutMinutes: command.ackTimeoutMinutes } : {}),
             createdAt: command.now.toISOString(),
           },
         },
@@ -107,6 +117,10 @@ export function decide(command: FlowCommand, state: FlowState): FlowEvent[] {
       if (command.repeat !== undefined && command.repeat !== flow.repeat) {
         requireRepeat(command.repeat, command.limits ?? DEFAULT_FLOW_LIMITS);
         events.push({ type: 'FlowRepeatChanged', data: { flowId: flow.flowId, repeat: command.repeat } });
+      }
+      if (command.ackTimeoutMinutes !== undefined && command.ackTimeoutMinutes !== flow.ackTimeoutMinutes) {
+        requireAckTimeout(command.ackTimeoutMinutes);
+        events.push({ type: 'FlowAckTimeoutChanged', data: { flowId: flow.flowId, ackTimeoutMinutes: command.ackTimeoutMinutes } });
       }
       return events;
     }
@@ -196,7 +210,10 @@ export function nodesAfter(
 export function evolve(state: FlowState, event: FlowEvent): FlowState {
   if (event.type === 'FlowCreated') {
     const e = event.data;
-    return { status: 'created', flowId: e.flowId, teamId: e.teamId, name: e.name, repeat: e.repeat, nodes: e.nodes, integrationKeys: {} };
+    return {
+      status: 'created', flowId: e.flowId, teamId: e.teamId, name: e.name, repeat: e.repeat, nodes: e.nodes,
+      ackTimeoutMinutes: e.ackTimeoutMinutes ?? null, integrationKeys: {},
+    };
   }
   if (state.status === 'none') return state;
   switch (event.type) {
@@ -204,6 +221,8 @@ export function evolve(state: FlowState, event: FlowEvent): FlowState {
       return { ...state, name: event.data.name };
     case 'FlowRepeatChanged':
       return { ...state, repeat: event.data.repeat };
+    case 'FlowAckTimeoutChanged':
+      return { ...state, ackTimeoutMinutes: event.data.ackTimeoutMinutes };
     case 'FlowNodeAdded':
     case 'FlowNodeUpdated':
     case 'FlowNodeMoved':

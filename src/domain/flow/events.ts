@@ -8,6 +8,9 @@ export const MAX_FLOW_REPEAT = 10;
 
 export const FlowName = z.string().trim().min(1).max(200);
 export const FlowRepeat = z.int().min(0).max(MAX_FLOW_REPEAT);
+/** An acknowledgement lapses after at most a day. */
+export const MAX_ACK_TIMEOUT_MINUTES = 1440;
+export const FlowAckTimeout = z.int().min(1).max(MAX_ACK_TIMEOUT_MINUTES);
 
 export const FlowCreated = z.object({
   flowId: z.uuid(),
@@ -15,12 +18,17 @@ export const FlowCreated = z.object({
   name: z.string(),
   repeat: z.int().min(0),
   nodes: z.array(FlowNode),
+  /** Minutes an acknowledgement holds before the alert is triggered again; absent: for good. */
+  ackTimeoutMinutes: z.int().min(1).optional(),
   createdAt: Timestamp,
 });
 
 export const FlowRenamed = z.object({ flowId: z.uuid(), name: z.string() });
 
 export const FlowRepeatChanged = z.object({ flowId: z.uuid(), repeat: z.int().min(0) });
+
+/** null: acknowledgements hold for good. */
+export const FlowAckTimeoutChanged = z.object({ flowId: z.uuid(), ackTimeoutMinutes: z.int().min(1).nullable() });
 
 /** `after` is the node the new one follows, null for the first place; never omitted, so replays need no state. */
 export const FlowNodeAdded = z.object({ flowId: z.uuid(), node: FlowNode, after: z.uuid().nullable() });
@@ -47,6 +55,7 @@ export const flowEventDefinitions = {
   FlowCreated: { schema: FlowCreated, version: 1 },
   FlowRenamed: { schema: FlowRenamed, version: 1 },
   FlowRepeatChanged: { schema: FlowRepeatChanged, version: 1 },
+  FlowAckTimeoutChanged: { schema: FlowAckTimeoutChanged, version: 1 },
   FlowNodeAdded: { schema: FlowNodeAdded, version: 1 },
   FlowNodeUpdated: { schema: FlowNodeUpdated, version: 1 },
   FlowNodeMoved: { schema: FlowNodeMoved, version: 1 },
