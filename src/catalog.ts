@@ -3,6 +3,7 @@ import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { contactEventDefinitions } from './domain/contact/events.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
 import { scheduleEventDefinitions } from './domain/schedule/events.js';
+import { subscriptionEventDefinitions } from './domain/subscription/events.js';
 import { sessionEventDefinitions } from './domain/session/events.js';
 import { teamEventDefinitions } from './domain/team/events.js';
 import { userEventDefinitions } from './domain/user/events.js';
@@ -18,5 +19,6 @@ export function createCatalog(): EventCatalog {
     .register(sessionEventDefinitions)
     .register(teamEventDefinitions)
     .register(scheduleEventDefinitions)
-    .register(contactEventDefinitions);
+    .register(contactEventDefinitions)
+    .register(subscriptionEventDefinitions);
 }

@@ -5,6 +5,7 @@ import { invitesProjection } from './invites.js';
 import type { Projection } from './projection.js';
 import { schedulesProjection } from './schedules.js';
 import { sessionsProjection } from './sessions.js';
+import { subscriptionsProjection } from './subscriptions.js';
 import { teamsProjection } from './teams.js';
 import { usersProjection } from './users.js';
 
@@ -19,4 +20,5 @@ export const readModelProjections: readonly Projection[] = [
   invitesProjection,
   schedulesProjection,
   contactMethodsProjection,
+  subscriptionsProjection,
 ];

@@ -222,6 +222,15 @@ export interface NotificationRulesTable {
   updated_at: Date;
 }
 
+/** A team's lifecycle webhook subscriptions. */
+export interface SubscriptionsTable {
+  id: string;
+  team_id: string;
+  url: string;
+  events: ColumnType<string[], string, string>;
+  created_at: Date;
+}
+
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
@@ -244,4 +253,5 @@ export type ReadModels = {
   schedule_overrides: ScheduleOverridesTable;
   contact_methods: ContactMethodsTable;
   notification_rules: NotificationRulesTable;
+  subscriptions: SubscriptionsTable;
 };

@@ -7,7 +7,7 @@ import { pageLimit, TeamParams } from '../schemas.js';
 
 const route = routeGroup({ tag: 'audit' });
 
-const CONFIGURATION_STREAM_CATEGORIES = ['team', 'flow', 'schedule'];
+const CONFIGURATION_STREAM_CATEGORIES = ['team', 'flow', 'schedule', 'subscriptions'];
 const SECRET_FIELD = /secret|hash|password|token/i;
 
 /** Secrets and their hashes stay in the log; the audit trail names the change, not the secret. */

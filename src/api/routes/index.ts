@@ -9,6 +9,7 @@ import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
 import { meRoute } from './me.js';
 import { scheduleRoutes } from './schedules.js';
+import { subscriptionRoutes } from './subscriptions.js';
 import { teamRoutes } from './teams.js';
 
 export const routes: readonly AnyRouteSpec[] = [
@@ -23,4 +24,5 @@ export const routes: readonly AnyRouteSpec[] = [
   ...teamRoutes,
   ...inviteRoutes,
   ...actionLinkRoutes,
+  ...subscriptionRoutes,
 ];
