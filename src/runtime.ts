@@ -25,6 +25,7 @@ import { createNotificationChannels } from './workers/channels/index.js';
 import { startEscalationWorkers } from './workers/index.js';
 import { brokerNames } from './infra/broker-messages.js';
 import { eventSourcedAttempts, startNotifier } from './workers/notifier.js';
+import { startSubscriptionWorkers } from './workers/subscriptions.js';
 import { ProjectionProgress } from './projections/progress.js';
 import { READ_MODELS, readModelSubscription } from './projections/read-model-subscription.js';
 import { SubscriptionRunner } from './projections/runner.js';
@@ -203,6 +204,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         clock: services.clock,
       });
       stops.push(() => notifier.stop());
+      const subscriptions = await startSubscriptionWorkers(services, broker, escalation.publisher, readModelDirectory(services.db));
+      stops.push(() => subscriptions.stop());
     }
 
     let server: Server | null = null;

@@ -32,7 +32,21 @@ export const RetriggerTimer = z.object({
   dueAt: Timestamp,
 });
 
-export const TimerMessage = z.discriminatedUnion('kind', [EscalationTimer, DeliveryTimer, RetriggerTimer]);
+
+/** A log position as it travels in a message. */
+const MessagePosition = z.object({ transactionId: z.string().regex(/^\d+$/), globalPosition: z.string().regex(/^\d+$/) });
+
+/** A wake-up for a subscription's deliveries of one alert (a retry's time, or a busy line's): hand them back to the sender at `dueAt`. */
+export const SubscriptionTimer = z.object({
+  kind: z.literal('subscription'),
+  teamId: z.uuid(),
+  subscriptionId: z.uuid(),
+  alertId: z.uuid(),
+  after: MessagePosition.optional(),
+  dueAt: Timestamp,
+});
+
+export const TimerMessage = z.discriminatedUnion('kind', [EscalationTimer, DeliveryTimer, RetriggerTimer, SubscriptionTimer]);
 export type TimerMessage = z.infer<typeof TimerMessage>;
 
 /**
@@ -54,6 +68,19 @@ export const DeliveryWork = z.object({
 });
 export type DeliveryWork = z.infer<typeof DeliveryWork>;
 
+/**
+ * Work for the subscription sender: send what is due of this subscription's deliveries for this alert, in order.
+ * `after` is the log position the work was published at: rows the reactor writes with that position may not have
+ * committed yet when the work arrives.
+ */
+export const SubscriptionWork = z.object({
+  teamId: z.uuid(),
+  subscriptionId: z.uuid(),
+  alertId: z.uuid(),
+  after: MessagePosition.optional(),
+});
+export type SubscriptionWork = z.infer<typeof SubscriptionWork>;
+
 /** Broker names, all under the configured prefix so processes (and test runs) can share a broker. */
 export function brokerNames(prefix: string) {
   return {
@@ -66,6 +93,8 @@ export function brokerNames(prefix: string) {
     timersDueQueue: `${prefix}.timers.due`,
     /** The notifier's work queue. */
     deliveriesQueue: `${prefix}.deliveries`,
+    /** The subscription sender's work queue. */
+    subscriptionDeliveriesQueue: `${prefix}.subscription-deliveries`,
   };
 }
 

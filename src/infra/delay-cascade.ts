@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type amqp from 'amqplib';
-import { type brokerNames, type DeliveryWork, MAX_TIMERS_PER_MESSAGE, type TimerMessage } from './broker-messages.js';
+import { type brokerNames, type DeliveryWork, MAX_TIMERS_PER_MESSAGE, type SubscriptionWork, type TimerMessage } from './broker-messages.js';
 import type { AmqpConnection } from './amqp.js';
 import type { Logger } from './logger.js';
 
@@ -47,6 +47,11 @@ export function delayLevelArguments(names: BrokerNames, level: number): Record<s
 /** The deliveries work queue, for anyone who consumes or publishes it: durable and quorum, like the cascade. */
 export async function declareDeliveriesQueue(channel: amqp.Channel, names: BrokerNames): Promise<void> {
   await channel.assertQueue(names.deliveriesQueue, { durable: true, arguments: { ...quorum } });
+}
+
+/** The subscription sender's work queue: durable and quorum, like the deliveries queue. */
+export async function declareSubscriptionDeliveriesQueue(channel: amqp.Channel, names: BrokerNames): Promise<void> {
+  await channel.assertQueue(names.subscriptionDeliveriesQueue, { durable: true, arguments: { ...quorum } });
 }
 
 /**
@@ -101,6 +106,7 @@ export async function declareDelayCascade(connection: AmqpConnection, names: Bro
     await step(`binding of '${top}'`, () => channel.bindExchange(top, names.delayExchange, '#'));
 
     await step(`queue '${names.deliveriesQueue}'`, () => declareDeliveriesQueue(channel, names));
+    await step(`queue '${names.subscriptionDeliveriesQueue}'`, () => declareSubscriptionDeliveriesQueue(channel, names));
   } finally {
     await channel.close().catch(() => undefined);
   }
@@ -119,6 +125,7 @@ export async function deleteDelayCascade(connection: AmqpConnection, names: Brok
     await channel.deleteQueue(names.timersDueQueue);
     await channel.deleteExchange(names.timersDueExchange);
     await channel.deleteQueue(names.deliveriesQueue);
+    await channel.deleteQueue(names.subscriptionDeliveriesQueue);
   } finally {
     await channel.close().catch(() => undefined);
   }
@@ -215,6 +222,11 @@ async function settleAll(publishes: Promise<void>[]): Promise<void> {
 /** Hands a delivery to the notifier now, confirmed. */
 export async function publishDeliveryWork(channel: ConfirmChannel, names: BrokerNames, work: DeliveryWork): Promise<void> {
   await publishConfirmed(channel, '', names.deliveriesQueue, work, 'delivery-work');
+}
+
+/** Hands a subscription's deliveries of an alert to the subscription sender now, confirmed. */
+export async function publishSubscriptionWork(channel: ConfirmChannel, names: BrokerNames, work: SubscriptionWork): Promise<void> {
+  await publishConfirmed(channel, '', names.subscriptionDeliveriesQueue, work, 'subscription-work');
 }
 
 interface PublishTracking {
@@ -337,6 +349,10 @@ export class EscalationPublisher {
     } finally {
       await channel.close().catch(() => undefined);
     }
+  }
+
+  async publishSubscriptionWork(work: SubscriptionWork): Promise<void> {
+    await publishSubscriptionWork(await this.current(), this.names, work);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
 import { pause } from '../infra/pause.js';
 import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
-import { type DeliveryWork, parseMessage, TimerBatch, type TimerMessage } from '../infra/broker-messages.js';
+import { type DeliveryWork, parseMessage, type SubscriptionWork, TimerBatch, type TimerMessage } from '../infra/broker-messages.js';
 
 /** The engine's fenced firing path (fireEscalationStep in src/commands/alerts.ts, bound to its dependencies). */
 export type FireEscalationStep = (input: {
@@ -21,6 +21,7 @@ export type RetriggerAlert = (input: { alertId: string; epoch: number; now: Date
 export interface TimerPublisher {
   publishTimers(timers: readonly TimerMessage[], now?: Date): Promise<void>;
   publishDeliveryWork(work: DeliveryWork): Promise<void>;
+  publishSubscriptionWork(work: SubscriptionWork): Promise<void>;
 }
 
 export interface TimerConsumerOptions {
@@ -107,6 +108,11 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
     if (timer.kind === 'retrigger') {
       if (options.retrigger) await options.retrigger({ alertId: timer.alertId, epoch: timer.epoch, now: clock() });
       else logger.warn({ timer }, 'retrigger timer dropped: this consumer cannot trigger alerts again');
+      return;
+    }
+    if (timer.kind === 'subscription') {
+      const { teamId, subscriptionId, alertId, after } = timer;
+      await publisher.publishSubscriptionWork({ teamId, subscriptionId, alertId, ...(after ? { after } : {}) });
       return;
     }
     const { alertId, epoch, loop, step } = timer;

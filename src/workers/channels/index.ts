@@ -8,6 +8,18 @@ import type { ChannelName, NotificationChannel, RecipientDirectory } from './cha
 import { createEmailChannel } from './email.js';
 import { createWebhookChannel } from './webhook.js';
 
+/** The team's `whsec_` secrets a message sent at `now` is signed with, current first; null when the team is unknown. */
+export function teamSigningSecrets(
+  config: Pick<Config, 'webhookSigningKey'>,
+  directory: Pick<RecipientDirectory, 'webhookSecretGenerationOf'>,
+): (teamId: string, now: Date) => Promise<string[] | null> {
+  return async (teamId, now) => {
+    const secret = await directory.webhookSecretGenerationOf(teamId);
+    if (!secret) return null;
+    return signingGenerations(secret, now).map((generation) => webhookSecret(config.webhookSigningKey, teamId, generation));
+  };
+}
+
 /** Every channel the notifier can send through, configured from the environment. */
 export function createNotificationChannels(
   config: Pick<
@@ -25,11 +37,7 @@ export function createNotificationChannels(
     webhook: createWebhookChannel({
       timeoutMs: config.webhookTimeoutMs,
       policy: { allowPrivate: config.webhookAllowPrivate, allowLoopback: config.webhookAllowLoopback },
-      async signingSecretsOf(teamId, now) {
-        const secret = await directory.webhookSecretGenerationOf(teamId);
-        if (!secret) return null;
-        return signingGenerations(secret, now).map((generation) => webhookSecret(config.webhookSigningKey, teamId, generation));
-      },
+      signingSecretsOf: teamSigningSecrets(config, directory),
       clock,
       actionLinkOf,
     }),

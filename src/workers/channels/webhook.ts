@@ -81,29 +81,58 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
       const secrets = await options.signingSecretsOf(plan.teamId, now);
       if (!secrets || secrets.length === 0) return { delivered: false, error: 'the team has no webhook signing secret yet', permanent: false };
 
-      const deadline = AbortSignal.timeout(options.timeoutMs);
-      const resolution = await untilAborted(
-        resolveWebhookHost(url.hostname, { policy: options.policy, ...(options.resolve ? { resolve: options.resolve } : {}) }),
-        deadline,
-      );
-      if (!resolution) return timedOut(options.timeoutMs);
-      if (!resolution.ok) return { delivered: false, error: resolution.error, permanent: resolution.permanent };
-
       const actionLink = options.actionLinkOf(plan);
       const body = plan.format === 'slack' ? slackMessageBody(plan, actionLink) : webhookBody(plan, actionLink);
-      const timestamp = Math.floor(now.getTime() / 1000);
-      return post(url, resolution.address, body, deadline, options.timeoutMs, {
-        'content-type': 'application/json',
-        'content-length': String(body.length),
-        'user-agent': WEBHOOK_USER_AGENT,
-        'webhook-id': plan.deliveryId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': webhookSignatureHeader(secrets, plan.deliveryId, timestamp, body),
-        'x-alertops-delivery': plan.deliveryId,
-        'x-alertops-attempt': String(plan.attempt),
+      return postSignedWebhook({
+        url,
+        messageId: plan.deliveryId,
+        body,
+        secrets,
+        now,
+        timeoutMs: options.timeoutMs,
+        policy: options.policy,
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+        headers: { 'x-alertops-delivery': plan.deliveryId, 'x-alertops-attempt': String(plan.attempt) },
       });
     },
   };
+}
+
+/**
+ * POSTs a JSON body to a checked address, signed as Standard Webhooks specify with every one of `secrets`: the one
+ * way anything leaves for a webhook, pages and lifecycle events alike. Never throws; every way the send can go wrong is
+ * a failed outcome in our own words.
+ */
+export async function postSignedWebhook(request: {
+  url: URL;
+  /** The `webhook-id`: the same on every attempt of one message, so receivers can drop repeats. */
+  messageId: string;
+  body: Buffer;
+  secrets: readonly string[];
+  now: Date;
+  timeoutMs: number;
+  policy: WebhookNetworkPolicy;
+  resolve?: HostResolver;
+  headers?: Record<string, string>;
+}): Promise<NotificationOutcome> {
+  const { url, body, timeoutMs } = request;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const resolution = await untilAborted(
+    resolveWebhookHost(url.hostname, { policy: request.policy, ...(request.resolve ? { resolve: request.resolve } : {}) }),
+    deadline,
+  );
+  if (!resolution) return timedOut(timeoutMs);
+  if (!resolution.ok) return { delivered: false, error: resolution.error, permanent: resolution.permanent };
+  const timestamp = Math.floor(request.now.getTime() / 1000);
+  return post(url, resolution.address, body, deadline, timeoutMs, {
+    'content-type': 'application/json',
+    'content-length': String(body.length),
+    'user-agent': WEBHOOK_USER_AGENT,
+    'webhook-id': request.messageId,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': webhookSignatureHeader(request.secrets, request.messageId, timestamp, body),
+    ...request.headers,
+  });
 }
 
 function post(

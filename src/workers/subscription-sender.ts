@@ -1,0 +1,236 @@
+import type { NotificationOutcome } from '../domain/alert/commands.js';
+import type { BrokerConnection } from '../infra/amqp.js';
+import { type BrokerNames, declareSubscriptionDeliveriesQueue } from '../infra/delay-cascade.js';
+import { parseMessage, SubscriptionWork, type TimerMessage } from '../infra/broker-messages.js';
+import type { Logger } from '../infra/logger.js';
+import type { WebhookNetworkPolicy } from '../infra/network-guard.js';
+import { pause } from '../infra/pause.js';
+import type { Pool } from '../infra/postgres.js';
+import { type QueueConsumer, type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
+import { postSignedWebhook } from './channels/webhook.js';
+import { FairDispatcher } from './fair-dispatcher.js';
+import { SUBSCRIPTION_DELIVERIES } from './subscription-reactor.js';
+
+export interface SubscriptionSenderOptions {
+  broker: BrokerConnection;
+  names: BrokerNames;
+  pool: Pool;
+  publisher: {
+    publishTimers(timers: readonly TimerMessage[]): Promise<void>;
+    publishSubscriptionWork(work: SubscriptionWork): Promise<void>;
+  };
+  /** The team's `whsec_` secrets, current first; null when the team is not known (yet). */
+  signingSecretsOf: (teamId: string, now: Date) => Promise<string[] | null>;
+  policy: WebhookNetworkPolicy;
+  timeoutMs: number;
+  logger: Logger;
+  clock?: () => Date;
+  retry?: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
+  fairness?: { concurrency: number; perTeamInFlight: number; perTeamWaiting: number };
+}
+
+/** Eight attempts over about four minutes, then the delivery is recorded as failed and the next one goes. */
+export const DEFAULT_SUBSCRIPTION_RETRY = { maxAttempts: 8, initialBackoffMs: 2000, maxBackoffMs: 120_000 } as const;
+/** 16 senders; one team may hold 8 of them, so a team whose receiver hangs leaves the other half to everyone else. */
+export const DEFAULT_SUBSCRIPTION_FAIRNESS = { concurrency: 16, perTeamInFlight: 8, perTeamWaiting: 16 } as const;
+
+/** Deliveries one turn sends of a line before it goes back in the queue behind other work. */
+const DELIVERIES_PER_TURN = 20;
+const RECHECK_MS = 1000;
+
+interface Delivery {
+  id: string;
+  team_id: string;
+  url: string;
+  body: unknown;
+  attempts: number;
+  next_attempt_at: Date;
+  lease_until: Date | null;
+}
+
+type Head = { kind: 'none' } | { kind: 'wait'; until: Date } | { kind: 'claimed'; delivery: Delivery; attempt: number };
+
+/**
+ * Sends lifecycle webhooks. Work names a line, a subscription's deliveries of one alert; the line is sent strictly in
+ * the order of the alert's stream: its first pending delivery is claimed (the attempt is counted and leased before
+ * anything leaves), sent, and settled before the next is looked at. A failed attempt waits its backoff in the delay
+ * cascade and holds the line until it is delivered or given up. A crash mid-send leaves a lease that ends on its
+ * own; the work is redelivered and the same delivery is sent again under the same webhook-id. Teams share the
+ * senders through a FairDispatcher, so a receiver that hangs holds only its own team's share.
+ */
+export async function startSubscriptionSender(options: SubscriptionSenderOptions): Promise<QueueConsumer> {
+  const { pool, publisher, names } = options;
+  const clock = options.clock ?? (() => new Date());
+  const retry = options.retry ?? DEFAULT_SUBSCRIPTION_RETRY;
+  const fairness = options.fairness ?? DEFAULT_SUBSCRIPTION_FAIRNESS;
+  const leaseMs = options.timeoutMs + 10_000;
+  const log = options.logger.child({ worker: 'subscription-sender' });
+  const dispatcher = new FairDispatcher(fairness);
+  // Lines this process is sending now: another message for one of them comes back later rather than racing it.
+  const sending = new Set<string>();
+  let consecutiveErrors = 0;
+
+  const later = (work: SubscriptionWork, at: Date, after = work.after) =>
+    publisher.publishTimers([
+      { kind: 'subscription', teamId: work.teamId, subscriptionId: work.subscriptionId, alertId: work.alertId, ...(after ? { after } : {}), dueAt: at.toISOString() },
+    ]);
+  const soon = () => new Date(clock().getTime() + RECHECK_MS);
+
+  async function reactorPassed(after: NonNullable<SubscriptionWork['after']>): Promise<boolean> {
+    const { rows } = await pool.query<{ passed: boolean }>(
+      `select (transaction_id, global_position) >= ($2::xid8, $3::bigint) as passed from subscription_checkpoints where subscription_name = $1`,
+      [SUBSCRIPTION_DELIVERIES, after.transactionId, after.globalPosition],
+    );
+    return rows[0]?.passed ?? false;
+  }
+
+  async function claimHead(work: SubscriptionWork): Promise<Head> {
+    const now = clock();
+    const { rows } = await pool.query<Delivery>(
+      `select id, team_id, url, body, attempts, next_attempt_at, lease_until from subscription_deliveries
+        where subscription_id = $1 and alert_id = $2 and status = 'pending' order by stream_version limit 1`,
+      [work.subscriptionId, work.alertId],
+    );
+    const head = rows[0];
+    if (!head) return { kind: 'none' };
+    if (head.lease_until && head.lease_until > now) return { kind: 'wait', until: head.lease_until };
+    if (head.next_attempt_at > now) return { kind: 'wait', until: head.next_attempt_at };
+    const attempt = head.attempts + 1;
+    // The attempt count fences the claim: of two senders that read the same head, one claims it.
+    const claimed = await pool.query(
+      `update subscription_deliveries set attempts = $2, lease_until = $3
+        where id = $1 and status = 'pending' and attempts = $4`,
+      [head.id, attempt, new Date(now.getTime() + leaseMs), head.attempts],
+    );
+    if (claimed.rowCount !== 1) return { kind: 'wait', until: soon() };
+    return { kind: 'claimed', delivery: head, attempt };
+  }
+
+  async function send(delivery: Delivery, attempt: number): Promise<NotificationOutcome> {
+    const now = clock();
+    const secrets = await options.signingSecretsOf(delivery.team_id, now);
+    if (!secrets || secrets.length === 0) return { delivered: false, error: 'the team has no webhook signing secret yet', permanent: false };
+    try {
+      return await postSignedWebhook({
+        url: new URL(delivery.url),
+        messageId: delivery.id,
+        body: Buffer.from(JSON.stringify(delivery.body)),
+        secrets,
+        now,
+        timeoutMs: options.timeoutMs,
+        policy: options.policy,
+        headers: { 'x-alertops-attempt': String(attempt) },
+      });
+    } catch (error) {
+      return { delivered: false, error: `could not send: ${(error as Error).message}`, permanent: false };
+    }
+  }
+
+  /** Records the outcome; the time the line is due again when the delivery is to be retried. */
+  async function settle(delivery: Delivery, attempt: number, outcome: NotificationOutcome): Promise<Date | null> {
+    const now = clock();
+    if (outcome.delivered) {
+      await pool.query(
+        `update subscription_deliveries set status = 'delivered', lease_until = null, last_error = null, finished_at = $3
+          where id = $1 and status = 'pending' and attempts = $2`,
+        [delivery.id, attempt, now],
+      );
+      return null;
+    }
+    if (outcome.permanent || attempt >= retry.maxAttempts) {
+      await pool.query(
+        `update subscription_deliveries set status = 'failed', lease_until = null, last_error = $3, finished_at = $4
+          where id = $1 and status = 'pending' and attempts = $2`,
+        [delivery.id, attempt, outcome.error, now],
+      );
+      log.warn({ deliveryId: delivery.id, attempt, error: outcome.error }, 'lifecycle webhook given up');
+      return null;
+    }
+    const retryAt = new Date(now.getTime() + Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (attempt - 1)));
+    await pool.query(
+      `update subscription_deliveries set lease_until = null, last_error = $3, next_attempt_at = $4
+        where id = $1 and status = 'pending' and attempts = $2`,
+      [delivery.id, attempt, outcome.error, retryAt],
+    );
+    return retryAt;
+  }
+
+  async function sendLine(work: SubscriptionWork): Promise<void> {
+    for (let sent = 0; sent < DELIVERIES_PER_TURN; sent++) {
+      const head = await claimHead(work);
+      if (head.kind === 'none') {
+        // The reactor publishes before its rows commit: until its checkpoint has passed, they may be on their way.
+        if (sent === 0 && work.after && !(await reactorPassed(work.after))) await later(work, soon());
+        return;
+      }
+      if (head.kind === 'wait') {
+        await later(work, head.until, undefined);
+        return;
+      }
+      const { delivery, attempt } = head;
+      const outcome = await send(delivery, attempt);
+      const context = { deliveryId: delivery.id, subscriptionId: work.subscriptionId, alertId: work.alertId, attempt };
+      if (outcome.delivered) log.info(context, 'lifecycle webhook delivered');
+      else log.warn({ ...context, error: outcome.error }, 'lifecycle webhook attempt failed');
+      const retryAt = await settle(delivery, attempt, outcome);
+      if (retryAt) {
+        await later(work, retryAt, undefined);
+        return;
+      }
+    }
+    await publisher.publishSubscriptionWork({ teamId: work.teamId, subscriptionId: work.subscriptionId, alertId: work.alertId });
+  }
+
+  async function runLine(work: SubscriptionWork, message: ReceivedMessage): Promise<void> {
+    if (message.closed.aborted) return;
+    const line = `${work.subscriptionId}:${work.alertId}`;
+    try {
+      if (sending.has(line)) await later(work, soon());
+      else {
+        sending.add(line);
+        try {
+          await sendLine(work);
+        } finally {
+          sending.delete(line);
+        }
+      }
+      consecutiveErrors = 0;
+      message.ack();
+    } catch (error) {
+      consecutiveErrors++;
+      const waitMs = Math.min(10_000, 250 * 2 ** Math.min(consecutiveErrors - 1, 16));
+      log.error({ err: error, ...work, retryInMs: waitMs }, 'lifecycle webhooks interrupted by an infrastructure error; requeueing');
+      await pause(waitMs, message.closed);
+      message.nack(true);
+    }
+  }
+
+  async function handle(message: ReceivedMessage): Promise<void> {
+    const work = parseMessage(SubscriptionWork, message.content);
+    if (!work) {
+      log.error({ content: message.content.toString('utf8', 0, 500) }, 'dropping a malformed subscription work message');
+      message.nack(false);
+      return;
+    }
+    const turn = dispatcher.offer(work.teamId, () => runLine(work, message));
+    if (turn !== false) return turn;
+    try {
+      const delayMs = Math.min(15_000, Math.max(1000, dispatcher.expectedWaitMs(work.teamId)));
+      await later(work, new Date(clock().getTime() + delayMs));
+      message.ack();
+    } catch (error) {
+      log.warn({ err: error, ...work }, 'could not defer subscription work; returning it to the queue');
+      if (await pause(250, message.closed)) message.nack(true);
+    }
+  }
+
+  return startQueueConsumer({
+    name: 'subscription-sender',
+    broker: options.broker,
+    queue: names.subscriptionDeliveriesQueue,
+    prefetch: fairness.concurrency + 2 * fairness.perTeamWaiting,
+    logger: log,
+    prepare: (channel) => declareSubscriptionDeliveriesQueue(channel, names),
+    handle,
+  });
+}
