@@ -13,7 +13,7 @@ import { buildTenant, type Tenant } from './tenant.js';
 /** What a path parameter or a body field can name of a team's. */
 type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
-  | 'scheduleId' | 'overrideId' | 'contactMethodId';
+  | 'scheduleId' | 'overrideId' | 'contactMethodId' | 'subscriptionId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
 type Ids = Record<Kind, string> & { integrationKey: string; actionToken: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
@@ -34,6 +34,7 @@ const PATH_PARAMETERS: Record<string, Kind | Capability> = {
   scheduleId: 'scheduleId',
   overrideId: 'overrideId',
   contactMethodId: 'contactMethodId',
+  subscriptionId: 'subscriptionId',
   key: 'integrationKey',
   token: 'actionToken',
 };
@@ -144,6 +145,9 @@ const CASES: Record<string, MatrixCase> = {
   'DELETE /teams/:teamId/schedules/:scheduleId/overrides/:overrideId': {},
   'GET /teams/:teamId/schedules/:scheduleId/on-call': { query: '?at=2030-01-01T00:00:00Z' },
   'GET /teams/:teamId/schedules/:scheduleId/shifts': { query: '?from=2030-01-01T00:00:00Z&to=2030-01-15T00:00:00Z' },
+  'POST /teams/:teamId/subscriptions': { body: () => ({ url: 'https://hooks.example.invalid/intruder', events: ['alert.resolved'] }) },
+  'GET /teams/:teamId/subscriptions': {},
+  'DELETE /teams/:teamId/subscriptions/:subscriptionId': {},
   'POST /integrations/events/:key': {
     caller: 'nobody',
     body: (ids) => ({ event_action: 'resolve', dedup_key: ids.dedupKey }),
@@ -258,6 +262,7 @@ function idsOf(tenant: Tenant, actionToken: string): Ids {
     scheduleId: tenant.scheduleId,
     overrideId: tenant.overrideId,
     contactMethodId: tenant.contactMethodId,
+    subscriptionId: tenant.subscriptionId,
     dedupKey: tenant.dedupKey,
     inviteToken: tenant.inviteToken,
     inviteeToken: tenant.inviteeToken,

@@ -29,6 +29,8 @@ export interface Tenant {
   overrideId: string;
   /** A contact method of the owner's (their account's address), paged by their one notification rule. */
   contactMethodId: string;
+  /** A lifecycle webhook subscription, made after the alert so that nothing is sent to it while a test runs. */
+  subscriptionId: string;
 }
 
 /**
@@ -86,6 +88,12 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
   expect(contactMethod.status, JSON.stringify(contactMethod.body)).toBe(201);
   const rules = await http.put('/me/notification-rules', [{ contactMethodId: contactMethod.body.id, delayMinutes: 0 }], auth);
   expect(rules.status, JSON.stringify(rules.body)).toBe(204);
+  const subscription = await http.post(
+    `/teams/${owner.teamId}/subscriptions`,
+    { url: 'https://hooks.example.invalid/lifecycle', events: ['alert.acknowledged', 'alert.resolved'] },
+    auth,
+  );
+  expect(subscription.status, JSON.stringify(subscription.body)).toBe(201);
   return {
     owner,
     member,
@@ -105,5 +113,6 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     scheduleId: schedule.body.id,
     overrideId: override.body.id,
     contactMethodId: contactMethod.body.id,
+    subscriptionId: subscription.body.id,
   };
 }
