@@ -233,4 +233,22 @@ describe('lifecycle webhooks', () => {
     expect(next.body).toHaveLength(MAX_SUBSCRIPTIONS_PER_TEAM - 5);
     expect(next.body[0].id > page.body[4].id).toBe(true);
   });
+
+  // Last: it restarts the service.
+  it('a delivery waiting for its retry survives a restart and comes again under the same webhook-id, before anything later', async () => {
+    const owner = await signUpWithTeam(app.http, 'Restarted');
+    const subscriber = await receiver(failFirst(1));
+    await subscribe(owner, `${subscriber.url}/restart`, ['alert.triggered', 'alert.resolved']);
+    const flowId = await flowOf(owner);
+    const alertId = await trigger(owner, flowId, 'restart me');
+    await waitFor('the first, failed attempt', () => subscriber.requests[0], { timeoutMs: 15_000 });
+    await app.restart({ WEBHOOK_TIMEOUT_MS: '4000' });
+    expect((await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/resolve`, undefined, { token: owner.token })).status).toBe(200);
+
+    await waitFor('the retry and the resolution', () => subscriber.requests.length >= 3 || undefined, { timeoutMs: 20_000 });
+    const ids = subscriber.requests.map((request) => request.headers['webhook-id']);
+    expect(subscriber.requests.map((request) => bodyOf(request).type)).toEqual(['alert.triggered', 'alert.triggered', 'alert.resolved']);
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[2]).not.toBe(ids[0]);
+  });
 });
