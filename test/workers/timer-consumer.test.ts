@@ -108,6 +108,25 @@ describe('timer consumer', () => {
     expect(arrived!.receivedAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
   });
 
+  it('hands a due subscription timer back to the subscription sender as work, with the position it waits for', async () => {
+    const channel = await harness.channel();
+    const work = await collectQueue(channel, harness.names.subscriptionDeliveriesQueue);
+    const timer: TimerMessage = {
+      kind: 'subscription',
+      teamId: randomUUID(),
+      subscriptionId: randomUUID(),
+      alertId: randomUUID(),
+      after: { transactionId: '812', globalPosition: '4096' },
+      dueAt: new Date(Date.now() + 1200).toISOString(),
+    };
+    await harness.publisher.publishTimers([timer]);
+    const [arrived] = await waitFor('the subscription work', () => work.received.length === 1 && work.received, { timeoutMs: 5000 });
+    await work.stop();
+    const { kind: _kind, dueAt: _dueAt, ...expected } = timer;
+    expect(arrived!.body).toEqual(expected);
+    expect(arrived!.receivedAt).toBeGreaterThanOrEqual(Date.parse(timer.dueAt));
+  });
+
   it('sends a timer due beyond the cascade remainder round again instead of holding it in memory', async () => {
     const channel = await harness.channel();
     // Straight into the due queue, as a timer beyond the cascade's range (or a clock jump) would arrive.
