@@ -25,7 +25,7 @@ describe('lifecycle webhooks', () => {
 
   beforeAll(async () => {
     pager = await startWebhookReceiver(alwaysOk);
-    app = await startTestApp({ WEBHOOK_TIMEOUT_MS: '4000' });
+    app = await startTestApp({ WEBHOOK_TIMEOUT_MS: '4000', SWEEPER_INTERVAL_SECONDS: '1' });
   });
   afterAll(async () => {
     await app?.stop();
@@ -234,6 +234,28 @@ describe('lifecycle webhooks', () => {
     expect(next.body[0].id > page.body[4].id).toBe(true);
   });
 
+  it('a line whose work was lost is handed back to the sender by the sweep', async () => {
+    const owner = await signUpWithTeam(app.http, 'Lost');
+    const subscriber = await receiver();
+    const subscriptionId = await subscribe(owner, `${subscriber.url}/lost`, ['alert.triggered']);
+    const deliveryId = randomUUID();
+    const alertId = randomUUID();
+    const body = { id: deliveryId, type: 'alert.triggered', at: new Date().toISOString(), teamId: owner.teamId, alert: { id: alertId }, data: {} };
+    // A delivery row as the reactor writes it, whose work message never reached the broker.
+    await app.database.pool.query(
+      `insert into subscription_deliveries (id, team_id, subscription_id, alert_id, stream_version, type, url, body, status, next_attempt_at, created_at)
+       values ($1, $2, $3, $4, 0, 'alert.triggered', $5, $6::jsonb, 'pending', now() - interval '1 minute', now() - interval '1 minute')`,
+      [deliveryId, owner.teamId, subscriptionId, alertId, `${subscriber.url}/lost`, JSON.stringify(body)],
+    );
+    const arrived = await waitFor('the swept delivery', () => subscriber.requests[0], { timeoutMs: 15_000 });
+    expect(arrived.headers['webhook-id']).toBe(deliveryId);
+    expect(arrived.json).toEqual(body);
+    await waitFor('the delivery recorded', async () => {
+      const { rows } = await app.database.pool.query<{ status: string; attempts: number }>('select status, attempts from subscription_deliveries where id = $1', [deliveryId]);
+      return rows[0]?.status === 'delivered' ? rows[0] : undefined;
+    });
+  });
+
   // Last: it restarts the service.
   it('a delivery waiting for its retry survives a restart and comes again under the same webhook-id, before anything later', async () => {
     const owner = await signUpWithTeam(app.http, 'Restarted');
@@ -242,7 +264,7 @@ describe('lifecycle webhooks', () => {
     const flowId = await flowOf(owner);
     const alertId = await trigger(owner, flowId, 'restart me');
     await waitFor('the first, failed attempt', () => subscriber.requests[0], { timeoutMs: 15_000 });
-    await app.restart({ WEBHOOK_TIMEOUT_MS: '4000' });
+    await app.restart({ WEBHOOK_TIMEOUT_MS: '4000', SWEEPER_INTERVAL_SECONDS: '1' });
     expect((await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/resolve`, undefined, { token: owner.token })).status).toBe(200);
 
     await waitFor('the retry and the resolution', () => subscriber.requests.length >= 3 || undefined, { timeoutMs: 20_000 });

@@ -234,3 +234,32 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
     handle,
   });
 }
+
+/** Lines handed back per pass at most; the next pass takes the rest. */
+const SWEPT_PER_PASS = 500;
+
+/**
+ * Hands back to the sender every line whose first pending delivery is overdue by more than `graceMs` and not leased:
+ * its work or its retry timer was lost (a purged queue, a publish that never happened). A line whose work is only
+ * late gets a duplicate, which sends nothing twice (the lease and the attempt count fence it).
+ */
+export async function sweepSubscriptionLines(
+  pool: Pool,
+  publisher: Pick<SubscriptionSenderOptions['publisher'], 'publishSubscriptionWork'>,
+  now: Date,
+  graceMs: number,
+): Promise<number> {
+  const { rows } = await pool.query<{ team_id: string; subscription_id: string; alert_id: string }>(
+    `select team_id, subscription_id, alert_id from (
+       select distinct on (subscription_id, alert_id) team_id, subscription_id, alert_id, next_attempt_at, lease_until
+         from subscription_deliveries where status = 'pending'
+        order by subscription_id, alert_id, stream_version) head
+      where head.next_attempt_at < $1 and (head.lease_until is null or head.lease_until < $2)
+      limit $3`,
+    [new Date(now.getTime() - graceMs), now, SWEPT_PER_PASS],
+  );
+  for (const row of rows) {
+    await publisher.publishSubscriptionWork({ teamId: row.team_id, subscriptionId: row.subscription_id, alertId: row.alert_id });
+  }
+  return rows.length;
+}

@@ -9,11 +9,11 @@ import type { Pool } from '../infra/postgres.js';
 import { SubscriptionRunner } from '../projections/runner.js';
 import type { RecipientDirectory } from './channels/channel.js';
 import { teamSigningSecrets } from './channels/index.js';
-import { startSubscriptionSender, type SubscriptionSenderOptions } from './subscription-sender.js';
+import { startSubscriptionSender, type SubscriptionSenderOptions, sweepSubscriptionLines } from './subscription-sender.js';
 import { subscriptionReactor } from './subscription-reactor.js';
 
 export interface SubscriptionWorkerServices {
-  config: Pick<Config, 'databaseUrl' | 'amqpPrefix' | 'webhookTimeoutMs' | 'webhookAllowPrivate' | 'webhookAllowLoopback' | 'webhookSigningKey'>;
+  config: Pick<Config, 'databaseUrl' | 'amqpPrefix' | 'sweeperIntervalSeconds' | 'sweeperGraceSeconds' | 'webhookTimeoutMs' | 'webhookAllowPrivate' | 'webhookAllowLoopback' | 'webhookSigningKey'>;
   eventStore: EventStore;
   catalog: EventCatalog;
   pool: Pool;
@@ -49,9 +49,34 @@ export async function startSubscriptionWorkers(
     ...options,
   });
   reactor.start();
+
+  // The backstop for lost work, as the sweeper is for pages: soon after start-up, then every interval.
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  const firstPasses = [2000];
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = sweepSubscriptionLines(services.pool, publisher, services.clock(), config.sweeperGraceSeconds * 1000)
+        .then((handedBack) => {
+          if (handedBack > 0) logger.warn({ lines: handedBack }, 'handed overdue lifecycle webhook lines back to the sender');
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'lifecycle webhook sweep failed'))
+        .finally(() => {
+          running = null;
+          schedule();
+        });
+    }, Math.min(config.sweeperIntervalSeconds * 1000, firstPasses.shift() ?? Infinity));
+  };
+  schedule();
+
   return {
     reactor,
     async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
       await reactor.stop();
       await sender.stop();
     },
