@@ -48,7 +48,7 @@ interface Delivery {
   lease_until: Date | null;
 }
 
-type Head = { kind: 'none' } | { kind: 'wait'; until: Date } | { kind: 'claimed'; delivery: Delivery; attempt: number };
+type Head = { kind: 'none' } | { kind: 'wait' } | { kind: 'claimed'; delivery: Delivery; attempt: number };
 
 /**
  * Sends lifecycle webhooks. Work names a line, a subscription's deliveries of one alert; the line is sent strictly in
@@ -68,7 +68,21 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
   const dispatcher = new FairDispatcher(fairness);
   // Lines this process is sending now: another message for one of them comes back later rather than racing it.
   const sending = new Set<string>();
+  // Lines this process has sent round the cascade, and when they come back: copies of a line (a duplicate, a line
+  // the sweep handed back while it waited) collapse into the one already on its way instead of circling beside it.
+  const deferredUntil = new Map<string, number>();
   let consecutiveErrors = 0;
+  const lineOf = (work: SubscriptionWork) => `${work.subscriptionId}:${work.alertId}`;
+
+  /** Sends the line round the cascade until `at`, unless it is on its way round already. */
+  async function defer(work: SubscriptionWork, at: Date): Promise<void> {
+    const line = lineOf(work);
+    const now = clock().getTime();
+    if ((deferredUntil.get(line) ?? 0) > now) return;
+    if (deferredUntil.size >= 10_000) for (const [key, until] of deferredUntil) if (until <= now) deferredUntil.delete(key);
+    await later(work, at);
+    deferredUntil.set(line, at.getTime() + RECHECK_MS);
+  }
 
   const later = (work: SubscriptionWork, at: Date, after = work.after) =>
     publisher.publishTimers([
@@ -93,8 +107,7 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
     );
     const head = rows[0];
     if (!head) return { kind: 'none' };
-    if (head.lease_until && head.lease_until > now) return { kind: 'wait', until: head.lease_until };
-    if (head.next_attempt_at > now) return { kind: 'wait', until: head.next_attempt_at };
+    if ((head.lease_until && head.lease_until > now) || head.next_attempt_at > now) return { kind: 'wait' };
     const attempt = head.attempts + 1;
     // The attempt count fences the claim: of two senders that read the same head, one claims it.
     const claimed = await pool.query(
@@ -102,7 +115,7 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
         where id = $1 and status = 'pending' and attempts = $4`,
       [head.id, attempt, new Date(now.getTime() + leaseMs), head.attempts],
     );
-    if (claimed.rowCount !== 1) return { kind: 'wait', until: soon() };
+    if (claimed.rowCount !== 1) return { kind: 'wait' };
     return { kind: 'claimed', delivery: head, attempt };
   }
 
@@ -163,10 +176,8 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
         if (sent === 0 && work.after && !(await reactorPassed(work.after))) await later(work, soon());
         return;
       }
-      if (head.kind === 'wait') {
-        await later(work, head.until, undefined);
-        return;
-      }
+      // Its retry timer or its lease holder will carry the line on; if either is lost, the sweep hands it back.
+      if (head.kind === 'wait') return;
       const { delivery, attempt } = head;
       const outcome = await send(delivery, attempt);
       const context = { deliveryId: delivery.id, subscriptionId: work.subscriptionId, alertId: work.alertId, attempt };
@@ -183,9 +194,10 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
 
   async function runLine(work: SubscriptionWork, message: ReceivedMessage): Promise<void> {
     if (message.closed.aborted) return;
-    const line = `${work.subscriptionId}:${work.alertId}`;
+    const line = lineOf(work);
+    deferredUntil.delete(line);
     try {
-      if (sending.has(line)) await later(work, soon());
+      if (sending.has(line)) await defer(work, soon());
       else {
         sending.add(line);
         try {
@@ -216,7 +228,7 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
     if (turn !== false) return turn;
     try {
       const delayMs = Math.min(15_000, Math.max(1000, dispatcher.expectedWaitMs(work.teamId)));
-      await later(work, new Date(clock().getTime() + delayMs));
+      await defer(work, new Date(clock().getTime() + delayMs));
       message.ack();
     } catch (error) {
       log.warn({ err: error, ...work }, 'could not defer subscription work; returning it to the queue');
