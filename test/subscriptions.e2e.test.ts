@@ -256,6 +256,26 @@ describe('lifecycle webhooks', () => {
     });
   });
 
+  it('a delivery whose sender died mid-send is sent again under the same webhook-id once its lease has run out', async () => {
+    const owner = await signUpWithTeam(app.http, 'Cut off');
+    const subscriber = await receiver();
+    const subscriptionId = await subscribe(owner, `${subscriber.url}/cut-off`, ['alert.triggered']);
+    const deliveryId = randomUUID();
+    const body = { id: deliveryId, type: 'alert.triggered', at: new Date().toISOString(), teamId: owner.teamId, alert: { id: randomUUID() }, data: {} };
+    // Attempt 1 was claimed by a sender that is gone: its lease runs out 3 s from now.
+    const leaseEndsAt = Date.now() + 3000;
+    await app.database.pool.query(
+      `insert into subscription_deliveries
+         (id, team_id, subscription_id, alert_id, stream_version, type, url, body, status, attempts, lease_until, next_attempt_at, created_at)
+       values ($1, $2, $3, $4, 0, 'alert.triggered', $5, $6::jsonb, 'pending', 1, $7, now() - interval '1 minute', now() - interval '1 minute')`,
+      [deliveryId, owner.teamId, subscriptionId, body.alert.id, `${subscriber.url}/cut-off`, JSON.stringify(body), new Date(leaseEndsAt)],
+    );
+    const arrived = await waitFor('the resend', () => subscriber.requests[0], { timeoutMs: 15_000 });
+    expect(arrived.receivedAt.getTime()).toBeGreaterThanOrEqual(leaseEndsAt);
+    expect(arrived.headers['webhook-id']).toBe(deliveryId);
+    expect(arrived.headers['x-alertops-attempt']).toBe('2');
+  });
+
   // Last: it restarts the service.
   it('a delivery waiting for its retry survives a restart and comes again under the same webhook-id, before anything later', async () => {
     const owner = await signUpWithTeam(app.http, 'Restarted');
