@@ -152,6 +152,7 @@ describe('lifecycle webhooks', () => {
     const alertB = await trigger(teamB, flowB, 'b');
     const delivered = await waitFor("team B's delivery", () => healthy.requests[0], { timeoutMs: 15_000 });
     const waitedMs = delivered.receivedAt.getTime() - started;
+    console.log(`lifecycle webhooks: team B's delivery ${waitedMs} ms after its trigger, beside team A's ${hanging.requests.length} hanging sends`);
     expect(bodyOf(delivered).alert.id).toBe(alertB);
     // Team A's receiver holds each of its sends for the whole 4 s timeout; team B's goes out well within one.
     expect(waitedMs).toBeLessThan(3000);
