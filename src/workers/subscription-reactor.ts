@@ -93,6 +93,7 @@ export function subscriptionReactor(deps: { eventStore: EventStore; catalog: Eve
       const alerts = new Map<string, AlertSnapshot>();
       const lines = new Map<string, SubscriptionWork>();
       let last: LogPosition | null = null;
+      let written = 0;
 
       for (const event of events) {
         if (event.type === 'SubscriptionCreated' || event.type === 'SubscriptionDeleted') {
@@ -131,6 +132,7 @@ export function subscriptionReactor(deps: { eventStore: EventStore; catalog: Eve
              on conflict (id) do nothing`,
             [id, teamId, target.subscriptionId, alertId, event.streamVersion, type, target.url, JSON.stringify({ id, ...body }), event.recordedAt],
           );
+          written++;
           lines.set(`${target.subscriptionId}:${alertId}`, { teamId, subscriptionId: target.subscriptionId, alertId });
         }
         last = event.position;
@@ -139,7 +141,8 @@ export function subscriptionReactor(deps: { eventStore: EventStore; catalog: Eve
       await tx.query(
         `delete from subscription_deliveries where id in (
            select id from subscription_deliveries where status <> 'pending' and finished_at < now() - make_interval(days => $1) limit $2)`,
-        [FINISHED_KEPT_DAYS, PRUNED_PER_BATCH],
+        // At least twice what this batch wrote, so pruning keeps up with any rate of deliveries.
+        [FINISHED_KEPT_DAYS, PRUNED_PER_BATCH + 2 * written],
       );
       if (!last) return;
       // Published before the rows commit: the sender waits until this reactor's checkpoint has passed `after`.

@@ -173,7 +173,7 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
       const head = await claimHead(work);
       if (head.kind === 'none') {
         // The reactor publishes before its rows commit: until its checkpoint has passed, they may be on their way.
-        if (sent === 0 && work.after && !(await reactorPassed(work.after))) await later(work, soon());
+        if (work.after && !(await reactorPassed(work.after))) await later(work, soon());
         return;
       }
       // Its retry timer or its lease holder will carry the line on; if either is lost, the sweep hands it back.
