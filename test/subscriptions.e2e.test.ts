@@ -93,8 +93,19 @@ describe('lifecycle webhooks', () => {
     }
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(subscriber.requests[0]!.rawBody.toString('utf8'), subscriber.requests[0]!.headers as Record<string, string>)).toThrow();
 
-    // Nothing more comes: every delivery was sent once it succeeded.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Each delivery is recorded delivered, after as many attempts as the receiver saw.
+    const rows = await waitFor('every delivery settled', async () => {
+      const { rows: deliveries } = await app.database.pool.query<{ id: string; status: string; attempts: number }>(
+        'select id, status, attempts from subscription_deliveries where alert_id = $1 order by stream_version',
+        [alertId],
+      );
+      return deliveries.every((delivery) => delivery.status !== 'pending') ? deliveries : undefined;
+    });
+    expect(rows.map((row) => [row.id, row.status, row.attempts])).toEqual([
+      [ids[0], 'delivered', 2],
+      [ids[2], 'delivered', 1],
+      [ids[3], 'delivered', 1],
+    ]);
     expect(subscriber.requests).toHaveLength(4);
   });
 
@@ -233,6 +244,25 @@ describe('lifecycle webhooks', () => {
     const next = await app.http.get(`${path}?limit=20&after=${page.body[4].id}`, { token: owner.token });
     expect(next.body).toHaveLength(MAX_SUBSCRIPTIONS_PER_TEAM - 5);
     expect(next.body[0].id > page.body[4].id).toBe(true);
+  });
+
+  it('deleting a subscription cancels what was not sent to it yet', async () => {
+    const owner = await signUpWithTeam(app.http, 'Unsubscribing');
+    const subscriber = await receiver(() => ({ status: 500 }));
+    const subscriptionId = await subscribe(owner, `${subscriber.url}/gone`, ['alert.triggered', 'alert.resolved']);
+    const alertId = await trigger(owner, await flowOf(owner), 'soon unsubscribed');
+    expect((await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/resolve`, undefined, { token: owner.token })).status).toBe(200);
+    await waitFor('the first failed attempt', () => subscriber.requests[0], { timeoutMs: 15_000 });
+    expect((await app.http.delete(`/teams/${owner.teamId}/subscriptions/${subscriptionId}`, { token: owner.token })).status).toBe(204);
+    const statuses = await waitFor('the deliveries cancelled', async () => {
+      const { rows } = await app.database.pool.query<{ type: string; status: string }>(
+        'select type, status from subscription_deliveries where subscription_id = $1 order by stream_version',
+        [subscriptionId],
+      );
+      return rows.every((row) => row.status === 'cancelled') && rows.length === 2 ? rows : undefined;
+    });
+    expect(statuses.map((row) => row.type)).toEqual(['alert.triggered', 'alert.resolved']);
+    expect(subscriber.requests.map((request) => bodyOf(request).type)).not.toContain('alert.resolved');
   });
 
   it('a line whose work was lost is handed back to the sender by the sweep', async () => {
