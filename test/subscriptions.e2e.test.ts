@@ -147,6 +147,24 @@ describe('lifecycle webhooks', () => {
     expect(onlyFailures.requests.every((request) => bodyOf(request).type === 'notification.failed')).toBe(true);
   });
 
+  it('a note added to an alert reaches the subscribers of alert.note_added, with its author and text', async () => {
+    const owner = await signUpWithTeam(app.http, 'Noting');
+    const member = await addMember(app.http, owner, 'member');
+    const subscriber = await receiver();
+    await subscribe(owner, `${subscriber.url}/notes`, ['alert.note_added']);
+    const alertId = await trigger(owner, await flowOf(owner), 'error rate up');
+    const note = await app.http.post(`/teams/${owner.teamId}/alerts/${alertId}/notes`, { text: 'Rolled back release 42' }, { token: member.token });
+    expect(note.status, JSON.stringify(note.body)).toBe(201);
+    const arrived = await waitFor('the note', () => subscriber.requests[0], { timeoutMs: 15_000 });
+    expect(bodyOf(arrived)).toMatchObject({
+      type: 'alert.note_added',
+      teamId: owner.teamId,
+      alert: { id: alertId, summary: 'error rate up', status: 'triggered' },
+      data: { noteId: note.body.id, text: 'Rolled back release 42', by: `user:${member.userId}`, at: note.body.at },
+    });
+    expect(subscriber.requests).toHaveLength(1);
+  });
+
   it("a subscriber of one team that hangs does not hold back another team's deliveries", async () => {
     const hanging = await receiver(() => ({ hang: true }));
     const teamA = await signUpWithTeam(app.http, 'Hanging');

@@ -10,7 +10,7 @@ describe('which alert events subscribers hear of', () => {
     expect(lifecycleTypeOf({ type: 'AlertEscalatedManually', data: {} })).toBe('alert.escalated');
   });
 
-  it('a note is named by its event type alone', () => {
+  it('a note is named by its event type', () => {
     expect(lifecycleTypeOf({ type: 'AlertNoteAdded', data: { noteId: 'n', text: 'looking', by: 'user:u', at: '2026-01-01T00:00:00.000Z' } })).toBe(
       'alert.note_added',
     );
