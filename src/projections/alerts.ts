@@ -19,6 +19,7 @@ export const alertsProjection = defineProjection<
     | 'AlertTriggered' | 'AlertDeduplicated' | 'EscalationStepScheduled' | 'EscalationStepFired' | 'EscalationExhausted'
     | 'AlertAcknowledged' | 'AlertResolved' | 'AlertEscalatedManually' | 'NotificationRequested' | 'NotificationAttemptStarted'
     | 'NotificationDelivered' | 'NotificationFailed' | 'NotificationCancelled'
+    | 'AlertSuppressed' | 'SuppressionEnded' | 'NotificationOutcomeUnknown' | 'NotificationResendRequested'
   >
 >()({
   name: 'alerts',
@@ -31,7 +32,7 @@ export const alertsProjection = defineProjection<
         summary: e.summary, details: e.details, severity: e.severity, dedup_key: e.dedupKey, source: e.source,
         dedup_count: 0, step_count: e.steps.length, repeat: e.repeat, epoch: 0, current_loop: null, current_step: null,
         next_escalation_at: null, exhausted: false, triggered_at: new Date(e.triggeredAt), acknowledged_at: null,
-        acknowledged_by: null, resolved_at: null, resolved_by: null, updated_at: recordedAt,
+        acknowledged_by: null, resolved_at: null, resolved_by: null, updated_at: recordedAt, suppressed_by: null, suppressed_until: null,
       });
     },
     AlertDeduplicated({ alerts }, { data, recordedAt }) {
@@ -87,6 +88,21 @@ export const alertsProjection = defineProjection<
     NotificationCancelled({ alert_notifications }, { data, recordedAt }) {
       alert_notifications.update({ delivery_id: data.deliveryId }, { status: 'cancelled', updated_at: recordedAt });
     },
+    AlertSuppressed({ alerts }, { data, recordedAt }) {
+      alerts.update({ id: data.alertId }, { suppressed_by: data.windowId, suppressed_until: new Date(data.until), updated_at: recordedAt });
+    },
+    SuppressionEnded({ alerts }, { data, recordedAt }) {
+      alerts.update({ id: data.alertId }, { suppressed_by: null, suppressed_until: null, epoch: data.epoch, updated_at: recordedAt });
+    },
+    NotificationOutcomeUnknown({ alert_notifications }, { data, recordedAt }) {
+      alert_notifications.update(
+        { delivery_id: data.deliveryId },
+        { status: 'unknown', last_error: `the outcome of attempt ${data.attempt} is unknown: its sender stopped mid-send`, updated_at: recordedAt },
+      );
+    },
+    NotificationResendRequested({ alert_notifications }, { data, recordedAt }) {
+      alert_notifications.update({ delivery_id: data.deliveryId }, { status: 'pending', updated_at: recordedAt });
+    },
   },
 });
 
@@ -99,6 +115,7 @@ export const inFlightProjection = defineProjection<
   AlertEventOf<
     | 'EscalationStepScheduled' | 'EscalationStepFired' | 'EscalationExhausted' | 'AlertAcknowledged' | 'AlertResolved'
     | 'NotificationRequested' | 'NotificationAttemptStarted' | 'NotificationDelivered' | 'NotificationFailed' | 'NotificationCancelled'
+    | 'NotificationResendRequested'
   >
 >()({
   name: 'in-flight',
@@ -125,6 +142,9 @@ export const inFlightProjection = defineProjection<
     },
     NotificationDelivered: ({ pending_deliveries }, { data }) => pending_deliveries.delete({ delivery_id: data.deliveryId }),
     NotificationCancelled: ({ pending_deliveries }, { data }) => pending_deliveries.delete({ delivery_id: data.deliveryId }),
+    NotificationResendRequested({ pending_deliveries }, { data }) {
+      pending_deliveries.put({ delivery_id: data.deliveryId, alert_id: data.alertId, due_at: new Date(data.at), sender: null });
+    },
   },
 });
 

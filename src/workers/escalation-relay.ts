@@ -25,7 +25,7 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
   return {
     name: ESCALATION_RELAY,
     // NotificationOutcomeUnknown needs no message: the start that records it starts the resend in the same command.
-    handles: new Set<AlertEvent['type']>(['EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed']),
+    handles: new Set<AlertEvent['type']>(['EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed', 'NotificationResendRequested']),
     async handleBatch(_tx, events) {
       const timers: TimerMessage[] = [];
       const work: DeliveryWork[] = [];
@@ -40,7 +40,7 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
           // A notification rule with a delay: due like a retry, through the same timers.
           const { alertId, deliveryId, notBefore } = event.data;
           timers.push({ kind: 'delivery', alertId, deliveryId, ...teamOf(event), dueAt: notBefore });
-        } else if (event.type === 'NotificationRequested') {
+        } else if (event.type === 'NotificationRequested' || event.type === 'NotificationResendRequested') {
           work.push({ alertId: event.data.alertId, deliveryId: event.data.deliveryId, ...teamOf(event) });
         }
       }

@@ -155,6 +155,15 @@ export const AlertAcknowledged = z.object({ alertId: z.uuid(), epoch: z.int(), b
 export const AlertResolved = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
 export const AlertEscalatedManually = z.object({ alertId: z.uuid(), epoch: z.int(), by: AlertActor, at: Timestamp });
 
+/** Triggered inside a maintenance window: nobody is paged before `until`, when its escalation starts. */
+export const AlertSuppressed = z.object({ alertId: z.uuid(), windowId: z.uuid(), until: Timestamp });
+
+/** The alert's escalation starts: its window ended (early, when `epoch` is new: the window was deleted). */
+export const SuppressionEnded = z.object({ alertId: z.uuid(), epoch: z.int().min(0), at: Timestamp });
+
+/** Someone asked for a page that reached nobody to be sent again, under the same delivery id. */
+export const NotificationResendRequested = z.object({ alertId: z.uuid(), deliveryId: z.uuid(), by: AlertActor, at: Timestamp });
+
 export const alertEventDefinitions = {
   AlertTriggered: { schema: AlertTriggered, version: 1 },
   AlertDeduplicated: { schema: AlertDeduplicated, version: 1 },
@@ -170,6 +179,9 @@ export const alertEventDefinitions = {
   AlertAcknowledged: { schema: AlertAcknowledged, version: 1 },
   AlertResolved: { schema: AlertResolved, version: 1 },
   AlertEscalatedManually: { schema: AlertEscalatedManually, version: 1 },
+  AlertSuppressed: { schema: AlertSuppressed, version: 1 },
+  SuppressionEnded: { schema: SuppressionEnded, version: 1 },
+  NotificationResendRequested: { schema: NotificationResendRequested, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
 export type AlertEvent = EventsOf<typeof alertEventDefinitions>;
