@@ -150,15 +150,15 @@ describe('maintenance windows and undelivered pages end to end', () => {
     const alertId = await trigger(flowId);
     const undelivered = await waitFor('the page abandoned', async () => {
       const response = await app.http.get(`/teams/${owner.teamId}/notifications?status=abandoned`, { token: viewer.token });
-      return (response.body as { alertId: string }[]).find((entry) => entry.alertId === alertId);
+      return (response.body as { alertId: string; deliveryId: string; target: unknown }[]).find((entry) => entry.alertId === alertId);
     });
     expect(undelivered).toMatchObject({ alertId, step: 0, status: 'abandoned', attempts: 2, lastError: 'HTTP 500' });
-    expect((undelivered as { target: unknown }).target).toEqual({ type: 'webhook', url: `${receiver.url}/unreachable?redacted` });
+    expect(undelivered.target).toEqual({ type: 'webhook', url: `${receiver.url}/unreachable?redacted` });
     const asOwner = await app.http.get(`/teams/${owner.teamId}/notifications?status=abandoned`, { token: owner.token });
     expect(JSON.stringify(asOwner.body)).toContain('/unreachable?key=s3cr3t');
     const failedPages = pagesTo('unreachable');
     expect(failedPages).toHaveLength(2);
-    const { deliveryId } = undelivered as { deliveryId: string };
+    const { deliveryId } = undelivered;
     expect(failedPages.every((page) => page.headers['webhook-id'] === deliveryId)).toBe(true);
 
     expect((await app.http.post(`/teams/${owner.teamId}/notifications/${deliveryId}/resend`, undefined, { token: viewer.token })).status).toBe(403);
