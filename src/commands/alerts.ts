@@ -32,15 +32,18 @@ export interface TriggerAlertResult {
  * Concurrent triggers with one dedup key open one alert (see dedup-slot.ts for why this is race-free).
  */
 export async function triggerAlert(deps: RepeatCountDependencies, request: TriggerAlertInput): Promise<TriggerAlertResult> {
-  const input: TriggerAlertInput = {
-    ...request,
-    suppression: request.suppression !== undefined ? request.suppression : await maintenanceWindowAt(deps.pool, request.teamId, request.flow.flowId, request.now),
-  };
-  if (input.dedupKey === null) return trigger(deps, randomUUID(), input);
+  // The maintenance window look-up is a round trip of its own: it runs beside the dedup slot's read.
+  const suppression =
+    request.suppression !== undefined ? request.suppression : maintenanceWindowAt(deps.pool, request.teamId, request.flow.flowId, request.now);
+  if (request.dedupKey === null) return trigger(deps, randomUUID(), { ...request, suppression: await suppression });
 
-  const key: ScopedDedupKey = { teamId: input.teamId, flowId: input.flow.flowId, dedupKey: input.dedupKey };
+  const key: ScopedDedupKey = { teamId: request.teamId, flowId: request.flow.flowId, dedupKey: request.dedupKey };
+  const slotRead = aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key));
+  const [firstSlot, window] = await Promise.all([slotRead, suppression]);
+  const input: TriggerAlertInput = { ...request, suppression: window };
   for (let attempt = 1; attempt <= 5; attempt++) {
-    const currentGeneration = (await aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key))).state.generation;
+    const slot = attempt === 1 ? firstSlot : await aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key));
+    const currentGeneration = slot.state.generation;
     const nextAlertId = dedupAlertId(key, currentGeneration + 1);
     if (await streamExists(deps, alertStreamId(nextAlertId))) {
       // A trigger opened the next generation but did not get to bind it (crash): finish its work first.
