@@ -1,4 +1,8 @@
+import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { triggerAlert } from '../src/commands/alerts.js';
+import { loadFlow } from '../src/commands/flows.js';
+import { brokerNames } from '../src/infra/broker-messages.js';
 import { addMember, signUpWithTeam, type SignedUpUser, type TeamOwner } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { waitFor } from './support/wait.js';
@@ -90,6 +94,42 @@ describe('maintenance windows and undelivered pages end to end', () => {
     const [page] = await waitFor('the page after the window', () => (pagesTo('window-ends').length ? pagesTo('window-ends') : undefined), { timeoutMs: 15_000 });
     expect(page!.receivedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(window.end));
     expect(await alertOf(alertId)).toMatchObject({ suppressed: false, suppression: null });
+  });
+
+  it('a window-end timer lost from the cascade still escalates the alert, through the sweeper', async () => {
+    const flowId = await createFlow('lost-timer');
+    const window = await openWindow({ start: inSeconds(-1), end: inSeconds(4), flowIds: [flowId] });
+    await trigger(flowId);
+    const connection = await amqp.connect(app.config.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      const names = brokerNames(app.config.amqpPrefix);
+      await waitFor('the timer to be in the cascade', async () => {
+        let total = 0;
+        for (let level = 0; level < 20; level++) total += (await channel.checkQueue(names.delayLevelQueue(level))).messageCount;
+        return total > 0;
+      });
+      for (let level = 0; level < 20; level++) await channel.purgeQueue(names.delayLevelQueue(level));
+    } finally {
+      await connection.close();
+    }
+    const [page] = await waitFor('the sweeper to page', () => (pagesTo('lost-timer').length ? pagesTo('lost-timer') : undefined), { timeoutMs: 15_000 });
+    // The sweeper fires a pending step once it is overdue beyond its grace (1 s here).
+    expect(page!.receivedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(window.end) + 1000);
+  });
+
+  it('an alert recorded as held back by a window deleted meanwhile is woken from the log', async () => {
+    const flowId = await createFlow('raced');
+    const window = await openWindow({ start: inSeconds(-1), end: inSeconds(3600), flowIds: [flowId] });
+    expect((await app.http.delete(`${windows()}/${window.id}`, { token: owner.token })).status).toBe(200);
+    // A trigger that read the windows just before the deletion was applied: it records the alert as held back.
+    const flow = await loadFlow(app.runtime.services, flowId);
+    const { alertId } = await triggerAlert(app.runtime.services, {
+      teamId: owner.teamId, flow: flow!, summary: 'raced the deletion', details: null, severity: 'error', dedupKey: null, source: 'api',
+      actor: `user:${owner.userId}`, now: new Date(), suppression: { windowId: window.id, until: new Date(Date.parse(window.end)) },
+    });
+    await waitFor('the page of the alert the deleted window held back', () => pagesTo('raced').length === 1);
+    expect(await eventTypes(alertId)).toEqual(expect.arrayContaining(['AlertSuppressed', 'SuppressionEnded', 'EscalationStepFired']));
   });
 
   it('a window for some flows leaves the others paging, and a whole-team window holds back every flow', async () => {
