@@ -105,6 +105,18 @@ describe('alert decider: maintenance windows', () => {
     spec.given(suppressedAlert).when({ type: 'EndSuppression', windowId: otherWindowId, now: after(100) }).thenNothingHappens();
   });
 
+  it('escalating a suppressed alert now overrides its window', () =>
+    spec
+      .given(suppressedAlert)
+      .when({ type: 'EscalateAlert', teamId, by: 'user:u1', now: after(100) })
+      .then([{ type: 'AlertEscalatedManually', data: { alertId, epoch: 1, by: 'user:u1', at: iso(100) } }, scheduled(0, 100, 1)]));
+
+  it('a repeat of a suppressed alert is folded into it, whatever the window', () =>
+    spec
+      .given([{ ...triggered, data: { ...triggered.data, dedupKey: 'disk' } } as AlertEvent, suppressedUntil(3600), scheduled(0, 3630)])
+      .when({ ...trigger({ windowId: otherWindowId, until: after(7200) }), dedupKey: 'disk', now: after(60) } as AlertCommand)
+      .then([{ type: 'AlertDeduplicated', data: { alertId, dedupCount: 1, summary: 'disk full', severity: 'critical', at: iso(60) } }]));
+
   it('an acknowledged suppressed alert stays quiet when its window is deleted', () =>
     spec
       .given([...suppressedAlert, { type: 'AlertAcknowledged', data: { alertId, epoch: 1, by: 'user:u1', at: iso(50) } }])
