@@ -2,6 +2,7 @@ import { alertEventDefinitions } from './domain/alert/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { contactEventDefinitions } from './domain/contact/events.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
+import { maintenanceEventDefinitions } from './domain/maintenance/events.js';
 import { scheduleEventDefinitions } from './domain/schedule/events.js';
 import { sessionEventDefinitions } from './domain/session/events.js';
 import { teamEventDefinitions } from './domain/team/events.js';
@@ -18,5 +19,6 @@ export function createCatalog(): EventCatalog {
     .register(sessionEventDefinitions)
     .register(teamEventDefinitions)
     .register(scheduleEventDefinitions)
-    .register(contactEventDefinitions);
+    .register(contactEventDefinitions)
+    .register(maintenanceEventDefinitions);
 }

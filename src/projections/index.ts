@@ -2,6 +2,7 @@ import { alertsProjection, inFlightProjection } from './alerts.js';
 import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
 import { invitesProjection } from './invites.js';
+import { maintenanceWindowsProjection } from './maintenance-windows.js';
 import type { Projection } from './projection.js';
 import { schedulesProjection } from './schedules.js';
 import { sessionsProjection } from './sessions.js';
@@ -19,4 +20,5 @@ export const readModelProjections: readonly Projection[] = [
   invitesProjection,
   schedulesProjection,
   contactMethodsProjection,
+  maintenanceWindowsProjection,
 ];

@@ -99,6 +99,9 @@ export interface AlertsTable {
   ack_timeout_at: Date | null;
   note_count: number;
   updated_at: Date;
+  /** The maintenance window holding the escalation back, until when; both null once it started (or never held). */
+  suppressed_by: string | null;
+  suppressed_until: Date | null;
 }
 
 export interface AlertNotesTable {
@@ -128,7 +131,8 @@ export interface AlertNotificationsTable {
   target: unknown;
   /** Whose notification rule this delivery is; null for a flow node's own target. */
   recipient_user_id: string | null;
-  status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
+  /** `unknown`: the last attempt was cut off mid-send, and nothing else has been recorded since. */
+  status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled' | 'unknown';
   attempts: number;
   last_error: string | null;
   requested_at: Date;
@@ -204,6 +208,18 @@ export interface ScheduleOverridesTable {
   created_at: Date;
 }
 
+/** Maintenance windows not deleted, past ones included. */
+export interface MaintenanceWindowsTable {
+  id: string;
+  team_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: string;
+  /** null: every flow of the team. */
+  flow_ids: ColumnType<string[] | null, string | null, string | null>;
+  created_at: Date;
+}
+
 export interface ContactMethodsTable {
   id: string;
   user_id: string;
@@ -244,4 +260,5 @@ export type ReadModels = {
   schedule_overrides: ScheduleOverridesTable;
   contact_methods: ContactMethodsTable;
   notification_rules: NotificationRulesTable;
+  maintenance_windows: MaintenanceWindowsTable;
 };

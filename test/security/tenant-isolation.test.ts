@@ -13,7 +13,7 @@ import { buildTenant, type Tenant } from './tenant.js';
 /** What a path parameter or a body field can name of a team's. */
 type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
-  | 'scheduleId' | 'overrideId' | 'contactMethodId';
+  | 'scheduleId' | 'overrideId' | 'contactMethodId' | 'windowId' | 'deliveryId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
 type Ids = Record<Kind, string> & { integrationKey: string; actionToken: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
@@ -34,6 +34,8 @@ const PATH_PARAMETERS: Record<string, Kind | Capability> = {
   scheduleId: 'scheduleId',
   overrideId: 'overrideId',
   contactMethodId: 'contactMethodId',
+  windowId: 'windowId',
+  deliveryId: 'deliveryId',
   key: 'integrationKey',
   token: 'actionToken',
 };
@@ -144,6 +146,18 @@ const CASES: Record<string, MatrixCase> = {
   'DELETE /teams/:teamId/schedules/:scheduleId/overrides/:overrideId': {},
   'GET /teams/:teamId/schedules/:scheduleId/on-call': { query: '?at=2030-01-01T00:00:00Z' },
   'GET /teams/:teamId/schedules/:scheduleId/shifts': { query: '?from=2030-01-01T00:00:00Z&to=2030-01-15T00:00:00Z' },
+  'POST /teams/:teamId/maintenance-windows': {
+    body: (ids) => {
+      const start = Date.now() + 5 * 86_400_000;
+      return { start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString(), reason: 'intruder', flowIds: [ids.flowId] };
+    },
+    // A flow that is not the team's is a 400 naming the field, as a schedule's member who is not the team's.
+    fields: { 'flowIds[]': { names: 'flowId', answer: 400 } },
+  },
+  'GET /teams/:teamId/maintenance-windows': {},
+  'DELETE /teams/:teamId/maintenance-windows/:windowId': {},
+  'GET /teams/:teamId/notifications': {},
+  'POST /teams/:teamId/notifications/:deliveryId/resend': {},
   'POST /integrations/events/:key': {
     caller: 'nobody',
     body: (ids) => ({ event_action: 'resolve', dedup_key: ids.dedupKey }),
@@ -258,6 +272,8 @@ function idsOf(tenant: Tenant, actionToken: string): Ids {
     scheduleId: tenant.scheduleId,
     overrideId: tenant.overrideId,
     contactMethodId: tenant.contactMethodId,
+    windowId: tenant.windowId,
+    deliveryId: tenant.deliveryId,
     dedupKey: tenant.dedupKey,
     inviteToken: tenant.inviteToken,
     inviteeToken: tenant.inviteeToken,

@@ -7,7 +7,9 @@ import { contactMethodRoutes } from './contact-methods.js';
 import { flowRoutes } from './flows.js';
 import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
+import { maintenanceWindowRoutes } from './maintenance-windows.js';
 import { meRoute } from './me.js';
+import { notificationRoutes } from './notifications.js';
 import { scheduleRoutes } from './schedules.js';
 import { teamRoutes } from './teams.js';
 
@@ -23,4 +25,6 @@ export const routes: readonly AnyRouteSpec[] = [
   ...teamRoutes,
   ...inviteRoutes,
   ...actionLinkRoutes,
+  ...maintenanceWindowRoutes,
+  ...notificationRoutes,
 ];
