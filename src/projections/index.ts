@@ -1,6 +1,7 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
 import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
+import { incidentAnalyticsProjection } from './incident-analytics.js';
 import { invitesProjection } from './invites.js';
 import type { Projection } from './projection.js';
 import { schedulesProjection } from './schedules.js';
@@ -19,4 +20,5 @@ export const readModelProjections: readonly Projection[] = [
   invitesProjection,
   schedulesProjection,
   contactMethodsProjection,
+  incidentAnalyticsProjection,
 ];
