@@ -100,6 +100,8 @@ const CASES: Record<string, MatrixCase> = {
   'POST /teams/:teamId/alerts/:alertId/resolve': {},
   'POST /teams/:teamId/alerts/:alertId/escalate': {},
   'GET /teams/:teamId/alerts/:alertId/timeline': {},
+  'GET /teams/:teamId/alerts/:alertId/report': {},
+  'GET /teams/:teamId/analytics': { query: '?from=2026-11-01T00:00:00Z&to=2027-01-31T00:00:00Z' },
   'GET /teams/:teamId/audit': {},
   'POST /teams/:teamId/flows': {
     body: (ids) => ({
