@@ -94,6 +94,23 @@ describe('incident report', () => {
     expect(report.lifecycle.map((change) => change.change)).toEqual(['exhausted', 'acknowledged', 'resolved']);
   });
 
+  it('reads snoozes, acknowledgement timeouts and resends by their type name', () => {
+    const base = reportEvents(alertHistory(alertId, teamId, run.slice(0, 4)));
+    const next = base.length;
+    const later: ReportEvent[] = [
+      { version: next, at: iso(20), type: 'AlertSnoozed', actor: `user:${bob}`, data: { alertId, epoch: 1, by: `user:${bob}`, at: iso(20), until: iso(620) } },
+      { version: next + 1, at: iso(25), type: 'NotificationResendRequested', actor: `user:${alice}`, data: { alertId, deliveryId: delivery(1), by: `user:${alice}`, at: iso(25) } },
+      { version: next + 2, at: iso(30), type: 'AcknowledgementTimedOut', actor: 'system:escalation', data: { alertId, epoch: 2, at: iso(30) } },
+    ];
+    const snoozedReport = incidentReport([...base, ...later.slice(0, 2)], nameOf)!;
+    expect(snoozedReport.alert.status).toBe('acknowledged');
+    expect(snoozedReport.lifecycle).toEqual([{ at: iso(20), change: 'snoozed', by: { actor: `user:${bob}`, name: 'Bob' }, until: iso(620) }]);
+    expect(snoozedReport.steps[0]!.pages[0]!.resends).toEqual([{ by: { actor: `user:${alice}`, name: 'Alice Liddell' }, at: iso(25) }]);
+    const timedOut = incidentReport([...base, ...later], nameOf)!;
+    expect(timedOut.alert.status).toBe('triggered');
+    expect(timedOut.lifecycle.at(-1)).toEqual({ at: iso(30), change: 'acknowledgement_timed_out', by: null, until: null });
+  });
+
   it('names every user the events mention', () => {
     expect(usersNamedIn(events).sort()).toEqual([alice, bob].sort());
   });

@@ -118,7 +118,10 @@ type Page = z.infer<typeof Page>;
 type Step = z.infer<typeof Step>;
 type Attempt = z.infer<typeof Attempt>;
 
-/** Events of other features, read by their type name: their absence from this code's catalog leaves them in the timeline only. */
+/**
+ * Events of other features (notes, snoozes, acknowledgement timeouts, resends), read by their type name whether or not
+ * the catalog this code was built with has them; one whose shape does not match is in the timeline only.
+ */
 const noteAdded = z.object({ noteId: z.string(), text: z.string(), by: z.string(), at: Timestamp });
 const snoozed = z.object({ by: z.string(), at: Timestamp, until: Timestamp });
 const acknowledgementTimedOut = z.object({ at: Timestamp });
@@ -190,11 +193,10 @@ export function incidentReport(
   };
 
   for (const event of events.slice(1)) {
+    // By name whether or not the catalog this code was built with knows the type.
+    if (readOtherFeature(event)) continue;
     const alertEvent = known(event);
-    if (!alertEvent) {
-      readOtherFeature(event);
-      continue;
-    }
+    if (!alertEvent) continue;
     switch (alertEvent.type) {
       case 'AlertTriggered':
         break;
@@ -306,7 +308,8 @@ export function incidentReport(
     }
   }
 
-  function readOtherFeature(event: ReportEvent): void {
+  /** Whether the event is one of the other features' this report reads by name. */
+  function readOtherFeature(event: ReportEvent): boolean {
     if (event.type === 'AlertNoteAdded') {
       const note = noteAdded.safeParse(event.data);
       if (note.success) notes.push({ noteId: note.data.noteId, text: note.data.text, by: actor(note.data.by), at: note.data.at });
@@ -326,7 +329,10 @@ export function incidentReport(
     } else if (event.type === 'NotificationResendRequested') {
       const resend = resendRequested.safeParse(event.data);
       if (resend.success) pages.get(resend.data.deliveryId)?.resends.push({ by: actor(resend.data.by), at: resend.data.at });
+    } else {
+      return false;
     }
+    return true;
   }
 
   return {
