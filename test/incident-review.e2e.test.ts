@@ -9,6 +9,8 @@ import { waitFor } from './support/wait.js';
 import { failFirst, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const run = promisify(execFile);
+/** A path segment that looks like a credential: viewers see it redacted. */
+const HOOK_TOKEN = 'T0ken4a8c2e91f7';
 
 interface TimelineEvent {
   type: string;
@@ -46,7 +48,7 @@ describe('incident review end to end', () => {
       {
         name: 'checkout on call',
         nodes: [
-          { name: 'ops hook', delaySeconds: 0.3, target: { type: 'webhook', url: `${receiver.url}/ops` }, retry: { maxAttempts: 3, backoffSeconds: 0.2 } },
+          { name: 'ops hook', delaySeconds: 0.3, target: { type: 'webhook', url: `${receiver.url}/ops/${HOOK_TOKEN}` }, retry: { maxAttempts: 3, backoffSeconds: 0.2 } },
           { name: 'responder', delaySeconds: 1, target: { type: 'user', userId: responder.userId } },
           { name: 'much later', delaySeconds: 3600, target: { type: 'email', email: 'later@example.com' } },
         ],
@@ -119,7 +121,7 @@ describe('incident review end to end', () => {
     expect(hook).toHaveLength(1);
     expect(hook![0]).toMatchObject({
       channel: 'webhook',
-      target: { type: 'webhook', url: `${receiver.url}/ops` },
+      target: { type: 'webhook', url: `${receiver.url}/ops/${HOOK_TOKEN}` },
       recipient: null,
       status: 'delivered',
       attempts: [
@@ -137,6 +139,10 @@ describe('incident review end to end', () => {
     const asViewer = await app.http.get(`/teams/${owner.teamId}/alerts/${alertId}/report`, { token: viewer.token });
     expect(asViewer.status).toBe(200);
     expect(asViewer.body.timeToAcknowledgeMs).toBe(report.timeToAcknowledgeMs);
+    const redacted = `${receiver.url}/ops/redacted`;
+    expect(asViewer.body.steps[0].pages[0].target.url).toBe(redacted);
+    expect(asViewer.body.flow.steps[0].target.url).toBe(redacted);
+    expect(JSON.stringify(asViewer.body)).not.toContain(HOOK_TOKEN);
     const markdown = await app.http.get(`/teams/${owner.teamId}/alerts/${alertId}/report?format=md`, { token: viewer.token });
     expect(markdown.status).toBe(200);
     expect(markdown.headers.get('content-type')).toMatch(/^text\/markdown/);
@@ -194,6 +200,7 @@ describe('incident review end to end', () => {
           escalationLagMs: { steps: 2, p99: expect.closeTo(Math.max(...report.steps.map((step) => step.lagMs)) * 0.99 + Math.min(...report.steps.map((step) => step.lagMs)) * 0.01, 6) },
         },
       ],
+      next: null,
     });
   });
 

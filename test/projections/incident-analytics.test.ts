@@ -84,7 +84,8 @@ describe('incident analytics', () => {
 
   it('gives each flow its alerts, mean and p90 times to acknowledge and resolve, pages per person, undelivered pages and lag p99', async () => {
     const analytics = await incidentAnalytics(createKysely<ReadModels>(database.pool), teamId, at(0), at(86_400));
-    const byFlow = new Map(analytics.map((flow) => [flow.flowId, flow]));
+    expect(analytics.more).toBe(false);
+    const byFlow = new Map(analytics.flows.map((flow) => [flow.flowId, flow]));
     expect([...byFlow.keys()].sort()).toEqual([checkout, billing].sort());
     const checkoutStats = byFlow.get(checkout)!;
     // Acknowledged after 30, 90 and 60 s: mean 60 s; p90 interpolates 0.8 of the way from 60 s to 90 s.
@@ -117,9 +118,19 @@ describe('incident analytics', () => {
     });
   });
 
+  it('pages the flows by id', async () => {
+    const db = createKysely<ReadModels>(database.pool);
+    const first = await incidentAnalytics(db, teamId, at(0), at(86_400), { limit: 1 });
+    expect(first.flows.map((flow) => flow.flowId)).toEqual([checkout]);
+    expect(first.more).toBe(true);
+    const second = await incidentAnalytics(db, teamId, at(0), at(86_400), { limit: 1, after: checkout });
+    expect(second.flows.map((flow) => flow.flowId)).toEqual([billing]);
+    expect(second.more).toBe(false);
+  });
+
   it('counts nothing outside the range', async () => {
-    expect(await incidentAnalytics(createKysely<ReadModels>(database.pool), teamId, at(86_400), at(2 * 86_400))).toEqual([]);
-    const [early] = await incidentAnalytics(createKysely<ReadModels>(database.pool), teamId, at(-2 * 86_400), at(0));
+    expect(await incidentAnalytics(createKysely<ReadModels>(database.pool), teamId, at(86_400), at(2 * 86_400))).toEqual({ flows: [], more: false });
+    const [early] = (await incidentAnalytics(createKysely<ReadModels>(database.pool), teamId, at(-2 * 86_400), at(0))).flows;
     expect(early).toMatchObject({ flowId: checkout, alertsTriggered: 1, timeToAcknowledgeMs: { count: 1, mean: 400_000 }, pages: 1 });
   });
 });

@@ -8,7 +8,7 @@ import { incidentReportOf } from '../../projections/queries/incident-report.js';
 import { badRequest, notFoundProblem } from '../problem.js';
 import { redactWebhookTargets, webhookTargetsFor } from '../redaction.js';
 import { routeGroup } from '../routing.js';
-import { AlertParams, TeamParams } from '../schemas.js';
+import { AlertParams, pageLimit, TeamParams } from '../schemas.js';
 
 const route = routeGroup({ tag: 'incident review' });
 
@@ -54,13 +54,25 @@ const FlowAnalytics = z.object({
   pagesPerPerson: z.array(z.object({ userId: z.uuid(), name: z.string().nullable(), pages: z.int() })),
   escalationLagMs: z.object({ steps: z.int(), p99: z.number().nullable() }),
 });
-const Analytics = z.object({ from: Timestamp, to: Timestamp, flows: z.array(FlowAnalytics) });
+const Analytics = z.object({
+  from: Timestamp,
+  to: Timestamp,
+  flows: z.array(FlowAnalytics),
+  /** The next page: pass it as `after`; null on the last page. */
+  next: z.uuid().nullable(),
+});
 
 const analyticsRoute = route('get', '/teams/:teamId/analytics', {
-  summary: `Per flow over [from, to) (default the last ${DEFAULT_ANALYTICS_RANGE_DAYS} days, at most ${MAX_ANALYTICS_RANGE_DAYS}): alerts triggered, mean and p90 time to acknowledge and to resolve (ms), pages per person, undelivered pages, escalation lag p99 (ms)`,
+  summary: `Per flow (in order of id, paged) over [from, to) (default the last ${DEFAULT_ANALYTICS_RANGE_DAYS} days, at most ${MAX_ANALYTICS_RANGE_DAYS}): alerts triggered, mean and p90 time to acknowledge and to resolve (ms), pages per person, undelivered pages, escalation lag p99 (ms)`,
   permission: 'team:read',
   params: TeamParams,
-  query: z.object({ from: Timestamp.optional(), to: Timestamp.optional() }),
+  query: z.object({
+    from: Timestamp.optional(),
+    to: Timestamp.optional(),
+    limit: pageLimit(500, 100),
+    /** The next page: the flows after this one (`next` of the previous page); flows come in order of id. */
+    after: z.uuid().optional(),
+  }),
   responses: { 200: Analytics },
   async handler({ params, query, services }) {
     const to = query.to ? new Date(query.to) : services.clock();
@@ -70,8 +82,8 @@ const analyticsRoute = route('get', '/teams/:teamId/analytics', {
     if (to.getTime() - from.getTime() > MAX_ANALYTICS_RANGE_DAYS * DAY_MS) {
       throw rangeRefused(`at most ${MAX_ANALYTICS_RANGE_DAYS} days per call`, 'analytics_range_too_long');
     }
-    const flows = await incidentAnalytics(services.db, params.teamId, from, to);
-    return { status: 200, body: { from: from.toISOString(), to: to.toISOString(), flows } };
+    const { flows, more } = await incidentAnalytics(services.db, params.teamId, from, to, { limit: query.limit, ...(query.after ? { after: query.after } : {}) });
+    return { status: 200, body: { from: from.toISOString(), to: to.toISOString(), flows, next: more ? flows.at(-1)!.flowId : null } };
   },
 });
 

@@ -40,11 +40,24 @@ interface AlertStatsRow {
   ttr_p90: number | null;
 }
 
+/** One page of flows, by flow id: those after `after`, at most `limit`. */
+export interface FlowPage {
+  after?: string;
+  limit: number;
+}
+
 /**
- * Per flow, over the team's alerts triggered, pages requested and steps fired in [from, to): each query reads the
- * range through its (team, time) index and nothing older, so a request costs what the range holds.
+ * Per flow, over the team's alerts triggered, pages requested and steps fired in [from, to), in order of flow id: each
+ * query reads the range through its (team, time) index and nothing older, so a request costs what the range holds.
  */
-export async function incidentAnalytics(db: Kysely<ReadModels>, teamId: string, from: Date, to: Date): Promise<FlowAnalytics[]> {
+export async function incidentAnalytics(
+  db: Kysely<ReadModels>,
+  teamId: string,
+  from: Date,
+  to: Date,
+  page: FlowPage = { limit: 100 },
+): Promise<{ flows: FlowAnalytics[]; more: boolean }> {
+  const after = page.after ?? '00000000-0000-0000-0000-000000000000';
   const alerts = await sql<AlertStatsRow>`
     select flow_id,
            count(*)::int as triggered,
@@ -55,28 +68,30 @@ export async function incidentAnalytics(db: Kysely<ReadModels>, teamId: string, 
            avg(extract(epoch from resolved_at - triggered_at)::float8 * 1000) as ttr_mean,
            percentile_cont(0.9) within group (order by extract(epoch from resolved_at - triggered_at)::float8 * 1000) as ttr_p90
       from incident_alerts
-     where team_id = ${teamId} and triggered_at >= ${from} and triggered_at < ${to}
+     where team_id = ${teamId} and triggered_at >= ${from} and triggered_at < ${to} and flow_id > ${after}
      group by flow_id`.execute(db);
   const pages = await sql<{ flow_id: string; pages: number; undelivered: number }>`
     select flow_id, count(*)::int as pages, (count(*) filter (where undelivered))::int as undelivered
       from incident_pages
-     where team_id = ${teamId} and requested_at >= ${from} and requested_at < ${to}
+     where team_id = ${teamId} and requested_at >= ${from} and requested_at < ${to} and flow_id > ${after}
      group by flow_id`.execute(db);
   const people = await sql<{ flow_id: string; user_id: string; pages: number }>`
     select flow_id, user_id, count(distinct (alert_id, requested_at))::int as pages
       from incident_pages
-     where team_id = ${teamId} and requested_at >= ${from} and requested_at < ${to} and user_id is not null
+     where team_id = ${teamId} and requested_at >= ${from} and requested_at < ${to} and user_id is not null and flow_id > ${after}
      group by flow_id, user_id
      order by pages desc, user_id`.execute(db);
   const lags = await sql<{ flow_id: string; steps: number; p99: number | null }>`
     select flow_id, count(*)::int as steps, percentile_cont(0.99) within group (order by lag_ms) as p99
       from incident_step_lags
-     where team_id = ${teamId} and fired_at >= ${from} and fired_at < ${to}
+     where team_id = ${teamId} and fired_at >= ${from} and fired_at < ${to} and flow_id > ${after}
      group by flow_id`.execute(db);
 
-  const flowIds = [...new Set([...alerts.rows, ...pages.rows, ...lags.rows].map((row) => row.flow_id))];
-  if (flowIds.length === 0) return [];
-  const userIds = [...new Set(people.rows.map((row) => row.user_id))];
+  const active = [...new Set([...alerts.rows, ...pages.rows, ...lags.rows].map((row) => row.flow_id))].sort();
+  const flowIds = active.slice(0, page.limit);
+  if (flowIds.length === 0) return { flows: [], more: false };
+  const shown = new Set(flowIds);
+  const userIds = [...new Set(people.rows.filter((row) => shown.has(row.flow_id)).map((row) => row.user_id))];
   const flowNames = new Map(
     (await db.selectFrom('flows').select(['id', 'name']).where('team_id', '=', teamId).where('id', 'in', flowIds).execute()).map((flow) => [flow.id, flow.name]),
   );
@@ -87,10 +102,9 @@ export async function incidentAnalytics(db: Kysely<ReadModels>, teamId: string, 
   const alertStats = byFlow(alerts.rows);
   const pageStats = byFlow(pages.rows);
   const lagStats = byFlow(lags.rows);
-  return flowIds
-    .map((flowId): FlowAnalytics => {
-      const alert = alertStats.get(flowId);
-      const page = pageStats.get(flowId);
+  const flows = flowIds.map((flowId): FlowAnalytics => {
+    const alert = alertStats.get(flowId);
+      const paged = pageStats.get(flowId);
       const lag = lagStats.get(flowId);
       return {
         flowId,
@@ -98,13 +112,13 @@ export async function incidentAnalytics(db: Kysely<ReadModels>, teamId: string, 
         alertsTriggered: alert?.triggered ?? 0,
         timeToAcknowledgeMs: { count: alert?.acknowledged ?? 0, mean: alert?.tta_mean ?? null, p90: alert?.tta_p90 ?? null },
         timeToResolveMs: { count: alert?.resolved ?? 0, mean: alert?.ttr_mean ?? null, p90: alert?.ttr_p90 ?? null },
-        pages: page?.pages ?? 0,
-        undeliveredPages: page?.undelivered ?? 0,
+        pages: paged?.pages ?? 0,
+        undeliveredPages: paged?.undelivered ?? 0,
         pagesPerPerson: people.rows
           .filter((row) => row.flow_id === flowId)
           .map((row) => ({ userId: row.user_id, name: userNames.get(row.user_id) ?? null, pages: row.pages })),
         escalationLagMs: { steps: lag?.steps ?? 0, p99: lag?.p99 ?? null },
       };
-    })
-    .sort((a, b) => (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff') || a.flowId.localeCompare(b.flowId));
+    });
+  return { flows, more: active.length > flowIds.length };
 }
