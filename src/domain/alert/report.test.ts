@@ -111,6 +111,21 @@ describe('incident report', () => {
     expect(timedOut.lifecycle.at(-1)).toEqual({ at: iso(30), change: 'acknowledgement_timed_out', by: null, until: null });
   });
 
+  it('gives who was on call for a schedule step, each named and paged', () => {
+    const scheduleId = '00000000-0000-4000-8000-000000005c4e';
+    const onCallNodes: FlowNode[] = [{ id: nodes[0]!.id, name: 'primary on call', delaySeconds: 0, target: { type: 'schedule', scheduleId }, retry: { maxAttempts: 1, backoffSeconds: 1 } }];
+    const scheduleRun = reportEvents(
+      alertHistory(alertId, teamId, [
+        { type: 'TriggerAlert', alertId, teamId, flow: { flowId, version: 1, repeat: 0, nodes: onCallNodes }, summary: 'queue stuck', details: null, severity: 'warning', dedupKey: null, source: 'api', now: at(0) },
+        { type: 'FireEscalationStep', alertId, epoch: 0, loop: 0, step: 0, deliveryId: delivery(1), now: new Date(t0 + 40), onCall: { userIds: [alice, bob], reason: null }, rules: {} },
+      ]),
+    );
+    const [step] = incidentReport(scheduleRun, nameOf)!.steps;
+    expect(step!.onCall).toEqual({ scheduleId, users: [{ userId: alice, name: 'Alice Liddell' }, { userId: bob, name: 'Bob' }], reason: null });
+    expect(step!.pages.map((page) => [page.channel, page.recipient?.name])).toEqual([['user', 'Alice Liddell'], ['user', 'Bob']]);
+    expect(incidentReportMarkdown(incidentReport(scheduleRun, nameOf)!)).toContain(`On call on schedule \`${scheduleId}\`: Alice Liddell (user:${alice}), Bob (user:${bob}).`);
+  });
+
   it('names every user the events mention', () => {
     expect(usersNamedIn(events).sort()).toEqual([alice, bob].sort());
   });
