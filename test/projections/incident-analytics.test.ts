@@ -7,7 +7,7 @@ import type { ReadModels } from '../../src/projections/read-models.js';
 import { readModelSubscription } from '../../src/projections/read-model-subscription.js';
 import { readModelTransaction } from '../../src/projections/runner.js';
 import { createKysely } from '../../src/infra/kysely.js';
-import { alertHistory, type Step } from '../support/alert-history.js';
+import { alertHistory, type HistoryCommand } from '../support/alert-history.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const teamId = '00000000-0000-4000-8000-000000000001';
@@ -28,14 +28,14 @@ const people: FlowNode[] = [
 ];
 const hook: FlowNode[] = [{ id: id(93), name: 'hook', delaySeconds: 0, target: { type: 'webhook', url: 'https://hooks.example.com/billing' }, retry }];
 
-const trigger = (alertId: string, flowId: string, nodes: FlowNode[], seconds: number, team = teamId): Step => ({
+const trigger = (alertId: string, flowId: string, nodes: FlowNode[], seconds: number, team = teamId): HistoryCommand => ({
   type: 'TriggerAlert', alertId, teamId: team, flow: { flowId, version: 1, repeat: 0, nodes }, summary: 's', details: null, severity: 'error', dedupKey: null, source: 'api', now: at(seconds),
 });
-const fire = (alertId: string, step: number, seconds: number, deliveryId: string, epoch = 0): Step => ({
+const fire = (alertId: string, step: number, seconds: number, deliveryId: string, epoch = 0): HistoryCommand => ({
   type: 'FireEscalationStep', alertId, epoch, loop: 0, step, deliveryId, now: at(seconds), rules: {},
 });
-const acknowledge = (seconds: number, team = teamId): Step => ({ type: 'AcknowledgeAlert', teamId: team, by: `user:${alice}`, now: at(seconds) });
-const resolve = (seconds: number, team = teamId): Step => ({ type: 'ResolveAlert', teamId: team, by: `user:${bob}`, now: at(seconds) });
+const acknowledge = (seconds: number, team = teamId): HistoryCommand => ({ type: 'AcknowledgeAlert', teamId: team, by: `user:${alice}`, now: at(seconds) });
+const resolve = (seconds: number, team = teamId): HistoryCommand => ({ type: 'ResolveAlert', teamId: team, by: `user:${bob}`, now: at(seconds) });
 
 describe('incident analytics', () => {
   let database: TestDatabase;

@@ -7,7 +7,7 @@ import { fold } from '../../src/domain/decider.js';
 import type { ProjectedEvent } from '../../src/projections/projection.js';
 
 /** A command with who sent it; events are recorded at the command's `now` (or `at`). */
-export type Step = AlertCommand & { actor?: string };
+export type HistoryCommand = AlertCommand & { actor?: string };
 
 let position = 0n;
 
@@ -15,7 +15,7 @@ let position = 0n;
  * Runs commands through the alert decider and returns the events as the log would hold them: stream versions,
  * recorded times, the team in the metadata, and log positions that keep growing across histories.
  */
-export function alertHistory(alertId: string, teamId: string, steps: readonly Step[]): ProjectedEvent<AlertEvent>[] {
+export function alertHistory(alertId: string, teamId: string, steps: readonly HistoryCommand[]): ProjectedEvent<AlertEvent>[] {
   const events: AlertEvent[] = [];
   const recorded: ProjectedEvent<AlertEvent>[] = [];
   for (const { actor = 'system:test', ...command } of steps) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertHistory, reportEvents, type Step } from '../../../test/support/alert-history.js';
+import { alertHistory, reportEvents, type HistoryCommand } from '../../../test/support/alert-history.js';
 import type { FlowNode } from '../flow/node.js';
 import { incidentReport, IncidentReport, type ReportEvent, usersNamedIn } from './report.js';
 import { formatDuration, incidentReportMarkdown } from './report-markdown.js';
@@ -22,7 +22,7 @@ const delivery = (n: number) => `00000000-0000-4000-8000-00000000d00${n}`;
 const names: Record<string, string> = { [alice]: 'Alice Liddell', [bob]: 'Bob' };
 const nameOf = (userId: string) => names[userId] ?? null;
 
-const run: Step[] = [
+const run: HistoryCommand[] = [
   { type: 'TriggerAlert', alertId, teamId, flow: { flowId, version: 4, repeat: 0, nodes }, summary: 'checkout down', details: null, severity: 'critical', dedupKey: 'checkout', source: 'api', now: at(0), actor: `user:${bob}` },
   { type: 'FireEscalationStep', alertId, epoch: 0, loop: 0, step: 0, deliveryId: delivery(1), now: new Date(t0 + 200) },
   { type: 'StartNotificationAttempt', deliveryId: delivery(1), now: new Date(t0 + 300), sender: 'n1', deadSenders: [] },
