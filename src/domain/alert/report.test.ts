@@ -94,7 +94,7 @@ describe('incident report', () => {
     expect(report.lifecycle.map((change) => change.change)).toEqual(['exhausted', 'acknowledged', 'resolved']);
   });
 
-  it('reads snoozes, acknowledgement timeouts and resends by their type name', () => {
+  it('reads snoozes and their end, acknowledgement timeouts and resends by their type name', () => {
     const base = reportEvents(alertHistory(alertId, teamId, run.slice(0, 4)));
     const next = base.length;
     const later: ReportEvent[] = [
@@ -106,6 +106,9 @@ describe('incident report', () => {
     expect(snoozedReport.alert.status).toBe('acknowledged');
     expect(snoozedReport.lifecycle).toEqual([{ at: iso(20), change: 'snoozed', by: { actor: `user:${bob}`, name: 'Bob' }, until: iso(620) }]);
     expect(snoozedReport.steps[0]!.pages[0]!.resends).toEqual([{ by: { actor: `user:${alice}`, name: 'Alice Liddell' }, at: iso(25) }]);
+    const ended = incidentReport([...base, later[0]!, { version: next + 1, at: iso(620), type: 'SnoozeEnded', actor: 'system:escalation', data: { alertId, epoch: 2, at: iso(620) } }], nameOf)!;
+    expect(ended.alert.status).toBe('triggered');
+    expect(ended.lifecycle.map((entry) => entry.change)).toEqual(['snoozed', 'snooze_ended']);
     const timedOut = incidentReport([...base, ...later], nameOf)!;
     expect(timedOut.alert.status).toBe('triggered');
     expect(timedOut.lifecycle.at(-1)).toEqual({ at: iso(30), change: 'acknowledgement_timed_out', by: null, until: null });

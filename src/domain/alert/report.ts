@@ -64,7 +64,7 @@ const Step = z.object({
 
 const LifecycleChange = z.object({
   at: Timestamp,
-  change: z.enum(['acknowledged', 'resolved', 'escalated', 'snoozed', 'acknowledgement_timed_out', 'exhausted']),
+  change: z.enum(['acknowledged', 'resolved', 'escalated', 'snoozed', 'snooze_ended', 'acknowledgement_timed_out', 'exhausted']),
   by: Actor.nullable(),
   /** A snooze: until when. */
   until: Timestamp.nullable(),
@@ -119,12 +119,13 @@ type Step = z.infer<typeof Step>;
 type Attempt = z.infer<typeof Attempt>;
 
 /**
- * Events of other features (notes, snoozes, acknowledgement timeouts, resends), read by their type name whether or not
+ * Events of other features (notes, snoozes and their end, acknowledgement timeouts, resends), read by their type name whether or not
  * the catalog this code was built with has them; one whose shape does not match is in the timeline only.
  */
 const noteAdded = z.object({ noteId: z.string(), text: z.string(), by: z.string(), at: Timestamp });
 const snoozed = z.object({ by: z.string(), at: Timestamp, until: Timestamp });
 const acknowledgementTimedOut = z.object({ at: Timestamp });
+const snoozeEnded = z.object({ at: Timestamp });
 const resendRequested = z.object({ deliveryId: z.uuid(), by: z.string(), at: Timestamp });
 
 const USER_ACTOR = /^user:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
@@ -319,6 +320,12 @@ export function incidentReport(
         status = 'acknowledged';
         nextStep = null;
         change(snooze.data.at, 'snoozed', snooze.data.by, snooze.data.until);
+      }
+    } else if (event.type === 'SnoozeEnded') {
+      const ended = snoozeEnded.safeParse(event.data);
+      if (ended.success) {
+        status = 'triggered';
+        change(ended.data.at, 'snooze_ended', null);
       }
     } else if (event.type === 'AcknowledgementTimedOut') {
       const timedOut = acknowledgementTimedOut.safeParse(event.data);
