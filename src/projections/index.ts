@@ -1,6 +1,7 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
 import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
+import { incidentAnalyticsProjection } from './incident-analytics.js';
 import { invitesProjection } from './invites.js';
 import { maintenanceWindowsProjection } from './maintenance-windows.js';
 import type { Projection } from './projection.js';
@@ -21,4 +22,5 @@ export const readModelProjections: readonly Projection[] = [
   schedulesProjection,
   contactMethodsProjection,
   maintenanceWindowsProjection,
+  incidentAnalyticsProjection,
 ];

@@ -238,6 +238,39 @@ export interface NotificationRulesTable {
   updated_at: Date;
 }
 
+/** An alert as incident analytics count it: when it was triggered, first acknowledged and resolved. */
+export interface IncidentAlertsTable {
+  alert_id: string;
+  team_id: string;
+  flow_id: string;
+  triggered_at: Date;
+  acknowledged_at: Date | null;
+  resolved_at: Date | null;
+}
+
+/** A notification as incident analytics count it: whom it paged (null for a flow's own address), and whether it reached nobody. */
+export interface IncidentPagesTable {
+  delivery_id: string;
+  alert_id: string;
+  team_id: string;
+  flow_id: string;
+  user_id: string | null;
+  requested_at: Date;
+  undelivered: boolean;
+}
+
+/** An escalation step fired, with its lag behind its due time. */
+export interface IncidentStepLagsTable {
+  alert_id: string;
+  epoch: number;
+  loop: number;
+  step: number;
+  team_id: string;
+  flow_id: string;
+  fired_at: Date;
+  lag_ms: number;
+}
+
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
@@ -261,4 +294,7 @@ export type ReadModels = {
   contact_methods: ContactMethodsTable;
   notification_rules: NotificationRulesTable;
   maintenance_windows: MaintenanceWindowsTable;
+  incident_alerts: IncidentAlertsTable;
+  incident_pages: IncidentPagesTable;
+  incident_step_lags: IncidentStepLagsTable;
 };

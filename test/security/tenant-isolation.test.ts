@@ -104,6 +104,8 @@ const CASES: Record<string, MatrixCase> = {
   'GET /teams/:teamId/alerts/:alertId/timeline': {},
   'POST /teams/:teamId/alerts/:alertId/snooze': { body: () => ({ minutes: 5 }) },
   'POST /teams/:teamId/alerts/:alertId/notes': { body: () => ({ text: 'a note by an intruder' }) },
+  'GET /teams/:teamId/alerts/:alertId/report': {},
+  'GET /teams/:teamId/analytics': { query: '?from=2026-11-01T00:00:00Z&to=2027-01-31T00:00:00Z' },
   'GET /teams/:teamId/audit': {},
   'POST /teams/:teamId/flows': {
     body: (ids) => ({

@@ -5,6 +5,7 @@ import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
 import { contactMethodRoutes } from './contact-methods.js';
 import { flowRoutes } from './flows.js';
+import { incidentReviewRoutes } from './incident-review.js';
 import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
 import { maintenanceWindowRoutes } from './maintenance-windows.js';
@@ -27,4 +28,5 @@ export const routes: readonly AnyRouteSpec[] = [
   ...actionLinkRoutes,
   ...maintenanceWindowRoutes,
   ...notificationRoutes,
+  ...incidentReviewRoutes,
 ];
