@@ -159,6 +159,19 @@ const CASES: Record<string, MatrixCase> = {
       expect(response.body.alerts).toEqual([{ fingerprint: expect.any(String), alertId: null, action: 'ignored' }]);
     },
   },
+  'POST /v2/enqueue': {
+    caller: 'nobody',
+    body: (ids) => ({ routing_key: ids.integrationKey, event_action: 'resolve', dedup_key: ids.dedupKey }),
+    fields: {
+      dedup_key: { names: 'dedupKey' },
+      routing_key: { names: null, why: 'the integration key is the credential, as the key in the path of /integrations/events/:key' },
+    },
+    // As PagerDuty answers it: an acknowledge or resolve of a dedup key the key's flow does not know is accepted and does nothing.
+    attackAnswer: (response) => {
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ status: 'success', message: 'Event processed', dedup_key: expect.any(String) });
+    },
+  },
   'POST /auth/register': {
     caller: 'nobody',
     body: (ids) => ({ email: ids.inviteEmail, password: 'correct horse battery', name: 'Invitee', inviteToken: ids.inviteToken }),

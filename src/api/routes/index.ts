@@ -8,6 +8,7 @@ import { flowRoutes } from './flows.js';
 import { integrationRoutes } from './integrations.js';
 import { inviteRoutes } from './invites.js';
 import { meRoute } from './me.js';
+import { pagerDutyRoutes } from './pagerduty.js';
 import { scheduleRoutes } from './schedules.js';
 import { teamRoutes } from './teams.js';
 
@@ -17,6 +18,7 @@ export const routes: readonly AnyRouteSpec[] = [
   ...flowRoutes,
   ...scheduleRoutes,
   ...integrationRoutes,
+  ...pagerDutyRoutes,
   ...authRoutes,
   meRoute,
   ...contactMethodRoutes,
