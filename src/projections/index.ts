@@ -1,4 +1,5 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
+import { apiTokensProjection } from './api-tokens.js';
 import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
 import { invitesProjection } from './invites.js';
@@ -19,4 +20,5 @@ export const readModelProjections: readonly Projection[] = [
   invitesProjection,
   schedulesProjection,
   contactMethodsProjection,
+  apiTokensProjection,
 ];

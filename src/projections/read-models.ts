@@ -158,6 +158,16 @@ export interface IntegrationKeysTable {
   revoked_at: Date | null;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  team_id: string;
+  name: string;
+  role: 'member' | 'viewer';
+  created_by: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
 export interface SchedulesTable {
   id: string;
   team_id: string;
@@ -202,6 +212,7 @@ export interface NotificationRulesTable {
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
+  api_tokens: ApiTokensTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;

@@ -1,6 +1,7 @@
 import type { AnyRouteSpec } from '../routing.js';
 import { actionLinkRoutes } from './action-links.js';
 import { alertRoutes } from './alerts.js';
+import { apiTokenRoutes } from './api-tokens.js';
 import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
 import { contactMethodRoutes } from './contact-methods.js';
@@ -19,6 +20,7 @@ export const routes: readonly AnyRouteSpec[] = [
   ...scheduleRoutes,
   ...integrationRoutes,
   ...pagerDutyRoutes,
+  ...apiTokenRoutes,
   ...authRoutes,
   meRoute,
   ...contactMethodRoutes,
