@@ -29,6 +29,9 @@ export interface Tenant {
   overrideId: string;
   /** A contact method of the owner's (their account's address), paged by their one notification rule. */
   contactMethodId: string;
+  /** An API token of the team's, acting as a member. */
+  apiTokenId: string;
+  apiToken: string;
 }
 
 /**
@@ -86,6 +89,8 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
   expect(contactMethod.status, JSON.stringify(contactMethod.body)).toBe(201);
   const rules = await http.put('/me/notification-rules', [{ contactMethodId: contactMethod.body.id, delayMinutes: 0 }], auth);
   expect(rules.status, JSON.stringify(rules.body)).toBe(204);
+  const apiToken = await http.post(`/teams/${owner.teamId}/api-tokens`, { name: `${name} automation`, role: 'member' }, auth);
+  expect(apiToken.status, JSON.stringify(apiToken.body)).toBe(201);
   return {
     owner,
     member,
@@ -105,5 +110,7 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     scheduleId: schedule.body.id,
     overrideId: override.body.id,
     contactMethodId: contactMethod.body.id,
+    apiTokenId: apiToken.body.id,
+    apiToken: apiToken.body.token,
   };
 }
