@@ -16,11 +16,16 @@ export function ensureAlertmanager(): boolean {
   if (existsSync(ALERTMANAGER_BINARY)) return true;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return false;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const aptGet = (...args: string[]) => execFileSync('apt-get', args, { env, stdio: 'ignore', timeout: 300_000 });
   try {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'prometheus-alertmanager'], { env, stdio: 'ignore', timeout: 300_000 });
+    aptGet('install', '-y', '-qq', 'prometheus-alertmanager');
   } catch {
-    execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 300_000 });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'prometheus-alertmanager'], { env, stdio: 'ignore', timeout: 300_000 });
+    try {
+      aptGet('update', '-qq');
+      aptGet('install', '-y', '-qq', 'prometheus-alertmanager');
+    } catch {
+      return false;
+    }
   }
   return existsSync(ALERTMANAGER_BINARY);
 }
