@@ -103,6 +103,11 @@ describe('PagerDuty Events API v2 at /v2/enqueue', () => {
     const resolved = await app.http.post('/v2/enqueue', { routing_key: key, dedup_key: 'srv01/mysql', event_action: 'resolve' });
     expect([resolved.status, resolved.body]).toEqual([202, PROCESSED('srv01/mysql')]);
     await waitFor('resolved', async () => (await alertsOf(owner))[0]?.status === 'resolved');
+    // Senders retry: acknowledging or resolving a resolved alert again is accepted and changes nothing.
+    for (const event_action of ['acknowledge', 'resolve']) {
+      const repeated = await app.http.post('/v2/enqueue', { routing_key: key, dedup_key: 'srv01/mysql', event_action });
+      expect([repeated.status, repeated.body]).toEqual([202, PROCESSED('srv01/mysql')]);
+    }
 
     const timeline = await app.http.get(`/teams/${owner.teamId}/alerts/${alert!.id}/timeline`, { token: owner.token });
     expect(timeline.body.at(-1)).toMatchObject({ type: 'AlertResolved', actor: expect.stringMatching(/^integration:[0-9a-f-]{36}$/) });

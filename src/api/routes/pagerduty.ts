@@ -47,7 +47,7 @@ const InvalidEvent = z.object({ status: z.literal('invalid event'), message: z.s
 const quoted = (path: readonly PropertyKey[]) => `'${path.map(String).join('.')}'`;
 
 /** Each problem worded as PagerDuty words it, naming the field. */
-function describe(issue: z.core.$ZodIssue, event: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, event: unknown): string {
   const field = quoted(issue.path);
   const value = valueAt(event, issue.path);
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return `${field} is missing or blank`;
@@ -96,7 +96,7 @@ const enqueue = route('post', '/v2/enqueue', {
   async handler({ body, services }) {
     const candidate = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {};
     const parsed = PagerDutyEvent.safeParse(candidate);
-    if (!parsed.success) return invalidEvent(parsed.error.issues.map((issue) => describe(issue, candidate)));
+    if (!parsed.success) return invalidEvent(parsed.error.issues.map((issue) => describeIssue(issue, candidate)));
     const event = parsed.data;
     const errors: string[] = [];
     if (event.event_action === 'trigger' && !event.payload) errors.push("'payload' is missing or blank");
