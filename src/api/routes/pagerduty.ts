@@ -94,7 +94,10 @@ const enqueue = route('post', '/v2/enqueue', {
   body: PagerDutyEvent.or(z.unknown()),
   responses: { 202: Processed, 400: InvalidEvent, 429: null },
   async handler({ body, services }) {
-    const candidate = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {};
+    const object = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    // The context of an event is read for a trigger only: an acknowledge or resolve is not refused for it, as PagerDuty does.
+    const { payload: _payload, links: _links, images: _images, client: _client, client_url: _clientUrl, ...withoutContext } = object;
+    const candidate = object.event_action === 'trigger' ? object : withoutContext;
     const parsed = PagerDutyEvent.safeParse(candidate);
     if (!parsed.success) return invalidEvent(parsed.error.issues.map((issue) => describeIssue(issue, candidate)));
     const event = parsed.data;
