@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, type SignedUpUser, signUpWithTeam, type TeamOwner } from './support/accounts.js';
-import { startTestApp, type TestApp } from './support/app.js';
+import { startRuntime } from '../src/runtime.js';
+import { createLogger } from '../src/infra/logger.js';
+import { HttpClient, startTestApp, type TestApp } from './support/app.js';
 
 describe('API tokens for automation', () => {
   let app: TestApp;
@@ -148,5 +150,18 @@ describe('API tokens for automation', () => {
     expect(second.body.map((token: { name: string }) => token.name)).toEqual(['token 1', 'token 0']);
     expect((await app.http.get(`/teams/${team.teamId}/api-tokens?limit=201`, { token: team.token })).status).toBe(400);
     expect(new Set([...first.body, ...second.body].map((token: { id: string }) => token.id))).toEqual(new Set(ids));
+  });
+  it('a revoke made through one process is refused at once by another that has just admitted the token', async () => {
+    const second = await startRuntime({ config: app.config, api: true, workers: false, migrate: false, logger: createLogger(app.config.logLevel) });
+    try {
+      const other = new HttpClient(second.url!);
+      const created = await createToken(owner, 'seen by two processes', 'viewer');
+      expect((await other.get(`/teams/${owner.teamId}/alerts`, { token: created.token })).status).toBe(200);
+      const revoked = await app.http.delete(`/teams/${owner.teamId}/api-tokens/${created.id}`, { token: owner.token, headers: { Prefer: 'respond-async' } });
+      expect(revoked.status).toBeLessThan(300);
+      expect((await other.get(`/teams/${owner.teamId}/alerts`, { token: created.token })).status).toBe(401);
+    } finally {
+      await second.stop();
+    }
   });
 });
