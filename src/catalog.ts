@@ -1,4 +1,5 @@
 import { alertEventDefinitions } from './domain/alert/events.js';
+import { apiTokenEventDefinitions } from './domain/api-token/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { contactEventDefinitions } from './domain/contact/events.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
@@ -20,5 +21,6 @@ export function createCatalog(): EventCatalog {
     .register(teamEventDefinitions)
     .register(scheduleEventDefinitions)
     .register(contactEventDefinitions)
-    .register(maintenanceEventDefinitions);
+    .register(maintenanceEventDefinitions)
+    .register(apiTokenEventDefinitions);
 }

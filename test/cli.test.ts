@@ -2,8 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { triggerAlert } from '../src/commands/alerts.js';
+import { createApiToken, revokeApiToken } from '../src/commands/api-tokens.js';
 import { createCatalog } from '../src/catalog.js';
 import { PostgresEventStore } from '../src/eventstore/postgres.js';
+import { createKysely } from '../src/infra/kysely.js';
+import type { ReadModels } from '../src/projections/read-models.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 const run = promisify(execFile);
@@ -26,6 +29,10 @@ describe('alertops CLI', () => {
       flow: { flowId: crypto.randomUUID(), version: 1, repeat: 0, nodes: [node] },
       summary: 'disk full', details: null, severity: 'critical', dedupKey: null, source: 'test', actor: 'system:test', now: new Date(),
     }));
+    const tokenDeps = { ...deps, db: createKysely<ReadModels>(database.pool) };
+    const team = { teamId: crypto.randomUUID(), actor: 'system:test' as const, now: new Date() };
+    const { tokenId } = await createApiToken(tokenDeps, { ...team, name: 'ci', role: 'viewer', createdBy: crypto.randomUUID() });
+    await revokeApiToken(tokenDeps, { ...team, tokenId, revokedBy: crypto.randomUUID() });
   });
   afterAll(async () => {
     await database?.drop();
@@ -46,6 +53,7 @@ describe('alertops CLI', () => {
     const healthy = await cli('audit', 'verify');
     expect(healthy.stdout).toContain('0 broken');
     expect(healthy.stdout).toContain('read model alerts: 2 events replayed, equal');
+    expect(healthy.stdout).toContain('read model api-tokens: 2 events replayed, equal');
 
     await database.pool.query(`update events set data = jsonb_set(data, '{summary}', '"nothing to see"') where event_type = 'AlertTriggered'`);
     const tampered = await cli('audit', 'verify').then(

@@ -1,4 +1,5 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
+import { apiTokensProjection } from './api-tokens.js';
 import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
 import { incidentAnalyticsProjection } from './incident-analytics.js';
@@ -23,4 +24,5 @@ export const readModelProjections: readonly Projection[] = [
   contactMethodsProjection,
   maintenanceWindowsProjection,
   incidentAnalyticsProjection,
+  apiTokensProjection,
 ];

@@ -185,6 +185,16 @@ export interface IntegrationKeysTable {
   revoked_at: Date | null;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  team_id: string;
+  name: string;
+  role: 'member' | 'viewer';
+  created_by: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
 export interface SchedulesTable {
   id: string;
   team_id: string;
@@ -274,6 +284,7 @@ export interface IncidentStepLagsTable {
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
+  api_tokens: ApiTokensTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;

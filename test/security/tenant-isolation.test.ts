@@ -13,7 +13,7 @@ import { buildTenant, type Tenant } from './tenant.js';
 /** What a path parameter or a body field can name of a team's. */
 type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
-  | 'scheduleId' | 'overrideId' | 'contactMethodId' | 'windowId' | 'deliveryId';
+  | 'scheduleId' | 'overrideId' | 'contactMethodId' | 'windowId' | 'deliveryId' | 'tokenId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
 type Ids = Record<Kind, string> & { integrationKey: string; actionToken: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
@@ -36,6 +36,7 @@ const PATH_PARAMETERS: Record<string, Kind | Capability> = {
   contactMethodId: 'contactMethodId',
   windowId: 'windowId',
   deliveryId: 'deliveryId',
+  tokenId: 'tokenId',
   key: 'integrationKey',
   token: 'actionToken',
 };
@@ -160,6 +161,9 @@ const CASES: Record<string, MatrixCase> = {
   'DELETE /teams/:teamId/maintenance-windows/:windowId': {},
   'GET /teams/:teamId/notifications': {},
   'POST /teams/:teamId/notifications/:deliveryId/resend': {},
+  'POST /teams/:teamId/api-tokens': { body: () => ({ name: 'intruder token', role: 'member' }) },
+  'GET /teams/:teamId/api-tokens': {},
+  'DELETE /teams/:teamId/api-tokens/:tokenId': {},
   'POST /integrations/events/:key': {
     caller: 'nobody',
     body: (ids) => ({ event_action: 'resolve', dedup_key: ids.dedupKey }),
@@ -175,6 +179,19 @@ const CASES: Record<string, MatrixCase> = {
     attackAnswer: (response) => {
       expect(response.status).toBe(202);
       expect(response.body.alerts).toEqual([{ fingerprint: expect.any(String), alertId: null, action: 'ignored' }]);
+    },
+  },
+  'POST /v2/enqueue': {
+    caller: 'nobody',
+    body: (ids) => ({ routing_key: ids.integrationKey, event_action: 'resolve', dedup_key: ids.dedupKey }),
+    fields: {
+      dedup_key: { names: 'dedupKey' },
+      routing_key: { names: null, why: 'the integration key is the credential, as the key in the path of /integrations/events/:key' },
+    },
+    // As PagerDuty answers it: an acknowledge or resolve of a dedup key the key's flow does not know is accepted and does nothing.
+    attackAnswer: (response) => {
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ status: 'success', message: 'Event processed', dedup_key: expect.any(String) });
     },
   },
   'POST /auth/register': {
@@ -276,6 +293,7 @@ function idsOf(tenant: Tenant, actionToken: string): Ids {
     contactMethodId: tenant.contactMethodId,
     windowId: tenant.windowId,
     deliveryId: tenant.deliveryId,
+    tokenId: tenant.apiTokenId,
     dedupKey: tenant.dedupKey,
     inviteToken: tenant.inviteToken,
     inviteeToken: tenant.inviteeToken,
@@ -552,6 +570,30 @@ describe('tenant isolation: every route of the route table, called by another te
     expect((await readAs(b, forB.body.alertId, forB.headers.get('x-alertops-position')!)).status).toBe(200);
     expect((await readAs(b, forA.body.alertId, forA.headers.get('x-alertops-position')!)).status).toBe(404);
     expect((await readAs(a, forA.body.alertId, forA.headers.get('x-alertops-position')!)).status).toBe(200);
+  });
+
+  it("B's API token is refused A's team on every route as a non-member is (404), and everything personal (403)", async () => {
+    // The control above revoked B's first token.
+    const created = await app.http.post(`/teams/${b.teamId}/api-tokens`, { name: 'B automation', role: 'member' }, { token: b.owner.token });
+    expect(created.status).toBe(201);
+    const tokenOfB = created.body.token as string;
+    const before = await settledDatabaseState(app.database.pool);
+    const failures: string[] = [];
+    for (const route of routes) {
+      if (route.auth !== 'user' || CASES[routeName(route)]?.caller === 'newcomer') continue;
+      const teamRoute = pathParameters(route).includes('teamId');
+      const body = CASES[routeName(route)]?.body?.(tenants.A);
+      const response = await app.http.request(route.method.toUpperCase(), pathFor(route, tenants.A), body, { token: tokenOfB });
+      const expected = teamRoute ? 404 : 403;
+      if (response.status !== expected || !String(response.headers.get('content-type')).includes('application/problem+json')) {
+        failures.push(`${routeName(route)}: expected ${expected}, got ${response.status} ${JSON.stringify(response.body)}`);
+      }
+      const leaked = leaksOfA(response, '');
+      if (leaked.length) failures.push(`${routeName(route)}: leaked ${leaked.join(', ')}`);
+    }
+    expect(failures).toEqual([]);
+    const after = await settledDatabaseState(app.database.pool);
+    expect(rowCountChanges(before, after)).toEqual({});
   });
 
   it("a body naming another team's member is answered exactly as for a user who does not exist", async () => {

@@ -34,6 +34,9 @@ export interface Tenant {
   windowId: string;
   /** A page that reached nobody: the one step of a second flow, abandoned after its one attempt. */
   deliveryId: string;
+  /** An API token of the team's, acting as a member. */
+  apiTokenId: string;
+  apiToken: string;
 }
 
 /**
@@ -112,6 +115,8 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
   });
   // Settled: the alert's one step is spent, so nothing in it moves while a test runs.
   await waitFor('the escalation exhausted', async () => (await http.get(`/teams/${owner.teamId}/alerts/${undeliveredAlert.body.id}`, auth)).body.exhausted === true);
+  const apiToken = await http.post(`/teams/${owner.teamId}/api-tokens`, { name: `${name} automation`, role: 'member' }, auth);
+  expect(apiToken.status, JSON.stringify(apiToken.body)).toBe(201);
   return {
     owner,
     member,
@@ -133,5 +138,7 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     contactMethodId: contactMethod.body.id,
     windowId: window.body.id,
     deliveryId: undelivered.deliveryId,
+    apiTokenId: apiToken.body.id,
+    apiToken: apiToken.body.token,
   };
 }

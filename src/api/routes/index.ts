@@ -1,6 +1,7 @@
 import type { AnyRouteSpec } from '../routing.js';
 import { actionLinkRoutes } from './action-links.js';
 import { alertRoutes } from './alerts.js';
+import { apiTokenRoutes } from './api-tokens.js';
 import { auditRoute } from './audit.js';
 import { authRoutes } from './auth.js';
 import { contactMethodRoutes } from './contact-methods.js';
@@ -11,6 +12,7 @@ import { inviteRoutes } from './invites.js';
 import { maintenanceWindowRoutes } from './maintenance-windows.js';
 import { meRoute } from './me.js';
 import { notificationRoutes } from './notifications.js';
+import { pagerDutyRoutes } from './pagerduty.js';
 import { scheduleRoutes } from './schedules.js';
 import { teamRoutes } from './teams.js';
 
@@ -20,6 +22,8 @@ export const routes: readonly AnyRouteSpec[] = [
   ...flowRoutes,
   ...scheduleRoutes,
   ...integrationRoutes,
+  ...pagerDutyRoutes,
+  ...apiTokenRoutes,
   ...authRoutes,
   meRoute,
   ...contactMethodRoutes,

@@ -11,7 +11,7 @@ export const PinnedStep = FlowNode;
 export type PinnedStep = z.infer<typeof PinnedStep>;
 
 /** Where an alert came from and who acted on it. */
-export const AlertActor = z.string().regex(/^(user|integration|system|link):.+/);
+export const AlertActor = z.string().regex(/^(user|integration|system|link|token):.+/);
 
 export const AlertTriggered = z.object({
   alertId: z.uuid(),
