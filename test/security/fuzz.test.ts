@@ -354,7 +354,7 @@ describe('fuzzing every route with random and malformed requests', () => {
     console.log(`fuzz rejected phase: rows added per table ${JSON.stringify(rowCountChanges(before, after))} over ${Object.keys(after.tables).length} tables`);
     expect(unexplainedChanges(before, after), 'tables a refused request changed').toEqual([]);
     expect((await app.http.get('/healthz')).status).toBe(200);
-  });
+   }, 120_000);
 
   it('refuses query numbers beyond what PostgreSQL can compare with 400', async () => {
     for (const before of ['9223372036854775808', '99999999999999999999999', '-1', '1e3', 'abc']) {
@@ -450,7 +450,7 @@ describe('fuzzing every route with random and malformed requests', () => {
     expect(accepted).toBeGreaterThan(RANDOM_REQUESTS / 10);
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
-  });
+   }, 120_000);
 });
 
 /**
