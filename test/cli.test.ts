@@ -44,7 +44,7 @@ describe('alertops CLI', () => {
     expect(stdout).toMatch(/EscalationStepScheduled/);
     const replay = await cli('incident', 'replay', alertId, '--at', new Date(Date.now() + 60_000).toISOString());
     expect(JSON.parse(replay.stdout)).toMatchObject({ eventsApplied: 2, state: { status: 'triggered', pending: { step: 0 } } });
-  });
+   }, 60_000);
 
   it('rebuilds read models and verifies them and the hash chains; tampering is reported with exit code 2', async () => {
     await cli('projections', 'rebuild');
@@ -72,5 +72,5 @@ describe('alertops CLI', () => {
     );
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toMatch(/no alert/);
-  });
+   }, 60_000);
 });
