@@ -1,7 +1,9 @@
 import { alertEventDefinitions } from './domain/alert/events.js';
+import { apiTokenEventDefinitions } from './domain/api-token/events.js';
 import { dedupSlotEventDefinitions } from './domain/alert/dedup-slot.js';
 import { contactEventDefinitions } from './domain/contact/events.js';
 import { flowEventDefinitions } from './domain/flow/events.js';
+import { maintenanceEventDefinitions } from './domain/maintenance/events.js';
 import { scheduleEventDefinitions } from './domain/schedule/events.js';
 import { subscriptionEventDefinitions } from './domain/subscription/events.js';
 import { sessionEventDefinitions } from './domain/session/events.js';
@@ -20,5 +22,7 @@ export function createCatalog(): EventCatalog {
     .register(teamEventDefinitions)
     .register(scheduleEventDefinitions)
     .register(contactEventDefinitions)
+    .register(maintenanceEventDefinitions)
+    .register(apiTokenEventDefinitions)
     .register(subscriptionEventDefinitions);
 }

@@ -2,8 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { triggerAlert } from '../src/commands/alerts.js';
+import { createApiToken, revokeApiToken } from '../src/commands/api-tokens.js';
 import { createCatalog } from '../src/catalog.js';
 import { PostgresEventStore } from '../src/eventstore/postgres.js';
+import { createKysely } from '../src/infra/kysely.js';
+import type { ReadModels } from '../src/projections/read-models.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 const run = promisify(execFile);
@@ -26,6 +29,10 @@ describe('alertops CLI', () => {
       flow: { flowId: crypto.randomUUID(), version: 1, repeat: 0, nodes: [node] },
       summary: 'disk full', details: null, severity: 'critical', dedupKey: null, source: 'test', actor: 'system:test', now: new Date(),
     }));
+    const tokenDeps = { ...deps, db: createKysely<ReadModels>(database.pool) };
+    const team = { teamId: crypto.randomUUID(), actor: 'system:test' as const, now: new Date() };
+    const { tokenId } = await createApiToken(tokenDeps, { ...team, name: 'ci', role: 'viewer', createdBy: crypto.randomUUID() });
+    await revokeApiToken(tokenDeps, { ...team, tokenId, revokedBy: crypto.randomUUID() });
   });
   afterAll(async () => {
     await database?.drop();
@@ -37,7 +44,7 @@ describe('alertops CLI', () => {
     expect(stdout).toMatch(/EscalationStepScheduled/);
     const replay = await cli('incident', 'replay', alertId, '--at', new Date(Date.now() + 60_000).toISOString());
     expect(JSON.parse(replay.stdout)).toMatchObject({ eventsApplied: 2, state: { status: 'triggered', pending: { step: 0 } } });
-  });
+   }, 60_000);
 
   it('rebuilds read models and verifies them and the hash chains; tampering is reported with exit code 2', async () => {
     await cli('projections', 'rebuild');
@@ -46,6 +53,7 @@ describe('alertops CLI', () => {
     const healthy = await cli('audit', 'verify');
     expect(healthy.stdout).toContain('0 broken');
     expect(healthy.stdout).toContain('read model alerts: 2 events replayed, equal');
+    expect(healthy.stdout).toContain('read model api-tokens: 2 events replayed, equal');
 
     await database.pool.query(`update events set data = jsonb_set(data, '{summary}', '"nothing to see"') where event_type = 'AlertTriggered'`);
     const tampered = await cli('audit', 'verify').then(
@@ -64,5 +72,5 @@ describe('alertops CLI', () => {
     );
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toMatch(/no alert/);
-  });
+   }, 60_000);
 });

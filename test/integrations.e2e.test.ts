@@ -97,4 +97,65 @@ describe('integrations: Events API and Alertmanager', () => {
     const wrongVersion = await app.http.post(`/integrations/alertmanager/${key}`, { version: '3', status: 'firing', alerts: [alert('x', 'firing')] });
     expect(wrongVersion.status).toBe(400);
   });
+  it("takes the version 1 payload of Grafana's webhook contact point, as Grafana documents it", async () => {
+    const grafanaAlert = (fingerprint: string, status: 'firing' | 'resolved', zone: string) => ({
+      status,
+      labels: { alertname: 'High memory usage', team: 'blue', zone },
+      annotations: {
+        description: 'The system has high memory usage',
+        runbook_url: 'https://myrunbook.com/runbook/1234',
+        summary: `This alert was triggered for zone ${zone}`,
+      },
+      startsAt: '2021-10-12T09:51:03.157076+02:00',
+      endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2021-10-12T10:01:03.157076+02:00',
+      generatorURL: 'https://play.grafana.org/alerting/1afz29v7z/edit',
+      fingerprint,
+      silenceURL: 'https://play.grafana.org/alerting/silence/new?alertmanager=grafana&matchers=alertname%3DT2%2Cteam%3Dblue%2Czone%3Dus-1',
+      dashboardURL: '',
+      panelURL: '',
+      values: { B: 44.23943737541908, C: 1 },
+    });
+    const notification = (status: 'firing' | 'resolved', alerts: unknown[]) => ({
+      receiver: 'My Super Webhook',
+      status,
+      orgId: 1,
+      alerts,
+      groupLabels: {},
+      commonLabels: { team: 'blue' },
+      commonAnnotations: {},
+      externalURL: 'https://play.grafana.org/',
+      version: '1',
+      groupKey: '{}:{}',
+      truncatedAlerts: 0,
+      title: `[${status.toUpperCase()}:${alerts.length}]  (blue)`,
+      state: status === 'firing' ? 'alerting' : 'ok',
+      message: '**Firing**',
+    });
+    const firing = await app.http.post(
+      `/integrations/alertmanager/${key}`,
+      notification('firing', [grafanaAlert('c6eadffa33fcdf37', 'firing', 'us-1'), grafanaAlert('bc97ff14869b13e3', 'firing', 'eu-1')]),
+    );
+    expect(firing.status, JSON.stringify(firing.body)).toBe(202);
+    expect(firing.body.alerts.map((entry: { action: string }) => entry.action)).toEqual(['triggered', 'triggered']);
+    const alertId = firing.body.alerts[0].alertId as string;
+    const detail = await waitFor('the Grafana alert', async () => {
+      const response = await app.http.get(`/teams/${owner.teamId}/alerts/${alertId}`, { token: owner.token });
+      return response.status === 200 ? response.body : undefined;
+    });
+    expect(detail).toMatchObject({ summary: 'This alert was triggered for zone us-1', dedupKey: 'c6eadffa33fcdf37' });
+
+    const resolved = await app.http.post(`/integrations/alertmanager/${key}`, notification('resolved', [grafanaAlert('c6eadffa33fcdf37', 'resolved', 'us-1')]));
+    expect(resolved.body.alerts).toEqual([{ fingerprint: 'c6eadffa33fcdf37', alertId, action: 'resolved' }]);
+    await waitFor('the Grafana alert resolved', async () => (await alertStatus(alertId)) === 'resolved');
+  });
+
+  it('refuses more than 1,000 alerts in one request with 413 and the reason, triggering none of them', async () => {
+    const alerts = Array.from({ length: 1001 }, (_, index) => ({ status: 'firing', labels: { alertname: 'Flood' }, fingerprint: `flood-${index}` }));
+    const response = await app.http.post(`/integrations/alertmanager/${key}`, { version: '4', status: 'firing', alerts });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.body).toMatchObject({ status: 413, code: 'too_many_alerts', detail: expect.stringContaining('at most 1000 alerts') });
+    const open = await app.http.get(`/teams/${owner.teamId}/alerts?status=triggered&limit=200`, { token: owner.token });
+    expect(open.body.some((alert: { summary: string }) => alert.summary === 'Flood')).toBe(false);
+  });
 });

@@ -1,3 +1,4 @@
+import type { ApiTokenHolder } from '../commands/api-tokens.js';
 import { teamRoleOf } from '../commands/teams.js';
 import { can, type TeamPermission, type TeamRole } from '../domain/team/roles.js';
 import { type Integration, integrationOf } from './auth/integration-key.js';
@@ -40,6 +41,12 @@ export interface AuthenticatedUser {
   id: string;
 }
 
+/** Who a request's bearer credential names: a user (access token), or a team's API token. */
+export type Authenticated = AuthenticatedUser | { apiToken: ApiTokenHolder };
+
+/** What a team's API token may be granted: what a member has. Routes needing more never see a token's request. */
+export type ApiTokenPermission = Extract<TeamPermission, 'team:read' | 'flows:write' | 'schedules:write' | 'alerts:write' | 'webhook-urls:read'>;
+
 export interface SignedInCaller {
   user: AuthenticatedUser;
   actor: `user:${string}`;
@@ -47,6 +54,12 @@ export interface SignedInCaller {
 
 export interface TeamCaller extends SignedInCaller {
   /** The caller's role in the team the path names. */
+  role: TeamRole;
+}
+
+/** The caller of a route an API token may call too: the actor and role, and no user to act for. */
+export interface TeamActor {
+  actor: `user:${string}` | `token:${string}`;
   role: TeamRole;
 }
 
@@ -62,7 +75,9 @@ export type CallerOf<P extends RoutePermission> = P extends 'public'
     ? SignedInCaller
     : P extends 'integration-key'
       ? KeyHolder
-      : TeamCaller;
+      : P extends ApiTokenPermission | { team: ApiTokenPermission }
+        ? TeamActor
+        : TeamCaller;
 
 /** No role: the team does not exist for this user (404); a role without the permission: 403. */
 function decide(role: TeamRole | null | undefined, permission: TeamPermission): TeamRole {
@@ -83,20 +98,22 @@ async function readModelRole(services: Pick<ApiServices, 'db'>, teamId: string, 
 
 /**
  * Decided on every request from current membership, never from claims in a token. `params` are the route's parsed
- * path parameters; `user` is who the access token names, if any.
+ * path parameters; `caller` is who the bearer credential names, if any.
  */
 export async function admit(
   permission: RoutePermission,
   services: ApiServices,
-  user: AuthenticatedUser | null,
+  caller: Authenticated | null,
   params: unknown,
-): Promise<CallerOf<RoutePermission>> {
+): Promise<CallerOf<RoutePermission> | TeamActor> {
   if (permission === 'public') return {};
   if (permission === 'integration-key') {
     const integration = await integrationOf(services, IntegrationKeyParams.parse(params).key);
     return { integration, actor: `integration:${integration.keyId}` };
   }
-  if (!user) throw unauthorized();
+  if (!caller) throw unauthorized();
+  if ('apiToken' in caller) return admitApiToken(permission, caller.apiToken, params);
+  const user = caller;
   const signedIn: SignedInCaller = { user, actor: `user:${user.id}` };
   if (permission === 'signed-in') return signedIn;
   const { teamId } = TeamParams.parse(params);
@@ -105,6 +122,17 @@ export async function admit(
       ? decide(await readModelRole(services, teamId, user.id), permission)
       : decide(await teamRoleOf(services, teamId, user.id), permission.team);
   return { ...signedIn, role };
+}
+
+/**
+ * An API token acts with its role in its own team only: every other team does not exist for it, and what belongs to
+ * a person (their profile, teams, sessions, contact methods) is not its to reach.
+ */
+function admitApiToken(permission: Exclude<RoutePermission, 'public' | 'integration-key'>, token: ApiTokenHolder, params: unknown): TeamActor {
+  if (permission === 'signed-in') throw forbiddenProblem('an API token acts only within its team; this needs a signed-in user');
+  const { teamId } = TeamParams.parse(params);
+  const role = decide(teamId === token.teamId ? token.role : null, typeof permission === 'string' ? permission : permission.team);
+  return { actor: `token:${token.tokenId}`, role };
 }
 
 /** Whether a route's caller must present an access token. */

@@ -3,9 +3,10 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { formatPosition, type LogPosition, parsePosition } from '../eventstore/types.js';
+import { apiTokenHolder, isApiToken } from '../commands/api-tokens.js';
 import {
   admit,
-  type AuthenticatedUser,
+  type Authenticated,
   type CallerOf,
   requiresSignIn,
   type RoutePermission,
@@ -165,7 +166,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRouteSpec[], ser
 }
 
 /** Admits the caller as the route's permission says, runs the handler, and waits for the read models when asked to. */
-async function run(route: AnyRouteSpec, user: AuthenticatedUser | null, request: RouteRequest<unknown, unknown, unknown>): Promise<RouteResult> {
+async function run(route: AnyRouteSpec, user: Authenticated | null, request: RouteRequest<unknown, unknown, unknown>): Promise<RouteResult> {
   const { services, ctx } = request;
   const caller = await admit(route.permission, services, user, request.params);
   const expectedVersion = route.versioned?.ifMatch ? ifMatchVersion(ctx, route.versioned.resource) : undefined;
@@ -190,13 +191,18 @@ function parseOrThrow<T>(schema: z.ZodType<T> | undefined, value: unknown, where
   return parsed.data;
 }
 
-async function authenticate(ctx: Context, services: ApiServices, mode: 'user' | 'none'): Promise<AuthenticatedUser | null> {
+async function authenticate(ctx: Context, services: ApiServices, mode: 'user' | 'none'): Promise<Authenticated | null> {
   const header = ctx.get('authorization');
   if (!header) {
     if (mode === 'user') throw unauthorized();
     return null;
   }
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+  if (match && isApiToken(match[1]!)) {
+    const holder = await apiTokenHolder(services, match[1]!);
+    if (!holder && mode === 'user') throw unauthorized('the API token is unknown or revoked');
+    return holder ? { apiToken: holder } : null;
+  }
   const claims = match ? await services.accessTokens.verify(match[1]!) : null;
   if (!claims) {
     if (mode === 'user') throw unauthorized('the access token is invalid or expired');
@@ -238,14 +244,15 @@ async function waitForRequestedPosition(ctx: Context, services: ApiServices): Pr
 async function withIdempotency(
   ctx: Context,
   services: ApiServices,
-  user: AuthenticatedUser | null,
+  caller: Authenticated | null,
   rawKey: string,
   execute: () => Promise<RouteResult>,
 ): Promise<RouteResult> {
   const key = IdempotencyKey.safeParse(rawKey);
   if (!key.success) throw validationProblem(key.error, 'header');
   // Hashed: an integration key is part of its path, and this table must not keep it in plain text.
-  const scope = `${user?.id ?? 'anonymous'} ${ctx.method} ${createHash('sha256').update(ctx.path).digest('hex')}`;
+  const callerId = !caller ? 'anonymous' : 'apiToken' in caller ? `token:${caller.apiToken.tokenId}` : caller.id;
+  const scope = `${callerId} ${ctx.method} ${createHash('sha256').update(ctx.path).digest('hex')}`;
   const requestHash = createHash('sha256').update(JSON.stringify(ctx.request.body ?? null)).digest('hex');
   const reserved = await services.pool.query(
     `insert into idempotency_keys (scope, idempotency_key, request_hash, status, headers)

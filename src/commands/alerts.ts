@@ -3,6 +3,7 @@ import type { AlertCommand, NotificationOutcome, OnCallResolution } from '../dom
 import type { AlertState, OpenAlertState } from '../domain/alert/decider.js';
 import { dedupAlertId, dedupSlotDecider, dedupSlotStreamId, type ScopedDedupKey } from '../domain/alert/dedup-slot.js';
 import { onCallAt } from '../domain/schedule/on-call.js';
+import { maintenanceWindowAt } from '../projections/queries/maintenance-windows.js';
 import { alertStreamId } from '../domain/alert/identity.js';
 import { type NotificationAttemptPlan, notificationAttemptPlan } from '../domain/alert/notification-attempt.js';
 import { DomainError, notFound } from '../domain/decider.js';
@@ -30,12 +31,19 @@ export interface TriggerAlertResult {
  * Opens an alert, or folds the trigger into the open alert of the same team, flow and dedup key.
  * Concurrent triggers with one dedup key open one alert (see dedup-slot.ts for why this is race-free).
  */
-export async function triggerAlert(deps: RepeatCountDependencies, input: TriggerAlertInput): Promise<TriggerAlertResult> {
-  if (input.dedupKey === null) return trigger(deps, randomUUID(), input);
+export async function triggerAlert(deps: RepeatCountDependencies, request: TriggerAlertInput): Promise<TriggerAlertResult> {
+  // The maintenance window look-up is a round trip of its own: it runs beside the dedup slot's read.
+  const suppression =
+    request.suppression !== undefined ? request.suppression : maintenanceWindowAt(deps.pool, request.teamId, request.flow.flowId, request.now);
+  if (request.dedupKey === null) return trigger(deps, randomUUID(), { ...request, suppression: await suppression });
 
-  const key: ScopedDedupKey = { teamId: input.teamId, flowId: input.flow.flowId, dedupKey: input.dedupKey };
+  const key: ScopedDedupKey = { teamId: request.teamId, flowId: request.flow.flowId, dedupKey: request.dedupKey };
+  const slotRead = aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key));
+  const [firstSlot, window] = await Promise.all([slotRead, suppression]);
+  const input: TriggerAlertInput = { ...request, suppression: window };
   for (let attempt = 1; attempt <= 5; attempt++) {
-    const currentGeneration = (await aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key))).state.generation;
+    const slot = attempt === 1 ? firstSlot : await aggregateStream(deps, dedupSlotDecider, dedupSlotStreamId(key));
+    const currentGeneration = slot.state.generation;
     const nextAlertId = dedupAlertId(key, currentGeneration + 1);
     if (await streamExists(deps, alertStreamId(nextAlertId))) {
       // A trigger opened the next generation but did not get to bind it (crash): finish its work first.
@@ -161,6 +169,31 @@ export async function retriggerAlert(
 ): Promise<{ retriggered: boolean; position: LogPosition | null }> {
   const result = await handleAlert(deps, input.alertId, { type: 'ReTriggerAlert', ...input }, { actor: 'system:escalation' });
   return { retriggered: result.events.length > 0, position: result.position };
+}
+
+/** A maintenance window deleted early: the alert it holds back escalates from now (a no-op once it has started). */
+export async function endSuppression(deps: CommandDependencies, input: { alertId: string; windowId: string; now: Date }): Promise<boolean> {
+  const result = await handleAlert(
+    deps,
+    input.alertId,
+    { type: 'EndSuppression', windowId: input.windowId, now: input.now },
+    { actor: 'system:maintenance' },
+  );
+  return result.events.length > 0;
+}
+
+/** Sends a page that reached nobody again, under its delivery id; the notifier takes it from the log. */
+export async function resendNotification(
+  deps: CommandDependencies,
+  input: { teamId: string; alertId: string; deliveryId: string; actor: Actor; now: Date },
+): Promise<{ position: LogPosition | null }> {
+  const result = await handleAlert(
+    deps,
+    input.alertId,
+    { type: 'ResendNotification', teamId: input.teamId, deliveryId: input.deliveryId, by: input.actor, now: input.now },
+    { actor: input.actor },
+  );
+  return { position: result.position };
 }
 
 /** What a step that pages people fires with, looked up here so the decider stays pure. */

@@ -3,7 +3,7 @@ import type { EventMetadata } from './types.js';
 
 /** Event metadata as read back from any store: parsed, never trusted. */
 export const EventMetadataSchema = z.object({
-  actor: z.string().regex(/^(user|integration|system|link):.+/) as z.ZodType<EventMetadata['actor']>,
+  actor: z.string().regex(/^(user|integration|system|link|token):.+/) as z.ZodType<EventMetadata['actor']>,
   correlationId: z.string(),
   causationId: z.string().nullable(),
   teamId: z.string().nullable(),

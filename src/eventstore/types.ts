@@ -39,8 +39,11 @@ export function parsePosition(text: string): LogPosition | null {
   return { transactionId: BigInt(match[1]!), globalPosition: BigInt(match[2]!) };
 }
 
-/** Who caused an event: `user:<id>`, `integration:<keyId>`, `system:<component>`, or `link:<deliveryId>` (an action link paged to an address). */
-export type Actor = `user:${string}` | `integration:${string}` | `system:${string}` | `link:${string}`;
+/**
+ * Who caused an event: `user:<id>`, `integration:<keyId>`, `system:<component>`, `link:<deliveryId>` (an action link
+ * paged to an address), or `token:<tokenId>` (a team's API token).
+ */
+export type Actor = `user:${string}` | `integration:${string}` | `system:${string}` | `link:${string}` | `token:${string}`;
 
 export interface EventMetadata {
   actor: Actor;

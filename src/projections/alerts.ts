@@ -44,6 +44,7 @@ export const alertsProjection = defineProjection<
     | 'AlertAcknowledged' | 'AlertResolved' | 'AlertEscalatedManually' | 'NotificationRequested' | 'NotificationAttemptStarted'
     | 'NotificationDelivered' | 'NotificationFailed' | 'NotificationCancelled'
     | 'AlertSnoozed' | 'AcknowledgementTimeoutScheduled' | 'AcknowledgementTimedOut' | 'SnoozeEnded' | 'AlertNoteAdded'
+    | 'AlertSuppressed' | 'SuppressionEnded' | 'NotificationOutcomeUnknown' | 'NotificationResendRequested'
   >
 >()({
   name: 'alerts',
@@ -57,7 +58,7 @@ export const alertsProjection = defineProjection<
         dedup_count: 0, step_count: e.steps.length, repeat: e.repeat, epoch: 0, current_loop: null, current_step: null,
         next_escalation_at: null, exhausted: false, triggered_at: new Date(e.triggeredAt), acknowledged_at: null,
         acknowledged_by: null, resolved_at: null, resolved_by: null, snoozed_until: null, ack_timeout_at: null, note_count: 0,
-        updated_at: recordedAt,
+        updated_at: recordedAt, suppressed_by: null, suppressed_until: null,
       });
     },
     AlertDeduplicated({ alerts }, { data, recordedAt }) {
@@ -136,6 +137,21 @@ export const alertsProjection = defineProjection<
     NotificationCancelled({ alert_notifications }, { data, recordedAt }) {
       alert_notifications.update({ delivery_id: data.deliveryId }, { status: 'cancelled', updated_at: recordedAt });
     },
+    AlertSuppressed({ alerts }, { data, recordedAt }) {
+      alerts.update({ id: data.alertId }, { suppressed_by: data.windowId, suppressed_until: new Date(data.until), updated_at: recordedAt });
+    },
+    SuppressionEnded({ alerts }, { data, recordedAt }) {
+      alerts.update({ id: data.alertId }, { suppressed_by: null, suppressed_until: null, epoch: data.epoch, updated_at: recordedAt });
+    },
+    NotificationOutcomeUnknown({ alert_notifications }, { data, recordedAt }) {
+      alert_notifications.update(
+        { delivery_id: data.deliveryId },
+        { status: 'unknown', last_error: `the outcome of attempt ${data.attempt} is unknown: its sender stopped mid-send`, updated_at: recordedAt },
+      );
+    },
+    NotificationResendRequested({ alert_notifications }, { data, recordedAt }) {
+      alert_notifications.update({ delivery_id: data.deliveryId }, { status: 'pending', updated_at: recordedAt });
+    },
   },
 });
 
@@ -153,6 +169,7 @@ export const inFlightProjection = defineProjection<
     | 'EscalationStepScheduled' | 'EscalationStepFired' | 'EscalationExhausted' | 'AlertAcknowledged' | 'AlertResolved'
     | 'NotificationRequested' | 'NotificationAttemptStarted' | 'NotificationDelivered' | 'NotificationFailed' | 'NotificationCancelled'
     | 'AcknowledgementTimeoutScheduled' | 'AlertSnoozed' | 'AcknowledgementTimedOut' | 'SnoozeEnded'
+    | 'NotificationResendRequested'
   >
 >()({
   name: 'in-flight',
@@ -194,6 +211,9 @@ export const inFlightProjection = defineProjection<
     },
     NotificationDelivered: ({ pending_deliveries }, { data }) => pending_deliveries.delete({ delivery_id: data.deliveryId }),
     NotificationCancelled: ({ pending_deliveries }, { data }) => pending_deliveries.delete({ delivery_id: data.deliveryId }),
+    NotificationResendRequested({ pending_deliveries }, { data }) {
+      pending_deliveries.put({ delivery_id: data.deliveryId, alert_id: data.alertId, due_at: new Date(data.at), sender: null });
+    },
   },
 });
 

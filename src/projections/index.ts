@@ -1,7 +1,10 @@
 import { alertsProjection, inFlightProjection } from './alerts.js';
+import { apiTokensProjection } from './api-tokens.js';
 import { contactMethodsProjection } from './contact-methods.js';
 import { flowsProjection } from './flows.js';
+import { incidentAnalyticsProjection } from './incident-analytics.js';
 import { invitesProjection } from './invites.js';
+import { maintenanceWindowsProjection } from './maintenance-windows.js';
 import type { Projection } from './projection.js';
 import { schedulesProjection } from './schedules.js';
 import { sessionsProjection } from './sessions.js';
@@ -20,5 +23,8 @@ export const readModelProjections: readonly Projection[] = [
   invitesProjection,
   schedulesProjection,
   contactMethodsProjection,
+  maintenanceWindowsProjection,
+  incidentAnalyticsProjection,
+  apiTokensProjection,
   subscriptionsProjection,
 ];

@@ -99,6 +99,9 @@ export interface AlertsTable {
   ack_timeout_at: Date | null;
   note_count: number;
   updated_at: Date;
+  /** The maintenance window holding the escalation back, until when; both null once it started (or never held). */
+  suppressed_by: string | null;
+  suppressed_until: Date | null;
 }
 
 export interface AlertNotesTable {
@@ -128,7 +131,8 @@ export interface AlertNotificationsTable {
   target: unknown;
   /** Whose notification rule this delivery is; null for a flow node's own target. */
   recipient_user_id: string | null;
-  status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled';
+  /** `unknown`: the last attempt was cut off mid-send, and nothing else has been recorded since. */
+  status: 'pending' | 'in_flight' | 'retry_scheduled' | 'delivered' | 'abandoned' | 'cancelled' | 'unknown';
   attempts: number;
   last_error: string | null;
   requested_at: Date;
@@ -181,6 +185,16 @@ export interface IntegrationKeysTable {
   revoked_at: Date | null;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  team_id: string;
+  name: string;
+  role: 'member' | 'viewer';
+  created_by: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
 export interface SchedulesTable {
   id: string;
   team_id: string;
@@ -204,6 +218,18 @@ export interface ScheduleOverridesTable {
   created_at: Date;
 }
 
+/** Maintenance windows not deleted, past ones included. */
+export interface MaintenanceWindowsTable {
+  id: string;
+  team_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  reason: string;
+  /** null: every flow of the team. */
+  flow_ids: ColumnType<string[] | null, string | null, string | null>;
+  created_at: Date;
+}
+
 export interface ContactMethodsTable {
   id: string;
   user_id: string;
@@ -222,6 +248,39 @@ export interface NotificationRulesTable {
   updated_at: Date;
 }
 
+/** An alert as incident analytics count it: when it was triggered, first acknowledged and resolved. */
+export interface IncidentAlertsTable {
+  alert_id: string;
+  team_id: string;
+  flow_id: string;
+  triggered_at: Date;
+  acknowledged_at: Date | null;
+  resolved_at: Date | null;
+}
+
+/** A notification as incident analytics count it: whom it paged (null for a flow's own address), and whether it reached nobody. */
+export interface IncidentPagesTable {
+  delivery_id: string;
+  alert_id: string;
+  team_id: string;
+  flow_id: string;
+  user_id: string | null;
+  requested_at: Date;
+  undelivered: boolean;
+}
+
+/** An escalation step fired, with its lag behind its due time. */
+export interface IncidentStepLagsTable {
+  alert_id: string;
+  epoch: number;
+  loop: number;
+  step: number;
+  team_id: string;
+  flow_id: string;
+  fired_at: Date;
+  lag_ms: number;
+}
+
 /** A team's lifecycle webhook subscriptions. */
 export interface SubscriptionsTable {
   id: string;
@@ -234,6 +293,7 @@ export interface SubscriptionsTable {
 export type ReadModels = {
   flows: FlowsTable;
   integration_keys: IntegrationKeysTable;
+  api_tokens: ApiTokensTable;
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   sessions: SessionsTable;
@@ -253,5 +313,9 @@ export type ReadModels = {
   schedule_overrides: ScheduleOverridesTable;
   contact_methods: ContactMethodsTable;
   notification_rules: NotificationRulesTable;
+  maintenance_windows: MaintenanceWindowsTable;
+  incident_alerts: IncidentAlertsTable;
+  incident_pages: IncidentPagesTable;
+  incident_step_lags: IncidentStepLagsTable;
   subscriptions: SubscriptionsTable;
 };

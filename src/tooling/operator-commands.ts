@@ -9,7 +9,7 @@ import { projectionStatus } from '../projections/status.js';
 import { verifyReadModel } from '../projections/verify.js';
 import { ESCALATION_RELAY } from '../workers/escalation-relay.js';
 import type { ToolContext } from './context.js';
-import { incidentEvents, stateAsOf, timeline } from './incident.js';
+import { incidentEvents, incidentReportFor, stateAsOf, timeline } from './incident.js';
 import { renderProgress } from './progress-bar.js';
 
 /** Where the operator commands find the database and the event store, and where their answers go. */
@@ -90,6 +90,17 @@ export function addOperatorCommands(program: Command, io: OperatorConsole): void
         if (Number.isNaN(at.getTime())) throw new Error(`--at must be an ISO 8601 time, not ${options.at}`);
         const { state, applied } = await stateAsOf({ eventStore, catalog }, alertId, at);
         io.print(`${JSON.stringify({ at: at.toISOString(), eventsApplied: applied, state }, null, 2)}\n`);
+      }),
+    );
+
+  incident
+    .command('report <alertId>')
+    .option('--format <format>', 'md (for people) or json', 'md')
+    .description('one reviewable account of the alert: times to acknowledge and resolve, steps with lag, who was paged and how, notes')
+    .action((alertId: string, options: { format: string }) =>
+      io.withContext(async (context) => {
+        if (options.format !== 'md' && options.format !== 'json') throw new Error(`--format must be md or json, not ${options.format}`);
+        io.print(await incidentReportFor(context, alertId, options.format));
       }),
     );
 

@@ -26,7 +26,12 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
     name: ESCALATION_RELAY,
     // NotificationOutcomeUnknown needs no message: the start that records it starts the resend in the same command.
     handles: new Set<AlertEvent['type']>([
-      'EscalationStepScheduled', 'NotificationRequested', 'NotificationFailed', 'AcknowledgementTimeoutScheduled', 'AlertSnoozed',
+      'EscalationStepScheduled',
+      'NotificationRequested',
+      'NotificationFailed',
+      'NotificationResendRequested',
+      'AcknowledgementTimeoutScheduled',
+      'AlertSnoozed',
     ]),
     async handleBatch(_tx, events) {
       const timers: TimerMessage[] = [];
@@ -46,7 +51,7 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
           timers.push({ kind: 'retrigger', alertId: event.data.alertId, epoch: event.data.epoch, dueAt: event.data.dueAt });
         } else if (event.type === 'AlertSnoozed') {
           timers.push({ kind: 'retrigger', alertId: event.data.alertId, epoch: event.data.epoch, dueAt: event.data.until });
-        } else if (event.type === 'NotificationRequested') {
+        } else if (event.type === 'NotificationRequested' || event.type === 'NotificationResendRequested') {
           work.push({ alertId: event.data.alertId, deliveryId: event.data.deliveryId, ...teamOf(event) });
         }
       }

@@ -9,6 +9,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { ReadModels } from '../projections/read-models.js';
 import { SubscriptionRunner } from '../projections/runner.js';
 import { escalationRelay } from './escalation-relay.js';
+import { maintenanceReactor } from './maintenance-reactor.js';
 import { brokerNames } from '../infra/broker-messages.js';
 import { type Sweeper, startSweeper } from './sweeper.js';
 import { type FireEscalationStep, type RetriggerAlert, startTimerConsumer } from './timer-consumer.js';
@@ -77,6 +78,15 @@ export async function startEscalationWorkers(
     });
     relay.start();
     stops.push(() => relay.stop());
+
+    const maintenance = new SubscriptionRunner(maintenanceReactor(services, services.clock), {
+      databaseUrl: config.databaseUrl,
+      eventStore: services.eventStore,
+      catalog: services.catalog,
+      logger,
+    });
+    maintenance.start();
+    stops.push(() => maintenance.stop());
 
     const sweeper = startSweeper({
       db: services.db,

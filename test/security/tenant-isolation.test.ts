@@ -13,7 +13,7 @@ import { buildTenant, type Tenant } from './tenant.js';
 /** What a path parameter or a body field can name of a team's. */
 type Kind =
   | 'teamId' | 'flowId' | 'nodeId' | 'secondNodeId' | 'alertId' | 'inviteId' | 'userId' | 'keyId' | 'dedupKey' | 'inviteToken' | 'inviteeToken'
-  | 'scheduleId' | 'overrideId' | 'contactMethodId' | 'subscriptionId';
+  | 'scheduleId' | 'overrideId' | 'contactMethodId' | 'windowId' | 'deliveryId' | 'tokenId' | 'subscriptionId';
 /** A tenant's ids by kind, and what its own people need to call a route (never attacked: they are the caller's own). */
 type Ids = Record<Kind, string> & { integrationKey: string; actionToken: string; inviteEmail: string; ownerEmail: string; ownerPassword: string; refreshToken: string };
 type Owner = 'A' | 'B';
@@ -34,6 +34,9 @@ const PATH_PARAMETERS: Record<string, Kind | Capability> = {
   scheduleId: 'scheduleId',
   overrideId: 'overrideId',
   contactMethodId: 'contactMethodId',
+  windowId: 'windowId',
+  deliveryId: 'deliveryId',
+  tokenId: 'tokenId',
   subscriptionId: 'subscriptionId',
   key: 'integrationKey',
   token: 'actionToken',
@@ -103,6 +106,8 @@ const CASES: Record<string, MatrixCase> = {
   'GET /teams/:teamId/alerts/:alertId/timeline': {},
   'POST /teams/:teamId/alerts/:alertId/snooze': { body: () => ({ minutes: 5 }) },
   'POST /teams/:teamId/alerts/:alertId/notes': { body: () => ({ text: 'a note by an intruder' }) },
+  'GET /teams/:teamId/alerts/:alertId/report': {},
+  'GET /teams/:teamId/analytics': { query: '?from=2026-11-01T00:00:00Z&to=2027-01-31T00:00:00Z' },
   'GET /teams/:teamId/audit': {},
   'POST /teams/:teamId/flows': {
     body: (ids) => ({
@@ -145,6 +150,21 @@ const CASES: Record<string, MatrixCase> = {
   'DELETE /teams/:teamId/schedules/:scheduleId/overrides/:overrideId': {},
   'GET /teams/:teamId/schedules/:scheduleId/on-call': { query: '?at=2030-01-01T00:00:00Z' },
   'GET /teams/:teamId/schedules/:scheduleId/shifts': { query: '?from=2030-01-01T00:00:00Z&to=2030-01-15T00:00:00Z' },
+  'POST /teams/:teamId/maintenance-windows': {
+    body: (ids) => {
+      const start = Date.now() + 5 * 86_400_000;
+      return { start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString(), reason: 'intruder', flowIds: [ids.flowId] };
+    },
+    // A flow that is not the team's is a 400 naming the field, as a schedule's member who is not the team's.
+    fields: { 'flowIds[]': { names: 'flowId', answer: 400 } },
+  },
+  'GET /teams/:teamId/maintenance-windows': {},
+  'DELETE /teams/:teamId/maintenance-windows/:windowId': {},
+  'GET /teams/:teamId/notifications': {},
+  'POST /teams/:teamId/notifications/:deliveryId/resend': {},
+  'POST /teams/:teamId/api-tokens': { body: () => ({ name: 'intruder token', role: 'member' }) },
+  'GET /teams/:teamId/api-tokens': {},
+  'DELETE /teams/:teamId/api-tokens/:tokenId': {},
   'POST /teams/:teamId/subscriptions': { body: () => ({ url: 'https://hooks.example.invalid/intruder', events: ['alert.resolved'] }) },
   'GET /teams/:teamId/subscriptions': {},
   'DELETE /teams/:teamId/subscriptions/:subscriptionId': {},
@@ -163,6 +183,19 @@ const CASES: Record<string, MatrixCase> = {
     attackAnswer: (response) => {
       expect(response.status).toBe(202);
       expect(response.body.alerts).toEqual([{ fingerprint: expect.any(String), alertId: null, action: 'ignored' }]);
+    },
+  },
+  'POST /v2/enqueue': {
+    caller: 'nobody',
+    body: (ids) => ({ routing_key: ids.integrationKey, event_action: 'resolve', dedup_key: ids.dedupKey }),
+    fields: {
+      dedup_key: { names: 'dedupKey' },
+      routing_key: { names: null, why: 'the integration key is the credential, as the key in the path of /integrations/events/:key' },
+    },
+    // As PagerDuty answers it: an acknowledge or resolve of a dedup key the key's flow does not know is accepted and does nothing.
+    attackAnswer: (response) => {
+      expect(response.status).toBe(202);
+      expect(response.body).toEqual({ status: 'success', message: 'Event processed', dedup_key: expect.any(String) });
     },
   },
   'POST /auth/register': {
@@ -262,6 +295,9 @@ function idsOf(tenant: Tenant, actionToken: string): Ids {
     scheduleId: tenant.scheduleId,
     overrideId: tenant.overrideId,
     contactMethodId: tenant.contactMethodId,
+    windowId: tenant.windowId,
+    deliveryId: tenant.deliveryId,
+    tokenId: tenant.apiTokenId,
     subscriptionId: tenant.subscriptionId,
     dedupKey: tenant.dedupKey,
     inviteToken: tenant.inviteToken,
@@ -539,6 +575,30 @@ describe('tenant isolation: every route of the route table, called by another te
     expect((await readAs(b, forB.body.alertId, forB.headers.get('x-alertops-position')!)).status).toBe(200);
     expect((await readAs(b, forA.body.alertId, forA.headers.get('x-alertops-position')!)).status).toBe(404);
     expect((await readAs(a, forA.body.alertId, forA.headers.get('x-alertops-position')!)).status).toBe(200);
+  });
+
+  it("B's API token is refused A's team on every route as a non-member is (404), and everything personal (403)", async () => {
+    // The control above revoked B's first token.
+    const created = await app.http.post(`/teams/${b.teamId}/api-tokens`, { name: 'B automation', role: 'member' }, { token: b.owner.token });
+    expect(created.status).toBe(201);
+    const tokenOfB = created.body.token as string;
+    const before = await settledDatabaseState(app.database.pool);
+    const failures: string[] = [];
+    for (const route of routes) {
+      if (route.auth !== 'user' || CASES[routeName(route)]?.caller === 'newcomer') continue;
+      const teamRoute = pathParameters(route).includes('teamId');
+      const body = CASES[routeName(route)]?.body?.(tenants.A);
+      const response = await app.http.request(route.method.toUpperCase(), pathFor(route, tenants.A), body, { token: tokenOfB });
+      const expected = teamRoute ? 404 : 403;
+      if (response.status !== expected || !String(response.headers.get('content-type')).includes('application/problem+json')) {
+        failures.push(`${routeName(route)}: expected ${expected}, got ${response.status} ${JSON.stringify(response.body)}`);
+      }
+      const leaked = leaksOfA(response, '');
+      if (leaked.length) failures.push(`${routeName(route)}: leaked ${leaked.join(', ')}`);
+    }
+    expect(failures).toEqual([]);
+    const after = await settledDatabaseState(app.database.pool);
+    expect(rowCountChanges(before, after)).toEqual({});
   });
 
   it("a body naming another team's member is answered exactly as for a user who does not exist", async () => {

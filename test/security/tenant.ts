@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { addMember, type SignedUpUser, signUp, signUpWithTeam, type TeamOwner } from '../support/accounts.js';
 import type { HttpClient } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 
 /** A team with one of every resource a route can name: what an attacker from another team would aim at. */
 export interface Tenant {
@@ -29,6 +30,13 @@ export interface Tenant {
   overrideId: string;
   /** A contact method of the owner's (their account's address), paged by their one notification rule. */
   contactMethodId: string;
+  /** A maintenance window two days ahead, for the primary flow. */
+  windowId: string;
+  /** A page that reached nobody: the one step of a second flow, abandoned after its one attempt. */
+  deliveryId: string;
+  /** An API token of the team's, acting as a member. */
+  apiTokenId: string;
+  apiToken: string;
   /** A lifecycle webhook subscription, made after the alert so that nothing is sent to it while a test runs. */
   subscriptionId: string;
 }
@@ -88,6 +96,29 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
   expect(contactMethod.status, JSON.stringify(contactMethod.body)).toBe(201);
   const rules = await http.put('/me/notification-rules', [{ contactMethodId: contactMethod.body.id, delayMinutes: 0 }], auth);
   expect(rules.status, JSON.stringify(rules.body)).toBe(204);
+  const inTwoDays = Date.now() + 2 * 86_400_000;
+  const window = await http.post(
+    `/teams/${owner.teamId}/maintenance-windows`,
+    { start: new Date(inTwoDays).toISOString(), end: new Date(inTwoDays + 3_600_000).toISOString(), reason: 'upgrade', flowIds: [flow.body.id] },
+    auth,
+  );
+  expect(window.status, JSON.stringify(window.body)).toBe(201);
+  const unreachable = await http.post(
+    `/teams/${owner.teamId}/flows`,
+    { name: `${name} unreachable`, nodes: [{ name: 'nobody', delaySeconds: 0, target: webhook('undelivered'), retry: { maxAttempts: 1, backoffSeconds: 1 } }] },
+    auth,
+  );
+  expect(unreachable.status, JSON.stringify(unreachable.body)).toBe(201);
+  const undeliveredAlert = await http.post(`/teams/${owner.teamId}/alerts`, { flowId: unreachable.body.id, summary: `${name} pages nobody` }, auth);
+  expect(undeliveredAlert.status, JSON.stringify(undeliveredAlert.body)).toBe(201);
+  const undelivered = await waitFor('the page to nobody abandoned', async () => {
+    const listed = await http.get(`/teams/${owner.teamId}/notifications?status=abandoned`, auth);
+    return (listed.body as { alertId: string; deliveryId: string }[]).find((entry) => entry.alertId === undeliveredAlert.body.id);
+  });
+  // Settled: the alert's one step is spent, so nothing in it moves while a test runs.
+  await waitFor('the escalation exhausted', async () => (await http.get(`/teams/${owner.teamId}/alerts/${undeliveredAlert.body.id}`, auth)).body.exhausted === true);
+  const apiToken = await http.post(`/teams/${owner.teamId}/api-tokens`, { name: `${name} automation`, role: 'member' }, auth);
+  expect(apiToken.status, JSON.stringify(apiToken.body)).toBe(201);
   const subscription = await http.post(
     `/teams/${owner.teamId}/subscriptions`,
     { url: 'https://hooks.example.invalid/lifecycle', events: ['alert.acknowledged', 'alert.resolved'] },
@@ -113,6 +144,10 @@ export async function buildTenant(http: HttpClient, name: string, options: { ded
     scheduleId: schedule.body.id,
     overrideId: override.body.id,
     contactMethodId: contactMethod.body.id,
+    windowId: window.body.id,
+    deliveryId: undelivered.deliveryId,
+    apiTokenId: apiToken.body.id,
+    apiToken: apiToken.body.token,
     subscriptionId: subscription.body.id,
   };
 }

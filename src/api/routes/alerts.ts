@@ -27,6 +27,8 @@ const AlertSummary = z.object({
   dedupCount: z.int(),
   triggeredAt: Timestamp,
   updatedAt: Timestamp,
+  /** Held back by a maintenance window: it pages nobody until its escalation starts. */
+  suppressed: z.boolean(),
 });
 
 const Notification = z.object({
@@ -68,7 +70,16 @@ const AlertDetail = z.object({
   notifications: z.array(Notification),
   noteCount: z.int(),
   notes: z.array(AlertNote),
+  suppressed: z.boolean(),
+  /** The maintenance window holding it back and when its escalation starts; null when none does. */
+  suppression: z.object({ windowId: z.uuid(), until: Timestamp }).nullable(),
 });
+
+/** Held back until the window's end; the alert's first step then fires (with any delay it has). */
+function suppressionOf(alert: { suppressed_by: string | null; suppressed_until: Date | null }, now: Date) {
+  if (alert.suppressed_by === null || alert.suppressed_until === null || alert.suppressed_until.getTime() <= now.getTime()) return null;
+  return { windowId: alert.suppressed_by, until: alert.suppressed_until.toISOString() };
+}
 
 const TimelineEntry = z.object({
   /** The event's number in the alert's stream, from 0: the next page starts after the last one seen. */
@@ -147,6 +158,7 @@ const listAlerts = route('get', '/teams/:teamId/alerts', {
     }
     const rows = await select.orderBy('triggered_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
     const repeats = await countedRepeats(services.pool, rows.map((row) => row.id));
+    const now = services.clock();
     return {
       status: 200,
       body: rows.map((row) => ({
@@ -159,6 +171,7 @@ const listAlerts = route('get', '/teams/:teamId/alerts', {
         dedupCount: Math.max(repeats.get(row.id) ?? 0, row.dedup_count),
         triggeredAt: row.triggered_at.toISOString(),
         updatedAt: row.updated_at.toISOString(),
+        suppressed: suppressionOf(row, now) !== null,
       })),
     };
   },
@@ -193,6 +206,7 @@ const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
       .execute();
     const repeats = await countedRepeats(services.pool, [alert.id]);
     const iso = (date: Date | null) => date?.toISOString() ?? null;
+    const suppression = suppressionOf(alert, services.clock());
     return {
       status: 200,
       body: {
@@ -227,6 +241,8 @@ const getAlert = route('get', '/teams/:teamId/alerts/:alertId', {
         })),
         noteCount: alert.note_count,
         notes: notes.reverse().map((note) => ({ id: note.id, text: note.text, by: note.author, at: note.created_at.toISOString() })),
+        suppressed: suppression !== null,
+        suppression,
       },
     };
   },

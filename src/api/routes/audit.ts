@@ -7,7 +7,7 @@ import { pageLimit, TeamParams } from '../schemas.js';
 
 const route = routeGroup({ tag: 'audit' });
 
-const CONFIGURATION_STREAM_CATEGORIES = ['team', 'flow', 'schedule', 'subscriptions'];
+const CONFIGURATION_STREAM_CATEGORIES = ['team', 'flow', 'schedule', 'maintenance', 'apitoken', 'subscriptions'];
 const SECRET_FIELD = /secret|hash|password|token/i;
 
 /** Secrets and their hashes stay in the log; the audit trail names the change, not the secret. */
@@ -22,7 +22,8 @@ function withoutSecrets(value: unknown): unknown {
 }
 
 export const auditRoute = route('get', '/teams/:teamId/audit', {
-  summary: "The team's configuration changes (team, members, invites, flows), newest first; viewers see webhook URLs redacted",
+  summary:
+    "The team's configuration changes (team, members, invites, flows, schedules, maintenance windows, API tokens), newest first; viewers see webhook URLs redacted",
   permission: 'team:read',
   params: TeamParams,
   query: z.object({

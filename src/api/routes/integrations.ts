@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { actOnAlert, findAlertByDedupKey, triggerAlert } from '../../commands/alerts.js';
 import { Severity } from '../../domain/alert/events.js';
-import { notFoundProblem } from '../problem.js';
+import { HttpProblem, notFoundProblem } from '../problem.js';
 import { routeGroup } from '../routing.js';
 import { IntegrationKeyParams } from '../schemas.js';
 
@@ -62,14 +62,17 @@ const AlertmanagerAlert = z.object({
   fingerprint: z.string().min(1).max(255),
 });
 
+/** Version 4 is Prometheus Alertmanager's webhook; version 1 is what Grafana's webhook contact point sends, the same alerts with more around them. */
 const AlertmanagerBody = z.object({
-  version: z.literal('4'),
+  version: z.enum(['4', '1']),
   status: z.enum(['firing', 'resolved']),
   receiver: z.string().optional(),
   groupKey: z.string().optional(),
   externalURL: z.string().optional(),
-  alerts: z.array(AlertmanagerAlert).min(1).max(1000),
+  alerts: z.array(AlertmanagerAlert).min(1),
 });
+
+const MAX_ALERTS_PER_REQUEST = 1000;
 
 const alertmanagerSeverity = (label: string | undefined): Severity => {
   const parsed = Severity.safeParse(label?.toLowerCase());
@@ -78,15 +81,25 @@ const alertmanagerSeverity = (label: string | undefined): Severity => {
 };
 
 const alertmanagerIntegration = route('post', '/integrations/alertmanager/:key', {
-  summary: "Prometheus Alertmanager webhook (version 4): each alert's fingerprint is its dedup key",
+  summary: "Prometheus Alertmanager webhook (version 4) or Grafana's webhook contact point (version 1): each alert's fingerprint is its dedup key; at most 1000 alerts a request",
   permission: 'integration-key',
   async: 'always',
   params: IntegrationKeyParams,
   body: AlertmanagerBody,
   responses: {
     202: z.object({ alerts: z.array(z.object({ fingerprint: z.string(), alertId: z.uuid().nullable(), action: z.string() })) }),
+    413: null,
+    429: null,
   },
   async handler({ body, integration: { teamId, flow }, actor, services }) {
+    if (body.alerts.length > MAX_ALERTS_PER_REQUEST) {
+      throw new HttpProblem(
+        413,
+        'Content Too Large',
+        `a request carries at most ${MAX_ALERTS_PER_REQUEST} alerts, this one ${body.alerts.length}; lower max_alerts in the receiver's webhook_config`,
+        { code: 'too_many_alerts' },
+      );
+    }
     const firing = body.alerts.filter((alert) => alert.status === 'firing').length;
     if (firing > 0) await services.triggerQuota.admit(teamId, firing, services.clock());
     const outcomes: { fingerprint: string; alertId: string | null; action: string }[] = [];

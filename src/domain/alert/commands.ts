@@ -23,6 +23,8 @@ export type AlertCommand =
       dedupKey: string | null;
       source: string | null;
       now: Date;
+      /** The maintenance window the alert is triggered in, looked up by the handler: nobody is paged before it ends. */
+      suppression?: { windowId: string; until: Date } | null;
     }
   /** Repeats counted outside the stream: the alert has now been repeated `dedupCount` times, the latest at `at`. */
   | { type: 'RecordRepeats'; dedupCount: number; summary: string; severity: Severity; at: Date }
@@ -49,6 +51,9 @@ export type AlertCommand =
   | { type: 'AddAlertNote'; teamId: string; noteId: string; text: string; by: string; now: Date }
   /** The timer of an acknowledgement timeout or a snooze: fenced by epoch, so a stale or duplicate one is a no-op. */
   | { type: 'ReTriggerAlert'; alertId: string; epoch: number; now: Date }
+  /** The maintenance window ended early (deleted): an alert it holds back starts escalating now. */
+  | { type: 'EndSuppression'; windowId: string; now: Date }
+  | { type: 'ResendNotification'; teamId: string; deliveryId: string; by: string; now: Date }
   | {
       type: 'StartNotificationAttempt';
       deliveryId: string;

@@ -1,4 +1,4 @@
-import { conflict, type Decider, invalid, notFound } from '../decider.js';
+import { conflict, type Decider, DomainError, invalid, notFound } from '../decider.js';
 import { uuidV5 } from '../deterministic-id.js';
 import type { NodeTarget, RetryPolicy } from '../flow/node.js';
 import type { AlertCommand, PagingRule } from './commands.js';
@@ -56,6 +56,8 @@ export type AlertState =
       /** While acknowledged: when and why the alert is triggered again (a timer of the current epoch). */
       reTrigger: { reason: 'ack_timeout' | 'snooze'; dueAt: string } | null;
       noteCount: number;
+      /** The maintenance window holding the escalation back until it ends; null once it has started. */
+      suppression: { windowId: string; until: string } | null;
     };
 
 export type OpenAlertState = Exclude<AlertState, { status: 'none' }>;
@@ -117,6 +119,9 @@ function decideTrigger(command: Extract<AlertCommand, { type: 'TriggerAlert' }>,
   const first = command.flow.nodes[0];
   if (!first) throw invalid('the flow has no steps to escalate through', 'flow_empty');
   const triggeredAt = at(command.now);
+  const suppression = command.suppression && command.suppression.until.getTime() > command.now.getTime() ? command.suppression : null;
+  // Held back by a maintenance window, the escalation starts when the window ends, as if triggered then.
+  const escalationStart = suppression ? at(suppression.until) : triggeredAt;
   return [
     {
       type: 'AlertTriggered',
@@ -136,9 +141,12 @@ function decideTrigger(command: Extract<AlertCommand, { type: 'TriggerAlert' }>,
         triggeredAt,
       },
     },
+    ...(suppression
+      ? [{ type: 'AlertSuppressed' as const, data: { alertId: command.alertId, windowId: suppression.windowId, until: escalationStart } }]
+      : []),
     {
       type: 'EscalationStepScheduled',
-      data: { alertId: command.alertId, epoch: 0, loop: 0, step: 0, dueAt: plusSeconds(triggeredAt, first.delaySeconds) },
+      data: { alertId: command.alertId, epoch: 0, loop: 0, step: 0, dueAt: plusSeconds(escalationStart, first.delaySeconds) },
     },
   ];
 }
@@ -208,6 +216,7 @@ function decideFire(command: Extract<AlertCommand, { type: 'FireEscalationStep' 
       ? people.flatMap((person) => requestsByRules(person, command.rules?.[person.userId] ?? [], firedAt))
       : [{ deliveryId: command.deliveryId, target: node.target }];
   const events: AlertEvent[] = [
+    ...(state.suppression ? [{ type: 'SuppressionEnded' as const, data: { alertId: state.alertId, epoch: state.epoch, at: firedAt } }] : []),
     {
       type: 'EscalationStepFired',
       data: {
@@ -394,6 +403,37 @@ function decideReTrigger(command: Extract<AlertCommand, { type: 'ReTriggerAlert'
   ];
 }
 
+/** An alert held back by a window deleted early escalates from now; anything else (already started, closed) is a no-op. */
+function decideEndSuppression(command: Extract<AlertCommand, { type: 'EndSuppression' }>, state: AlertState): AlertEvent[] {
+  if (state.status !== 'triggered' || state.suppression?.windowId !== command.windowId || !state.pending) return [];
+  const { pending } = state;
+  const epoch = state.epoch + 1;
+  const now = at(command.now);
+  const startsNow = plusSeconds(now, state.steps[pending.step]!.delaySeconds);
+  const dueAt = Date.parse(startsNow) < Date.parse(pending.dueAt) ? startsNow : pending.dueAt;
+  return [
+    { type: 'SuppressionEnded', data: { alertId: state.alertId, epoch, at: now } },
+    { type: 'EscalationStepScheduled', data: { alertId: state.alertId, epoch, loop: pending.loop, step: pending.step, dueAt } },
+  ];
+}
+
+/** A page that reached nobody (failed, abandoned, or cut off mid-send) is sent again under its delivery id. */
+function decideResend(command: Extract<AlertCommand, { type: 'ResendNotification' }>, state: AlertState): AlertEvent[] {
+  const alert = requireTeamAlert(state, command.teamId);
+  const notification = alert.notifications[command.deliveryId];
+  if (!notification) throw new DomainError('not_found', 'notification not found', 'notification_not_found');
+  if (notification.status === 'delivered') throw conflict('the notification was delivered', 'notification_delivered');
+  if (alert.status !== 'triggered') throw conflict(`the alert is ${alert.status}: nobody needs paging`, 'alert_not_triggered');
+  const undelivered =
+    notification.status === 'abandoned' ||
+    notification.status === 'retry_scheduled' ||
+    (notification.status === 'in_flight' && notification.openAttempt === null);
+  if (!undelivered) throw conflict(`the notification is ${notification.status}, not undelivered`, 'notification_not_undelivered');
+  return [
+    { type: 'NotificationResendRequested', data: { alertId: alert.alertId, deliveryId: notification.deliveryId, by: command.by, at: at(command.now) } },
+  ];
+}
+
 export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
   switch (command.type) {
     case 'TriggerAlert':
@@ -434,6 +474,10 @@ export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
       return decideStartAttempt(command, state);
     case 'RecordNotificationOutcome':
       return decideOutcome(command, state);
+    case 'EndSuppression':
+      return decideEndSuppression(command, state);
+    case 'ResendNotification':
+      return decideResend(command, state);
   }
 }
 
@@ -466,6 +510,7 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
       ackTimeoutMinutes: e.ackTimeoutMinutes ?? null,
       reTrigger: null,
       noteCount: 0,
+      suppression: null,
     };
   }
   if (state.status === 'none') return state;
@@ -537,6 +582,12 @@ export function evolve(state: AlertState, event: AlertEvent): AlertState {
       return { ...state, noteCount: state.noteCount + 1 };
     case 'AlertEscalatedManually':
       return { ...state, epoch: event.data.epoch };
+    case 'AlertSuppressed':
+      return { ...state, suppression: { windowId: event.data.windowId, until: event.data.until } };
+    case 'SuppressionEnded':
+      return { ...state, epoch: event.data.epoch, suppression: null };
+    case 'NotificationResendRequested':
+      return updateNotification(state, event.data.deliveryId, { status: 'pending', failedAttempts: 0, openAttempt: null, nextAttemptAt: null });
   }
 }
 

@@ -11,7 +11,7 @@ export const PinnedStep = FlowNode;
 export type PinnedStep = z.infer<typeof PinnedStep>;
 
 /** Where an alert came from and who acted on it. */
-export const AlertActor = z.string().regex(/^(user|integration|system|link):.+/);
+export const AlertActor = z.string().regex(/^(user|integration|system|link|token):.+/);
 
 export const AlertTriggered = z.object({
   alertId: z.uuid(),
@@ -180,6 +180,14 @@ export const AcknowledgementTimedOut = z.object({ alertId: z.uuid(), epoch: z.in
 
 /** The snooze is over: the alert is triggered again and escalates from the first step. */
 export const SnoozeEnded = z.object({ alertId: z.uuid(), epoch: z.int(), at: Timestamp });
+/** Triggered inside a maintenance window: nobody is paged before `until`, when its escalation starts. */
+export const AlertSuppressed = z.object({ alertId: z.uuid(), windowId: z.uuid(), until: Timestamp });
+
+/** The alert's escalation starts: its window ended (early, when `epoch` is new: the window was deleted). */
+export const SuppressionEnded = z.object({ alertId: z.uuid(), epoch: z.int().min(0), at: Timestamp });
+
+/** Someone asked for a page that reached nobody to be sent again, under the same delivery id. */
+export const NotificationResendRequested = z.object({ alertId: z.uuid(), deliveryId: z.uuid(), by: AlertActor, at: Timestamp });
 
 export const alertEventDefinitions = {
   AlertTriggered: { schema: AlertTriggered, version: 1 },
@@ -201,6 +209,9 @@ export const alertEventDefinitions = {
   AcknowledgementTimeoutScheduled: { schema: AcknowledgementTimeoutScheduled, version: 1 },
   AcknowledgementTimedOut: { schema: AcknowledgementTimedOut, version: 1 },
   SnoozeEnded: { schema: SnoozeEnded, version: 1 },
+  AlertSuppressed: { schema: AlertSuppressed, version: 1 },
+  SuppressionEnded: { schema: SuppressionEnded, version: 1 },
+  NotificationResendRequested: { schema: NotificationResendRequested, version: 1 },
 } satisfies Record<string, EventDefinition>;
 
 export type AlertEvent = EventsOf<typeof alertEventDefinitions>;

@@ -1,0 +1,1 @@
+export const maintenanceWindowStreamId = (windowId: string) => `maintenance-${windowId}`;
