@@ -37,6 +37,8 @@ export const DEFAULT_SUBSCRIPTION_FAIRNESS = { concurrency: 16, perTeamInFlight:
 /** Deliveries one turn sends of a line before it goes back in the queue behind other work. */
 const DELIVERIES_PER_TURN = 20;
 const RECHECK_MS = 1000;
+const COMMIT_CHECKS = 20;
+const COMMIT_CHECK_MS = 25;
 
 interface Delivery {
   id: string;
@@ -168,14 +170,27 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
     return retryAt;
   }
 
-  async function sendLine(work: SubscriptionWork): Promise<void> {
+  /**
+   * The reactor publishes before its rows commit, which takes it moments: a short wait here saves the line a round
+   * of the cascade. False when the reactor has not passed `after` by then.
+   */
+  async function reactorCommitted(after: NonNullable<SubscriptionWork['after']>, closed: AbortSignal): Promise<boolean> {
+    for (let tries = 0; tries < COMMIT_CHECKS; tries++) {
+      if (await reactorPassed(after)) return true;
+      if (!(await pause(COMMIT_CHECK_MS, closed))) return false;
+    }
+    return false;
+  }
+
+  async function sendLine(work: SubscriptionWork, closed: AbortSignal): Promise<void> {
+    // Until the reactor's checkpoint has passed `after`, the rows this work is about may be on their way.
+    if (work.after && !(await reactorCommitted(work.after, closed))) {
+      await later(work, soon());
+      return;
+    }
     for (let sent = 0; sent < DELIVERIES_PER_TURN; sent++) {
       const head = await claimHead(work);
-      if (head.kind === 'none') {
-        // The reactor publishes before its rows commit: until its checkpoint has passed, they may be on their way.
-        if (work.after && !(await reactorPassed(work.after))) await later(work, soon());
-        return;
-      }
+      if (head.kind === 'none') return;
       // Its retry timer or its lease holder will carry the line on; if either is lost, the sweep hands it back.
       if (head.kind === 'wait') return;
       const { delivery, attempt } = head;
@@ -201,7 +216,7 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
       else {
         sending.add(line);
         try {
-          await sendLine(work);
+          await sendLine(work, message.closed);
         } finally {
           sending.delete(line);
         }
