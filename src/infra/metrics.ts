@@ -1,6 +1,7 @@
 import client from 'prom-client';
 
-export type PageOutcome = 'delivered' | 'failed' | 'abandoned' | 'unknown';
+const PAGE_OUTCOMES = ['delivered', 'failed', 'abandoned', 'unknown'] as const;
+export type PageOutcome = (typeof PAGE_OUTCOMES)[number];
 
 /** What a scrape asks of the running process: read at scrape time, so nothing polls between scrapes. */
 export interface ScrapeSources {
@@ -83,7 +84,7 @@ export function createMetrics(sources: Partial<ScrapeSources> = {}, onScrapeErro
     },
   });
 
-  return {
+  const metrics: Metrics = {
     registry,
     httpRequestDuration: new client.Histogram({
       name: 'alertops_http_request_duration_seconds',
@@ -130,4 +131,12 @@ export function createMetrics(sources: Partial<ScrapeSources> = {}, onScrapeErro
       registers: [registry],
     }),
   };
+  // Every series a dashboard or an alert rule reads exists from the start at 0, so a rate over it is never empty.
+  for (const channel of ['webhook', 'email']) {
+    for (const outcome of PAGE_OUTCOMES) metrics.pages.inc({ channel, outcome }, 0);
+  }
+  for (const kind of ['step', 'delivery']) metrics.sweeperRedrives.inc({ kind }, 0);
+  for (const quota of ['trigger_rate', 'open_alerts']) metrics.quotaRejections.inc({ quota }, 0);
+  for (const outcome of ['fired', 'no-op']) metrics.escalationTimers.inc({ outcome }, 0);
+  return metrics;
 }
