@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpWithTeam, type TeamOwner } from './support/accounts.js';
@@ -139,5 +140,13 @@ describe('/metrics after a small run', () => {
     const text = (await app.http.get('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body as string;
     expect(text).not.toContain(owner.teamId);
     expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+  });
+
+  it('the Grafana dashboard reads only metrics /metrics shows', async () => {
+    const dashboard = readFileSync(new URL('../ops/grafana/alertops.json', import.meta.url), 'utf8');
+    const used = new Set([...dashboard.matchAll(/\b(alertops_[a-z_]+)/g)].map((match) => match[1]!));
+    expect(used.size).toBeGreaterThanOrEqual(8);
+    const shown = new Set([...(await scrape()).keys()].map((key) => key.replace(/\{.*$/, '')));
+    expect([...used].filter((name) => !shown.has(name))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import {
   type Attributes,
   context,
+  INVALID_SPAN_CONTEXT,
   type Context,
   propagation,
   ROOT_CONTEXT,
@@ -56,6 +57,9 @@ const traceContext = new W3CTraceContextPropagator();
 
 let provider: TracerProvider | null = null;
 let users = 0;
+/** What the helpers below hand out while no SDK runs: no span, no context switch, no headers. */
+const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 function samplerOf(settings: TracingSettings): Sampler {
   const ratio = new TraceIdRatioBasedSampler(settings.samplerRatio);
@@ -117,6 +121,7 @@ export function startTracing(settings: TracingSettings | null, logger: Logger): 
 }
 
 async function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, parent: Context, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!provider) return work(noSpan);
   return tracer.startActiveSpan(name, { kind, attributes }, parent, async (span) => {
     try {
       return await work(span);
@@ -137,22 +142,25 @@ export function traced<T>(name: string, attributes: Attributes, work: (span: Spa
 
 /** Serves a request, continuing the caller's trace when its headers carry one. */
 export function serveTraced<T>(name: string, headers: Record<string, unknown>, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!provider) return work(noSpan);
   return inSpan(name, SpanKind.SERVER, {}, propagation.extract(ROOT_CONTEXT, headers), work);
 }
 
 /** Handles a broker message in the trace its headers carry (set where it was published). */
 export function consumeTraced<T>(name: string, headers: Record<string, unknown> | undefined, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+  if (!provider) return work(noSpan);
   return inSpan(name, SpanKind.CONSUMER, attributes, propagation.extract(ROOT_CONTEXT, headers ?? {}), work);
 }
 
 /** Runs `work` in the trace a `traceparent` names (kept in an event's metadata), or in the current one without it. */
 export function inTraceOf<T>(traceparent: string | undefined, work: () => T): T {
-  if (traceparent === undefined) return work();
+  if (traceparent === undefined || !provider) return work();
   return context.with(traceContext.extract(ROOT_CONTEXT, { traceparent }, headerGetter), work);
 }
 
 /** `work` bound to the current trace, for a queue that runs it later from whatever context is current then. */
 export function inCurrentTrace<A extends unknown[], R>(work: (...args: A) => R): (...args: A) => R {
+  if (!provider) return work;
   return context.bind(context.active(), work);
 }
 
@@ -163,6 +171,7 @@ const headerGetter = {
 
 /** The `traceparent` (and `tracestate`) headers of the current span, for a message or request leaving the process. */
 export function traceHeaders(): Record<string, string> {
+  if (!provider) return noHeaders;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
   return headers;
