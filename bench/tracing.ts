@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     const sorted = [...results[mode]].sort((a, b) => a - b);
     const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
     console.log(
-      `  tracing ${mode.padEnd(3)}  mean ${mean.toFixed(2)} ms  p50 ${percentile(sorted, 50).toFixed(2)} ms  p99 ${percentile(sorted, 99).toFixed(2)} ms  (n=${sorted.length})`,
+      `  tracing ${mode.padEnd(3)}  mean ${mean.toFixed(2)} ms  p50 ${percentile(sorted, 0.5).toFixed(2)} ms  p99 ${percentile(sorted, 0.99).toFixed(2)} ms  (n=${sorted.length})`,
     );
   }
   console.log(`  exports received by the sink with tracing on: ${spansReceived}`);

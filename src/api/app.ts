@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { SpanAttribute, serveTraced } from '../infra/tracing.js';
+import { SpanAttribute, SpanStatusCode, serveTraced } from '../infra/tracing.js';
 import { HttpProblem, notFoundProblem, toProblem, unauthorized } from './problem.js';
 import { openApiDocument } from './openapi.js';
 import { type AnyRouteSpec, errorPageOf, mountRoutes } from './routing.js';
@@ -118,6 +118,7 @@ const traceRequests: Koa.Middleware = (ctx, next) =>
         ...(params.teamId ? { [SpanAttribute.teamId]: params.teamId } : {}),
         ...(params.alertId ? { [SpanAttribute.alertId]: params.alertId } : {}),
       });
+      if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     }
   });
 

@@ -184,4 +184,4 @@ export function currentTraceparent(): string | undefined {
   return traceHeaders().traceparent;
 }
 
-export { type Attributes, SpanKind };
+export { type Attributes, SpanKind, SpanStatusCode };
