@@ -124,7 +124,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   } catch (error) {
     throw new StartupError(`cannot reach PostgreSQL at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`);
   }
-  const stopTracing = startTracing(config.tracing, logger);
+  const stopTracing = await startTracing(config.tracing, logger);
   const pool = createPool(config.databaseUrl, { max: 20 });
   const stops: (() => Promise<unknown>)[] = [stopTracing, () => pool.end()];
   const stopAll = async () => {

@@ -11,20 +11,7 @@ import {
   trace,
   TraceFlags,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { parseKeyPairsIntoRecord, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Logger } from './logger.js';
 
 /** The OTLP/HTTP export as the standard OTEL_* variables describe it; null: no SDK, the API's no-op tracer. */
@@ -55,54 +42,32 @@ export const SpanAttribute = {
 const tracer = trace.getTracer('alertops');
 const traceContext = new W3CTraceContextPropagator();
 
-let provider: TracerProvider | null = null;
+/** The running SDK: how to flush and stop it. */
+interface TracerProviderHandle {
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let provider: TracerProviderHandle | null = null;
+let starting: Promise<TracerProviderHandle> | null = null;
 let users = 0;
 /** What the helpers below hand out while no SDK runs: no span, no context switch, no headers. */
 const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-function samplerOf(settings: TracingSettings): Sampler {
-  const ratio = new TraceIdRatioBasedSampler(settings.samplerRatio);
-  switch (settings.sampler) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return ratio;
-    case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: ratio });
-  }
-}
-
 /**
  * Starts the SDK for this process (once, however many runtimes share it) and returns how to stop it; spans still
- * buffered are exported on stop. Without settings nothing is started: every span below is the API's no-op.
+ * buffered are exported on stop. Without settings the SDK is not even loaded: every span below is skipped.
  */
-export function startTracing(settings: TracingSettings | null, logger: Logger): () => Promise<void> {
+export async function startTracing(settings: TracingSettings | null, logger: Logger): Promise<() => Promise<void>> {
   if (!settings) return async () => undefined;
-  if (!provider) {
-    const resource = resourceFromAttributes({
-      ...parseKeyPairsIntoRecord(settings.resourceAttributes),
-      [ATTR_SERVICE_NAME]: settings.serviceName,
-    });
-    const exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
-    provider = new TracerProvider({
-      resource,
-      sampler: samplerOf(settings),
-      spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: settings.exportDelayMs })],
-    });
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(traceContext);
-    trace.setGlobalTracerProvider(provider);
+  if (!starting) {
+    starting = import('./tracing-sdk.js').then(({ startTracerProvider }) => startTracerProvider(settings, traceContext));
     logger.info({ endpoint: settings.tracesUrl, sampler: settings.sampler }, 'exporting traces over OTLP/HTTP');
   }
   users++;
-  const started = provider;
+  const started = await starting;
+  provider = started;
   let stopped = false;
   return async () => {
     if (stopped) return;
@@ -112,11 +77,12 @@ export function startTracing(settings: TracingSettings | null, logger: Logger): 
       await started.forceFlush();
       return;
     }
+    provider = null;
+    starting = null;
     await started.shutdown();
     trace.disable();
     propagation.disable();
     context.disable();
-    provider = null;
   };
 }
 
