@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
 import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
+import { traceHeaders } from '../../infra/tracing.js';
 import { webhookSignatureHeader } from '../../infra/webhook-secrets.js';
 import type { ActionLinkOf } from './action-links.js';
 import type { NotificationChannel } from './channel.js';
@@ -101,6 +102,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
         'webhook-signature': webhookSignatureHeader(secrets, plan.deliveryId, timestamp, body),
         'x-alertops-delivery': plan.deliveryId,
         'x-alertops-attempt': String(plan.attempt),
+        ...traceHeaders(),
       });
     },
   };
