@@ -223,12 +223,23 @@ export async function publishTimers(channel: ConfirmChannel, names: BrokerNames,
       const [first] = body.timers;
       const attributes: Attributes =
         body.timers.length === 1 && first
-          ? { [SpanAttribute.alertId]: first.alertId, ...(first.kind === 'escalation' ? { [SpanAttribute.step]: first.step } : { [SpanAttribute.deliveryId]: first.deliveryId }) }
+          ? { [SpanAttribute.alertId]: first.alertId, ...timerAttributes(first) }
           : { 'alertops.timers': body.timers.length };
       publishes.push(publishConfirmed(channel, names.delayExchange, delayRoutingKey(delaySeconds), body, 'timers', { ...attributes, 'alertops.delay_seconds': delaySeconds }));
     }
   }
   await settleAll(publishes);
+}
+
+function timerAttributes(timer: TimerMessage): Attributes {
+  switch (timer.kind) {
+    case 'escalation':
+      return { [SpanAttribute.step]: timer.step };
+    case 'delivery':
+      return { [SpanAttribute.deliveryId]: timer.deliveryId };
+    case 'retrigger':
+      return { [SpanAttribute.epoch]: timer.epoch };
+  }
 }
 
 /** Waits for every publish, so none is left awaiting its confirm, then fails with the first failure. */
