@@ -133,3 +133,42 @@ describe('configuration of sessions and proxies', () => {
     expect(loadConfig({ ...base, SESSION_MAX_DAYS: '7' }).sessionMaxDays).toBe(7);
   });
 });
+
+describe('telemetry settings', () => {
+  const base = { NODE_ENV: 'test' };
+
+  it('starts no tracing without an OTLP endpoint, or with OTEL_SDK_DISABLED', () => {
+    expect(loadConfig(base).tracing).toBeNull();
+    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+  });
+
+  it('exports to <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces, or to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given', () => {
+    const tracing = loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing;
+    expect(tracing).toMatchObject({ tracesUrl: 'http://collector:4318/v1/traces', serviceName: 'alertops', sampler: 'parentbased_always_on', samplerRatio: 1 });
+    const specific = loadConfig({
+      ...base,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/otlp',
+      OTEL_SERVICE_NAME: 'alertops-eu',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    }).tracing;
+    expect(specific).toMatchObject({ tracesUrl: 'https://traces.example.com/otlp', serviceName: 'alertops-eu', sampler: 'parentbased_traceidratio', samplerRatio: 0.1 });
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes'],
+    ['OTEL_TRACES_SAMPLER_ARG', '2'],
+    ['METRICS_TOKEN', 'short'],
+    ['METRICS_TOKEN', 'a token with spaces in it'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(() => loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+
+  it('reads METRICS_TOKEN', () => {
+    expect(loadConfig(base).metricsToken).toBeNull();
+    expect(loadConfig({ ...base, METRICS_TOKEN: 'scrape-token-0123456789' }).metricsToken).toBe('scrape-token-0123456789');
+  });
+});

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { FlowLimits } from './domain/flow/commands.js';
+import type { TracingSettings } from './infra/tracing.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -49,6 +50,23 @@ const EnvSchema = z.object({
   QUOTA_NOTIFICATION_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(10),
   QUOTA_MIN_RETRY_BACKOFF_SECONDS: z.coerce.number().min(0).max(3600).default(0.1),
   STATE_DIR: z.string().default('.alertops'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'METRICS_TOKEN must be at least 16 characters')
+    .regex(/^[A-Za-z0-9._~+/=-]+$/, 'METRICS_TOKEN must be a bearer token (letters, digits and ._~+/=-)')
+    .optional(),
+  OTEL_SDK_DISABLED: booleanFlag.default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.literal('http/json', 'traces are exported as OTLP/HTTP JSON: set http/json').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.literal('http/json', 'traces are exported as OTLP/HTTP JSON: set http/json').optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('alertops'),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(600_000).default(5000),
 });
 
 export type Config = {
@@ -86,6 +104,10 @@ export type Config = {
   amqpPrefix: string;
   quotas: { triggersPerMinute: number; openAlerts: number };
   flowLimits: FlowLimits;
+  /** Bearer token /metrics requires; null: /metrics is open (keep it off the public network). */
+  metricsToken: string | null;
+  /** OTLP/HTTP trace export (OTEL_* variables); null when no endpoint is set or OTEL_SDK_DISABLED=true. */
+  tracing: TracingSettings | null;
   /** Settings that run less safely than production would; start-up logs one warning for each. */
   relaxedSettings: RelaxedSetting[];
 };
@@ -178,7 +200,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: e.QUOTA_NOTIFICATION_ATTEMPTS,
       minBackoffSeconds: e.QUOTA_MIN_RETRY_BACKOFF_SECONDS,
     },
+    metricsToken: e.METRICS_TOKEN ?? null,
+    tracing: tracingSettings(e),
     relaxedSettings,
+  };
+}
+
+function tracingSettings(e: z.infer<typeof EnvSchema>): TracingSettings | null {
+  const tracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT && `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  if (!tracesUrl || e.OTEL_SDK_DISABLED) return null;
+  return {
+    tracesUrl,
+    serviceName: e.OTEL_SERVICE_NAME,
+    resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES,
+    sampler: e.OTEL_TRACES_SAMPLER,
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
+    exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
   };
 }
 

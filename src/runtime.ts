@@ -16,6 +16,11 @@ import { createKysely } from './infra/kysely.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { createMailer } from './infra/mailer.js';
 import { createMetrics } from './infra/metrics.js';
+import { startTracing } from './infra/tracing.js';
+import { tracedEventStore } from './eventstore/traced.js';
+import { queueDepths } from './infra/delay-cascade.js';
+import { subscriptionLag } from './projections/status.js';
+import { ESCALATION_RELAY } from './workers/escalation-relay.js';
 import { SenderLiveness } from './infra/sender-liveness.js';
 import { assertSchemaCurrent, migrate } from './infra/migrate.js';
 import { createPool, ensureDatabaseExists, type Pool, redactUrl } from './infra/postgres.js';
@@ -120,8 +125,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   } catch (error) {
     throw new StartupError(`cannot reach PostgreSQL at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`);
   }
+  const stopTracing = await startTracing(config.tracing, logger);
   const pool = createPool(config.databaseUrl, { max: 20 });
-  const stops: (() => Promise<unknown>)[] = [() => pool.end()];
+  const stops: (() => Promise<unknown>)[] = [stopTracing, () => pool.end()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.warn({ err: error }, 'shutdown step failed'));
   };
@@ -135,7 +141,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
 
     if (config.eventStore === 'memory') await assertCheckpointsFitAnEmptyLog(pool);
-    const eventStore = await openEventStore(config, pool, logger);
+    const openedStore = await openEventStore(config, pool, logger);
+    const eventStore = config.tracing ? tracedEventStore(openedStore) : openedStore;
     stops.push(() => eventStore.close());
 
     const broker = new BrokerConnection(config.amqpUrl, logger);
@@ -143,7 +150,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => broker.close());
 
     const catalog = createCatalog();
-    const metrics = createMetrics();
+    const metrics = createMetrics(
+      {
+        subscriptionLag: () => subscriptionLag({ pool, eventStore }, [READ_MODELS, ESCALATION_RELAY], new Date()),
+        queueDepths: () => queueDepths(broker.current(), brokerNames(config.amqpPrefix), config.amqpPrefix),
+      },
+      (error) => logger.debug({ err: error }, 'metrics: a scrape source is unavailable'),
+    );
     const progress = new ProjectionProgress(pool, config.databaseUrl, [READ_MODELS]);
     stops.push(() => progress.close());
     const mailer = createMailer(config);
@@ -195,7 +208,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const notifier = await startNotifier({
         broker,
         names: brokerNames(config.amqpPrefix),
-        attempts: eventSourcedAttempts(services),
+        attempts: eventSourcedAttempts(services, metrics.pages),
         channels: createNotificationChannels(config, readModelDirectory(services.db), mailer, publicUrl, services.clock),
         logger,
         metrics,

@@ -78,7 +78,7 @@ describe('escalation end to end', () => {
     expect(new Webhook(webhookSecret).verify(page!.rawBody.toString(), page!.headers as Record<string, string>)).toEqual(body);
 
     const metrics = await app.http.get('/metrics');
-    expect(metrics.body).toMatch(/alertops_escalation_lag_seconds_count \d+/);
+    expect(metrics.body).toMatch(/alertops_escalation_lag_seconds_count\{step="0"\} \d+/);
   });
 
   it('acknowledging before the due time pages nobody', async () => {

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { HttpProblem, notFoundProblem, toProblem } from './problem.js';
+import { SpanAttribute, SpanStatusCode, serveTraced } from '../infra/tracing.js';
+import { HttpProblem, notFoundProblem, toProblem, unauthorized } from './problem.js';
 import { openApiDocument } from './openapi.js';
 import { type AnyRouteSpec, errorPageOf, mountRoutes } from './routing.js';
 import type { ApiServices } from './services.js';
@@ -17,6 +18,8 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
   const router = new Router();
   const openapi = openApiDocument(routes);
 
+  if (services.config.tracing) app.use(traceRequests);
+
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
     const requestId = ctx.get('x-request-id') || randomUUID();
@@ -28,6 +31,7 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
       if (ctx.status === 405 || ctx.status === 501) throw new HttpProblem(ctx.status, 'Method Not Allowed', `${ctx.method} is not allowed here`);
     } catch (error) {
       const problem = toProblem(error) ?? new HttpProblem(500, 'Internal Server Error', 'an unexpected error occurred');
+      if (problem.body.code === 'quota_exceeded') services.metrics.quotaRejections.inc({ quota: String(problem.body.quota) });
       if (problem.status >= 500) services.logger.error({ err: error, requestId }, 'request failed');
       ctx.status = problem.status;
       for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
@@ -42,7 +46,7 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
       }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (ctx.state.route as string | undefined) ?? 'unmatched';
+      const route = routePatternOf(ctx);
       services.metrics.httpRequestDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
       services.logger.info(
         { requestId, method: ctx.method, route, path: withoutCredentials(ctx.path), status: ctx.status, ms: Math.round(seconds * 1000) },
@@ -66,6 +70,10 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
     ctx.body = { status: ready ? 'ready' : 'not ready', checks };
   });
   router.get('/metrics', async (ctx) => {
+    const { metricsToken } = services.config;
+    if (metricsToken && !sameSecret(/^Bearer (\S+)$/.exec(ctx.get('authorization'))?.[1] ?? '', metricsToken)) {
+      throw unauthorized('/metrics needs the METRICS_TOKEN bearer token');
+    }
     ctx.type = services.metrics.registry.contentType;
     ctx.body = await services.metrics.registry.metrics();
   });
@@ -78,6 +86,41 @@ export function createApi(services: ApiServices, routes: readonly AnyRouteSpec[]
   app.on('error', () => undefined);
   return app;
 }
+
+/** The route pattern the request matched (never its path, which holds ids and credentials), or `unmatched`. */
+function routePatternOf(ctx: Koa.Context): string {
+  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return (ctx.state.route as string | undefined) ?? (typeof matched === 'string' ? matched : 'unmatched');
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * A server span per request, continuing the caller's trace (traceparent), named after the route pattern. Its
+ * attributes are the pattern, the status and the team and alert ids of the path: never the path, which can carry
+ * integration keys and action link tokens.
+ */
+const traceRequests: Koa.Middleware = (ctx, next) =>
+  serveTraced(ctx.method, ctx.headers, async (span) => {
+    try {
+      await next();
+    } finally {
+      const route = routePatternOf(ctx);
+      const params = (ctx as { params?: Record<string, string> }).params ?? {};
+      span.updateName(`${ctx.method} ${route}`);
+      span.setAttributes({
+        'http.request.method': ctx.method,
+        'http.route': route,
+        'http.response.status_code': ctx.status,
+        ...(params.teamId ? { [SpanAttribute.teamId]: params.teamId } : {}),
+        ...(params.alertId ? { [SpanAttribute.alertId]: params.alertId } : {}),
+      });
+      if (ctx.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  });
 
 /** Integration keys and action link tokens are credentials that travel in the path (even when the method is wrong): logs never keep them. */
 function withoutCredentials(path: string): string {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertCommand, NotificationOutcome, OnCallResolution } from '../domain/alert/commands.js';
 import type { AlertState, OpenAlertState } from '../domain/alert/decider.js';
+import type { AlertEvent } from '../domain/alert/events.js';
+import type { NodeTarget } from '../domain/flow/node.js';
+import type { PageOutcome } from '../infra/metrics.js';
 import { dedupAlertId, dedupSlotDecider, dedupSlotStreamId, type ScopedDedupKey } from '../domain/alert/dedup-slot.js';
 import { onCallAt } from '../domain/schedule/on-call.js';
 import { maintenanceWindowAt } from '../projections/queries/maintenance-windows.js';
@@ -261,27 +264,60 @@ async function resolveOnCall(deps: CommandDependencies, teamId: string, schedule
   return { userIds: [], reason: users.length > 0 ? 'nobody on call is a member of the team any more' : 'nobody on call' };
 }
 
-/** Records the attempt before anything is sent; null when there is nothing to send (done, cancelled, not due). */
+/** What became of a notification's attempt, as the appended events say, and where it went. */
+export interface RecordedPage {
+  outcome: PageOutcome;
+  target: NodeTarget;
+}
+
+function pageOutcomeOf(event: AlertEvent): { outcome: PageOutcome; deliveryId: string } | null {
+  switch (event.type) {
+    case 'NotificationDelivered':
+      return { outcome: 'delivered', deliveryId: event.data.deliveryId };
+    case 'NotificationFailed':
+      return { outcome: event.data.retryAt === null ? 'abandoned' : 'failed', deliveryId: event.data.deliveryId };
+    case 'NotificationOutcomeUnknown':
+      return { outcome: 'unknown', deliveryId: event.data.deliveryId };
+    default:
+      return null;
+  }
+}
+
+function pagesOf(events: readonly AlertEvent[], state: AlertState): RecordedPage[] {
+  if (state.status === 'none') return [];
+  return events.flatMap((event) => {
+    const page = pageOutcomeOf(event);
+    const target = page && state.notifications[page.deliveryId]?.target;
+    return page && target ? [{ outcome: page.outcome, target }] : [];
+  });
+}
+
+/**
+ * Records the attempt before anything is sent; the plan is null when there is nothing to send (done, cancelled, not
+ * due). An earlier attempt cut off mid-flight is resolved first: `pages` says so.
+ */
 export async function startNotificationAttempt(
   deps: CommandDependencies,
   input: { alertId: string; deliveryId: string; now: Date; sender: string | null; deadSenders: readonly string[] },
-): Promise<NotificationAttemptPlan | null> {
+): Promise<{ plan: NotificationAttemptPlan | null; pages: RecordedPage[] }> {
   const result = await handleAlert(
     deps,
     input.alertId,
     { type: 'StartNotificationAttempt', deliveryId: input.deliveryId, now: input.now, sender: input.sender, deadSenders: input.deadSenders },
     { actor: 'system:notifier' },
   );
+  const pages = pagesOf(result.events, result.state);
   const started = result.events.find((event) => event.type === 'NotificationAttemptStarted');
-  if (!started || started.type !== 'NotificationAttemptStarted' || result.state.status === 'none') return null;
-  return notificationAttemptPlan(result.state, input.deliveryId, started.data.attempt);
+  if (!started || started.type !== 'NotificationAttemptStarted' || result.state.status === 'none') return { plan: null, pages };
+  return { plan: notificationAttemptPlan(result.state, input.deliveryId, started.data.attempt), pages };
 }
 
 export async function recordNotificationOutcome(
   deps: CommandDependencies,
   input: { alertId: string; deliveryId: string; attempt: number; outcome: NotificationOutcome; now: Date },
-): Promise<void> {
-  await handleAlert(deps, input.alertId, { type: 'RecordNotificationOutcome', ...input }, { actor: 'system:notifier' });
+): Promise<RecordedPage[]> {
+  const result = await handleAlert(deps, input.alertId, { type: 'RecordNotificationOutcome', ...input }, { actor: 'system:notifier' });
+  return pagesOf(result.events, result.state);
 }
 
 async function streamExists(deps: CommandDependencies, streamId: string): Promise<boolean> {

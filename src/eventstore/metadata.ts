@@ -7,4 +7,9 @@ export const EventMetadataSchema = z.object({
   correlationId: z.string(),
   causationId: z.string().nullable(),
   teamId: z.string().nullable(),
+  traceparent: z
+    .string()
+    .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+    .optional()
+    .catch(undefined),
 });

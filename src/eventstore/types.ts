@@ -50,6 +50,8 @@ export interface EventMetadata {
   correlationId: string;
   causationId: string | null;
   teamId: string | null;
+  /** The W3C trace context the event was appended in (when tracing records it), so what the event sets off joins that trace. */
+  traceparent?: string;
 }
 
 export interface RecordedMetadata extends EventMetadata {

@@ -3,6 +3,7 @@ import type amqp from 'amqplib';
 import { type brokerNames, type DeliveryWork, MAX_TIMERS_PER_MESSAGE, type SubscriptionWork, type TimerMessage } from './broker-messages.js';
 import type { AmqpConnection } from './amqp.js';
 import type { Logger } from './logger.js';
+import { type Attributes, SpanAttribute, SpanKind, traced, traceHeaders } from './tracing.js';
 
 export type BrokerNames = ReturnType<typeof brokerNames>;
 export type ConfirmChannel = amqp.ConfirmChannel;
@@ -112,6 +113,26 @@ export async function declareDelayCascade(connection: AmqpConnection, names: Bro
   }
 }
 
+/**
+ * Messages ready in every queue of the engine (the cascade's levels, due timers, deliveries), named without the
+ * prefix. One short-lived channel; a queue that is missing fails the reading rather than being reported as empty.
+ */
+export async function queueDepths(connection: AmqpConnection, names: BrokerNames, prefix: string): Promise<{ queue: string; messages: number }[]> {
+  const queues = [names.timersDueQueue, names.deliveriesQueue, ...Array.from({ length: DELAY_LEVELS }, (_, level) => names.delayLevelQueue(level))];
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    const depths: { queue: string; messages: number }[] = [];
+    for (const queue of queues) {
+      const { messageCount } = await channel.checkQueue(queue);
+      depths.push({ queue: queue.slice(prefix.length + 1), messages: messageCount });
+    }
+    return depths;
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
 /** Deletes everything declareDelayCascade declared (tests and teardown of a prefix). */
 export async function deleteDelayCascade(connection: AmqpConnection, names: BrokerNames): Promise<void> {
   const channel = await connection.createChannel();
@@ -206,10 +227,26 @@ export async function publishTimers(channel: ConfirmChannel, names: BrokerNames,
   for (const [delaySeconds, slot] of bySlot) {
     for (let start = 0; start < slot.length; start += MAX_TIMERS_PER_MESSAGE) {
       const body = { timers: slot.slice(start, start + MAX_TIMERS_PER_MESSAGE) };
-      publishes.push(publishConfirmed(channel, names.delayExchange, delayRoutingKey(delaySeconds), body, 'timers'));
+      const [first] = body.timers;
+      const attributes: Attributes =
+        body.timers.length === 1 && first
+          ? { [SpanAttribute.alertId]: first.alertId, ...timerAttributes(first) }
+          : { 'alertops.timers': body.timers.length };
+      publishes.push(publishConfirmed(channel, names.delayExchange, delayRoutingKey(delaySeconds), body, 'timers', { ...attributes, 'alertops.delay_seconds': delaySeconds }));
     }
   }
   await settleAll(publishes);
+}
+
+function timerAttributes(timer: TimerMessage): Attributes {
+  switch (timer.kind) {
+    case 'escalation':
+      return { [SpanAttribute.step]: timer.step };
+    case 'delivery':
+      return { [SpanAttribute.deliveryId]: timer.deliveryId };
+    case 'retrigger':
+      return { [SpanAttribute.epoch]: timer.epoch };
+  }
 }
 
 /** Waits for every publish, so none is left awaiting its confirm, then fails with the first failure. */
@@ -221,7 +258,11 @@ async function settleAll(publishes: Promise<void>[]): Promise<void> {
 
 /** Hands a delivery to the notifier now, confirmed. */
 export async function publishDeliveryWork(channel: ConfirmChannel, names: BrokerNames, work: DeliveryWork): Promise<void> {
-  await publishConfirmed(channel, '', names.deliveriesQueue, work, 'delivery-work');
+  await publishConfirmed(channel, '', names.deliveriesQueue, work, 'delivery-work', {
+    [SpanAttribute.alertId]: work.alertId,
+    [SpanAttribute.deliveryId]: work.deliveryId,
+    ...(work.teamId ? { [SpanAttribute.teamId]: work.teamId } : {}),
+  });
 }
 
 /** Hands a subscription's deliveries of an alert to the subscription sender now, confirmed. */
@@ -257,8 +298,20 @@ function trackingOf(channel: ConfirmChannel): PublishTracking {
   return tracking;
 }
 
-async function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, body: unknown, type: string): Promise<void> {
+/** Every message leaves in a producer span whose context travels in its headers (dead-lettering keeps them). */
+function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, body: unknown, type: string, attributes: Attributes): Promise<void> {
+  const destination = exchange || routingKey;
+  return traced(
+    `${destination} publish`,
+    { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'send', 'messaging.destination.name': destination, ...attributes },
+    () => publishWithConfirm(channel, exchange, routingKey, body, type),
+    SpanKind.PRODUCER,
+  );
+}
+
+async function publishWithConfirm(channel: ConfirmChannel, exchange: string, routingKey: string, body: unknown, type: string): Promise<void> {
   const messageId = randomUUID();
+  const headers = traceHeaders();
   const tracking = trackingOf(channel);
   tracking.returns.set(messageId, null);
   let returned: string | null = null;
@@ -268,7 +321,7 @@ async function publishConfirmed(channel: ConfirmChannel, exchange: string, routi
         exchange,
         routingKey,
         Buffer.from(JSON.stringify(body)),
-        { persistent: true, mandatory: true, contentType: 'application/json', messageId, type, timestamp: Math.floor(Date.now() / 1000) },
+        { persistent: true, mandatory: true, contentType: 'application/json', messageId, type, timestamp: Math.floor(Date.now() / 1000), headers },
         (error: unknown) => {
           if (!error) return resolve();
           const reason = tracking.closedBy ? describeBrokerError(tracking.closedBy) : String(error);

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type amqp from 'amqplib';
 import type { AmqpConnection, BrokerConnection } from './amqp.js';
 import type { Logger } from './logger.js';
+import { consumeTraced } from './tracing.js';
 
 /**
  * A message taken from a queue, and how its handler settles it. Settling on a channel that already closed is
@@ -85,9 +86,13 @@ export async function startQueueConsumer(options: QueueConsumerOptions): Promise
           nack: (requeue) => settle(() => channel.nack(message, false, requeue)),
           closed: closed.signal,
         };
-        const work = options
-          .handle(received)
-          .catch((error: unknown) => logger.error({ err: error, consumer: options.name }, 'message handling failed unexpectedly'));
+        // Each message is handled in the trace its publisher put in its headers.
+        const work = consumeTraced(
+          `${queue} process`,
+          message.properties.headers,
+          { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue },
+          () => options.handle(received),
+        ).catch((error: unknown) => logger.error({ err: error, consumer: options.name }, 'message handling failed unexpectedly'));
         handling.add(work);
         void work.finally(() => handling.delete(work));
       },

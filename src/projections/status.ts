@@ -33,3 +33,23 @@ export async function projectionStatus(
     }),
   );
 }
+
+/**
+ * How far each subscription is behind: the events after its checkpoint, and how long the oldest of them has waited
+ * (0 when caught up). Two short reads per subscription, whatever the length of the log.
+ */
+export async function subscriptionLag(
+  dependencies: { pool: Pool; eventStore: EventStore },
+  names: readonly string[],
+  now: Date,
+): Promise<{ subscription: string; events: number; seconds: number }[]> {
+  const statuses = await projectionStatus(dependencies, names);
+  return Promise.all(
+    statuses.map(async ({ name, checkpoint, lag }) => {
+      if (lag === 0) return { subscription: name, events: 0, seconds: 0 };
+      const [oldest] = await dependencies.eventStore.readAll({ after: checkpoint, maxCount: 1 });
+      const seconds = oldest ? Math.max(0, (now.getTime() - oldest.recordedAt.getTime()) / 1000) : 0;
+      return { subscription: name, events: lag, seconds };
+    }),
+  );
+}

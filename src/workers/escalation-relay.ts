@@ -1,5 +1,6 @@
 import type { AlertEvent } from '../domain/alert/events.js';
 import type { DeliveryWork, TimerMessage } from '../infra/broker-messages.js';
+import { inTraceOf } from '../infra/tracing.js';
 import type { ProjectedEvent } from '../projections/projection.js';
 import type { Subscription } from '../projections/runner.js';
 
@@ -34,9 +35,13 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
       'AlertSnoozed',
     ]),
     async handleBatch(_tx, events) {
-      const timers: TimerMessage[] = [];
-      const work: DeliveryWork[] = [];
+      // Messages are published in the trace of the event that asks for them; without tracing, one group.
+      const byTrace = new Map<string | undefined, { timers: TimerMessage[]; work: DeliveryWork[] }>();
       for (const event of events as ProjectedEvent<AlertEvent>[]) {
+        const { traceparent } = event.metadata;
+        let group = byTrace.get(traceparent);
+        if (!group) byTrace.set(traceparent, (group = { timers: [], work: [] }));
+        const { timers, work } = group;
         if (event.type === 'EscalationStepScheduled') {
           const { alertId, epoch, loop, step, dueAt } = event.data;
           timers.push({ kind: 'escalation', alertId, epoch, loop, step, dueAt });
@@ -56,7 +61,11 @@ export function escalationRelay(publisher: RelayPublisher): Subscription {
         }
       }
       // Settle all before reporting, so a failure never leaves confirms outstanding on the next attempt's watch.
-      const outcomes = await Promise.allSettled([publisher.publishTimers(timers), ...work.map((item) => publisher.publishDeliveryWork(item))]);
+      const outcomes = await Promise.allSettled(
+        [...byTrace].flatMap(([traceparent, { timers, work }]) =>
+          inTraceOf(traceparent, () => [publisher.publishTimers(timers), ...work.map((item) => publisher.publishDeliveryWork(item))]),
+        ),
+      );
       const failed = outcomes.find((outcome) => outcome.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -18,7 +18,7 @@ export interface EscalationWorkerServices extends RepeatCountDependencies {
   config: Pick<Config, 'databaseUrl' | 'amqpPrefix' | 'sweeperIntervalSeconds' | 'sweeperGraceSeconds'>;
   logger: Logger;
   db: Kysely<ReadModels>;
-  metrics: Pick<Metrics, 'escalationLag' | 'escalationTimers'>;
+  metrics: Pick<Metrics, 'escalationLag' | 'escalationTimers'> & Partial<Pick<Metrics, 'sweeperRedrives'>>;
   clock: () => Date;
 }
 
@@ -97,6 +97,7 @@ export async function startEscalationWorkers(
       intervalMs: config.sweeperIntervalSeconds * 1000,
       graceMs: config.sweeperGraceSeconds * 1000,
       escalationLag: services.metrics.escalationLag,
+      redrives: services.metrics.sweeperRedrives,
       stoppedSenders: options.stoppedSenders,
       summarizeQuietRepeats: (now) => summarizeQuietRepeats(services, now),
       // Soon after start-up, once the read models have caught up: a restarted process resolves what its predecessor

@@ -1,4 +1,4 @@
-import { recordNotificationOutcome, startNotificationAttempt } from '../commands/alerts.js';
+import { type RecordedPage, recordNotificationOutcome, startNotificationAttempt } from '../commands/alerts.js';
 import type { CommandDependencies } from '../commands/handle-command.js';
 import type { NotificationOutcome } from '../domain/alert/commands.js';
 import type { NotificationAttemptPlan } from '../domain/alert/notification-attempt.js';
@@ -9,6 +9,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { EscalationPublisher } from '../infra/delay-cascade.js';
 import type { SenderLiveness } from '../infra/sender-liveness.js';
 import { pause } from '../infra/pause.js';
+import { inCurrentTrace, SpanAttribute, SpanKind, traced } from '../infra/tracing.js';
 import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
 import { CircuitBreaker } from './channels/circuit-breaker.js';
@@ -27,10 +28,18 @@ export interface NotificationAttempts {
   record(input: { alertId: string; deliveryId: string; attempt: number; outcome: NotificationOutcome; now: Date }): Promise<void>;
 }
 
-export function eventSourcedAttempts(deps: CommandDependencies): NotificationAttempts {
+/** The attempts as the alert's stream records them; each recorded outcome is counted in `pages`. */
+export function eventSourcedAttempts(deps: CommandDependencies, pages?: Metrics['pages']): NotificationAttempts {
+  const count = (recorded: readonly RecordedPage[]) => {
+    for (const { outcome, target } of recorded) pages?.inc({ channel: channelFor(target), outcome });
+  };
   return {
-    start: (input) => startNotificationAttempt(deps, input),
-    record: (input) => recordNotificationOutcome(deps, input),
+    start: async (input) => {
+      const { plan, pages: recorded } = await startNotificationAttempt(deps, input);
+      count(recorded);
+      return plan;
+    },
+    record: async (input) => count(await recordNotificationOutcome(deps, input)),
   };
 }
 
@@ -100,16 +109,33 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       return;
     }
     const channelName = channelFor(plan.target);
-    let outcome: NotificationOutcome;
-    try {
-      const { target } = plan;
-      outcome =
-        target.type === 'webhook'
-          ? await circuitBreaker.send(new URL(target.url).origin, () => channels.webhook.send(plan))
-          : await channels[channelName].send(plan);
-    } catch (error) {
-      outcome = { delivered: false, error: `could not send: ${(error as Error).message}`, permanent: false };
-    }
+    const attributes = {
+      [SpanAttribute.alertId]: plan.alertId,
+      [SpanAttribute.teamId]: plan.teamId,
+      [SpanAttribute.deliveryId]: plan.deliveryId,
+      [SpanAttribute.step]: plan.step,
+      [SpanAttribute.attempt]: plan.attempt,
+      [SpanAttribute.channel]: channelName,
+    };
+    const outcome = await traced(
+      `send ${channelName}`,
+      attributes,
+      async (span): Promise<NotificationOutcome> => {
+        let sent: NotificationOutcome;
+        try {
+          const { target } = plan;
+          sent =
+            target.type === 'webhook'
+              ? await circuitBreaker.send(new URL(target.url).origin, () => channels.webhook.send(plan))
+              : await channels[channelName].send(plan);
+        } catch (error) {
+          sent = { delivered: false, error: `could not send: ${(error as Error).message}`, permanent: false };
+        }
+        span.setAttribute('alertops.delivered', sent.delivered);
+        return sent;
+      },
+      SpanKind.CLIENT,
+    );
     metrics.notificationsDelivered.inc({
       channel: channelName,
       outcome: outcome.delivered ? 'delivered' : outcome.permanent ? 'failed_permanently' : 'failed',
@@ -137,7 +163,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       message.nack(false);
       return;
     }
-    const turn = dispatcher.offer(work.teamId ?? 'unknown', () => deliverAndSettle(work, message));
+    const turn = dispatcher.offer(work.teamId ?? 'unknown', inCurrentTrace(() => deliverAndSettle(work, message)));
     if (turn !== false) return turn;
     try {
       if (!options.deferral) throw new Error('no way to defer delivery work');

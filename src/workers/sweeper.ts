@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../infra/logger.js';
+import { stepLabel } from '../infra/metrics.js';
 import type { ReadModels } from '../projections/read-models.js';
 import type { DeliveryWork } from '../infra/broker-messages.js';
 import type { FireEscalationStep, RetriggerAlert } from './timer-consumer.js';
@@ -19,7 +20,9 @@ export interface SweeperOptions {
   intervalMs: number;
   /** Only work overdue by more than this is the sweeper's: the timers normally get there first. */
   graceMs: number;
-  escalationLag?: Histogram;
+  escalationLag?: Histogram<'step'>;
+  /** Counted for every step the sweeper fired (`step`) and delivery it handed back (`delivery`). */
+  redrives?: Counter<'kind'>;
   /** Senders known to have stopped: their open attempts are handed back at once, without waiting for the lease. */
   stoppedSenders?: () => readonly string[];
   /** Summarizes alert repeats counted outside their streams that no later repeat came to summarize. */
@@ -115,7 +118,8 @@ export function startSweeper(options: SweeperOptions): Sweeper {
         const result = await fire({ ...step, now: clock() });
         if (result.fired) {
           report.stepsFired++;
-          if (result.lagMs !== null) options.escalationLag?.observe(result.lagMs / 1000);
+          options.redrives?.inc({ kind: 'step' });
+          if (result.lagMs !== null) options.escalationLag?.observe({ step: stepLabel(pending.step) }, result.lagMs / 1000);
           logger.warn({ ...step, dueAt: pending.due_at, lagMs: result.lagMs }, 'sweeper fired an overdue escalation step (its timer was late or lost)');
         } else {
           report.stepsNotFired++;
@@ -154,6 +158,7 @@ export function startSweeper(options: SweeperOptions): Sweeper {
         await publisher.publishDeliveryWork({ alertId: pending.alert_id, deliveryId: pending.delivery_id });
         redrivenAt.set(pending.delivery_id, now);
         report.deliveriesRedriven++;
+        options.redrives?.inc({ kind: 'delivery' });
         logger.warn({ deliveryId: pending.delivery_id, alertId: pending.alert_id, dueAt: pending.due_at }, 'sweeper handed an overdue delivery back to the notifier');
       } catch (error) {
         // A publish fails for the broker's reasons, not the delivery's: the rest of this pass would fail the same way

@@ -2,7 +2,9 @@ import type { Counter, Histogram } from 'prom-client';
 import type { BrokerConnection } from '../infra/amqp.js';
 import { ARRIVAL_MARGIN_MS, type BrokerNames } from '../infra/delay-cascade.js';
 import type { Logger } from '../infra/logger.js';
+import { stepLabel } from '../infra/metrics.js';
 import { pause } from '../infra/pause.js';
+import { SpanAttribute, traced } from '../infra/tracing.js';
 import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type DeliveryWork, parseMessage, type SubscriptionWork, TimerBatch, type TimerMessage } from '../infra/broker-messages.js';
 
@@ -32,8 +34,8 @@ export interface TimerConsumerOptions {
   /** Wired by the escalation workers; a consumer without it drops (logs) retrigger timers, which the sweeper then covers. */
   retrigger?: RetriggerAlert;
   logger: Logger;
-  /** Observed (in seconds) whenever a timer actually fired a step. */
-  escalationLag?: Histogram;
+  /** Observed (in seconds, by step) whenever a timer actually fired a step. */
+  escalationLag?: Histogram<'step'>;
   /** Counted for every escalation timer acted on: `fired` or `no-op`. */
   escalationTimers?: Counter<'outcome'>;
   clock?: () => Date;
@@ -116,8 +118,13 @@ export async function startTimerConsumer(options: TimerConsumerOptions): Promise
       return;
     }
     const { alertId, epoch, loop, step } = timer;
-    const result = await fire({ alertId, epoch, loop, step, now: clock() });
-    if (result.fired && result.lagMs !== null) options.escalationLag?.observe(result.lagMs / 1000);
+    const attributes = { [SpanAttribute.alertId]: alertId, [SpanAttribute.step]: step, [SpanAttribute.loop]: loop, [SpanAttribute.epoch]: epoch };
+    const result = await traced('fire escalation step', attributes, async (span) => {
+      const fired = await fire({ alertId, epoch, loop, step, now: clock() });
+      span.setAttribute('alertops.fired', fired.fired);
+      return fired;
+    });
+    if (result.fired && result.lagMs !== null) options.escalationLag?.observe({ step: stepLabel(step) }, result.lagMs / 1000);
     options.escalationTimers?.inc({ outcome: result.fired ? 'fired' : 'no-op' });
   }
 

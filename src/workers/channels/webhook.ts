@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { NotificationOutcome } from '../../domain/alert/commands.js';
 import type { NotificationAttemptPlan } from '../../domain/alert/notification-attempt.js';
+import { traceHeaders } from '../../infra/tracing.js';
 import { webhookSignatureHeader } from '../../infra/webhook-secrets.js';
 import type { ActionLinkOf } from './action-links.js';
 import type { NotificationChannel } from './channel.js';
@@ -132,6 +133,7 @@ export async function postSignedWebhook(request: {
     'webhook-timestamp': String(timestamp),
     'webhook-signature': webhookSignatureHeader(request.secrets, request.messageId, timestamp, body),
     ...request.headers,
+    ...traceHeaders(),
   });
 }
 
