@@ -246,6 +246,8 @@ function timerAttributes(timer: TimerMessage): Attributes {
       return { [SpanAttribute.deliveryId]: timer.deliveryId };
     case 'retrigger':
       return { [SpanAttribute.epoch]: timer.epoch };
+    case 'subscription':
+      return { [SpanAttribute.teamId]: timer.teamId, 'alertops.subscription.id': timer.subscriptionId };
   }
 }
 
@@ -267,7 +269,11 @@ export async function publishDeliveryWork(channel: ConfirmChannel, names: Broker
 
 /** Hands a subscription's deliveries of an alert to the subscription sender now, confirmed. */
 export async function publishSubscriptionWork(channel: ConfirmChannel, names: BrokerNames, work: SubscriptionWork): Promise<void> {
-  await publishConfirmed(channel, '', names.subscriptionDeliveriesQueue, work, 'subscription-work');
+  await publishConfirmed(channel, '', names.subscriptionDeliveriesQueue, work, 'subscription-work', {
+    [SpanAttribute.alertId]: work.alertId,
+    [SpanAttribute.teamId]: work.teamId,
+    'alertops.subscription.id': work.subscriptionId,
+  });
 }
 
 interface PublishTracking {
