@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerNames } from '../src/infra/broker-messages.js';
 import { signUpWithTeam, type TeamOwner } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { purgeCascadeOnceItHoldsATimer } from './support/delay-cascade.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
 import { waitFor } from './support/wait.js';
 import { failFirst, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
@@ -239,19 +240,7 @@ describe('escalation end to end', () => {
   it('purging the delay queues still pages, through the sweeper', async () => {
     const flowId = await createFlow([webhookNode('purged', 1.5)]);
     await trigger(flowId);
-    const connection = await amqp.connect(app.config.amqpUrl);
-    try {
-      const channel = await connection.createChannel();
-      const names = brokerNames(app.config.amqpPrefix);
-      await waitFor('the timer to be in the cascade', async () => {
-        let total = 0;
-        for (let level = 0; level < 20; level++) total += (await channel.checkQueue(names.delayLevelQueue(level))).messageCount;
-        return total > 0;
-      });
-      for (let level = 0; level < 20; level++) await channel.purgeQueue(names.delayLevelQueue(level));
-    } finally {
-      await connection.close();
-    }
+    await purgeCascadeOnceItHoldsATimer(app);
     await waitFor('the sweeper to page', () => pagesTo('purged').length === 1, { timeoutMs: 15_000 });
   });
 

@@ -4,6 +4,7 @@ import { brokerNames, type TimerMessage } from '../src/infra/broker-messages.js'
 import { publishTimers } from '../src/infra/delay-cascade.js';
 import { addMember, signUpWithTeam, type SignedUpUser, type TeamOwner } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { timersInCascade } from './support/delay-cascade.js';
 import { waitFor } from './support/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -73,18 +74,6 @@ describe('alert lifecycle end to end: acknowledgement timeout, snooze, notes', (
   }
   const dueInASecond = () => new Date(Date.now() + 1000).toISOString();
 
-  async function timersWaitingInCascade(): Promise<number> {
-    const connection = await amqp.connect(app.config.amqpUrl);
-    try {
-      const channel = await connection.createChannel();
-      const names = brokerNames(app.config.amqpPrefix);
-      let total = 0;
-      for (let level = 0; level < 20; level++) total += (await channel.checkQueue(names.delayLevelQueue(level))).messageCount;
-      return total;
-    } finally {
-      await connection.close();
-    }
-  }
 
   describe('acknowledgement timeout', () => {
     it('is set on the flow (1 to 1440 minutes), changed and removed', async () => {
@@ -105,7 +94,7 @@ describe('alert lifecycle end to end: acknowledgement timeout, snooze, notes', (
     it('an alert acknowledged and not resolved in time is triggered again and pages from the first step', async () => {
       const flowId = await createFlow('ack-timeout', { ackTimeoutMinutes: 10 });
       const alertId = await triggerAndPage(flowId, 'ack-timeout');
-      const before = await timersWaitingInCascade();
+      const before = await timersInCascade(app);
 
       const ack = await app.http.post(alertPath(alertId, '/acknowledge'), undefined, { token: member.token });
       expect(ack.body).toMatchObject({ status: 'acknowledged', changed: true });
@@ -115,7 +104,7 @@ describe('alert lifecycle end to end: acknowledgement timeout, snooze, notes', (
       const acknowledged = (await app.http.get(alertPath(alertId), { token: owner.token })).body;
       expect(acknowledged).toMatchObject({ status: 'acknowledged', ackTimeoutAt: scheduled!.data.dueAt, snoozedUntil: null });
       // The relay put the acknowledgement timeout's timer into the cascade.
-      await waitFor('the timeout timer in the cascade', async () => (await timersWaitingInCascade()) > before);
+      await waitFor('the timeout timer in the cascade', async () => (await timersInCascade(app)) > before);
 
       // Due now, as it would be after ten minutes; a duplicate and a timer of an older epoch ride along.
       const timer: TimerMessage = { kind: 'retrigger', alertId, epoch: scheduled!.data.epoch, dueAt: dueInASecond() };
@@ -188,7 +177,7 @@ describe('alert lifecycle end to end: acknowledgement timeout, snooze, notes', (
     it('acknowledges the alert until then and triggers it again from the first step when the time is up', async () => {
       const flowId = await createFlow('snooze');
       const alertId = await triggerAndPage(flowId, 'snooze');
-      const before = await timersWaitingInCascade();
+      const before = await timersInCascade(app);
 
       const snoozed = await app.http.post(alertPath(alertId, '/snooze'), { minutes: 30 }, { token: member.token });
       expect(snoozed.status, JSON.stringify(snoozed.body)).toBe(200);
@@ -203,7 +192,7 @@ describe('alert lifecycle end to end: acknowledgement timeout, snooze, notes', (
         snoozedUntil: event!.data.until,
         acknowledgedBy: `user:${member.userId}`,
       });
-      await waitFor('the end of the snooze in the cascade', async () => (await timersWaitingInCascade()) > before);
+      await waitFor('the end of the snooze in the cascade', async () => (await timersInCascade(app)) > before);
 
       await sendThroughCascade([{ kind: 'retrigger', alertId, epoch: event!.data.epoch, dueAt: dueInASecond() }]);
       await waitFor('the page from the first step again', () => pagesTo('snooze').length === 2, { timeoutMs: 15_000 });

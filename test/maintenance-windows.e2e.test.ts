@@ -1,10 +1,9 @@
-import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { triggerAlert } from '../src/commands/alerts.js';
 import { loadFlow } from '../src/commands/flows.js';
-import { brokerNames } from '../src/infra/broker-messages.js';
 import { addMember, signUpWithTeam, type SignedUpUser, type TeamOwner } from './support/accounts.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { purgeCascadeOnceItHoldsATimer } from './support/delay-cascade.js';
 import { waitFor } from './support/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -100,19 +99,7 @@ describe('maintenance windows and undelivered pages end to end', () => {
     const flowId = await createFlow('lost-timer');
     const window = await openWindow({ start: inSeconds(-1), end: inSeconds(4), flowIds: [flowId] });
     await trigger(flowId);
-    const connection = await amqp.connect(app.config.amqpUrl);
-    try {
-      const channel = await connection.createChannel();
-      const names = brokerNames(app.config.amqpPrefix);
-      await waitFor('the timer to be in the cascade', async () => {
-        let total = 0;
-        for (let level = 0; level < 20; level++) total += (await channel.checkQueue(names.delayLevelQueue(level))).messageCount;
-        return total > 0;
-      });
-      for (let level = 0; level < 20; level++) await channel.purgeQueue(names.delayLevelQueue(level));
-    } finally {
-      await connection.close();
-    }
+    await purgeCascadeOnceItHoldsATimer(app);
     const [page] = await waitFor('the sweeper to page', () => (pagesTo('lost-timer').length ? pagesTo('lost-timer') : undefined), { timeoutMs: 15_000 });
     // The sweeper fires a pending step once it is overdue beyond its grace (1 s here).
     expect(page!.receivedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(window.end) + 1000);

@@ -190,7 +190,13 @@ export function openApiDocument(routes: readonly AnyRouteSpec[]): Record<string,
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'An access token from /auth/register, /auth/login or /auth/refresh. What it may do is decided from current team membership.',
+          description:
+            "An access token from /auth/register, /auth/login or /auth/refresh, or a team's API token (`aot_…`, acting with its role in its team only). What it may do is decided per request from current membership or the token's own record.",
+        },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The METRICS_TOKEN the service was started with; /metrics is open when none is set.',
         },
         integrationKey: {
           type: 'apiKey',
@@ -357,7 +363,11 @@ const platformOperations: [string, 'get', Record<string, unknown>][] = [
       operationId: 'getMetrics',
       summary: 'Prometheus metrics',
       tags: ['platform'],
-      responses: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      security: [{}, { metricsToken: [] }],
+      responses: {
+        200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+        401: ref('responses', 'Unauthorized'),
+      },
     },
   ],
   [
