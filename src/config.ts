@@ -12,6 +12,9 @@ const booleanFlag = z
 /** `false` (the default), `true` (one proxy in front), or how many proxies in front append to X-Forwarded-For. */
 const proxyHops = z.union([booleanFlag.transform((trusted) => (trusted ? 1 : 0)), z.coerce.number().int().min(1).max(16)]);
 
+/** OTLP over HTTP, protobuf (OpenTelemetry's default) or JSON; gRPC is not offered. */
+const OtlpProtocol = z.enum(['http/protobuf', 'http/json'], 'traces are exported over OTLP/HTTP: set http/protobuf or http/json');
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -58,8 +61,8 @@ const EnvSchema = z.object({
   OTEL_SDK_DISABLED: booleanFlag.default(false),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.literal('http/json', 'traces are exported as OTLP/HTTP JSON: set http/json').optional(),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.literal('http/json', 'traces are exported as OTLP/HTTP JSON: set http/json').optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: OtlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: OtlpProtocol.optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('alertops'),
   OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
   OTEL_TRACES_SAMPLER: z
@@ -212,6 +215,7 @@ function tracingSettings(e: z.infer<typeof EnvSchema>): TracingSettings | null {
   if (!tracesUrl || e.OTEL_SDK_DISABLED) return null;
   return {
     tracesUrl,
+    protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     serviceName: e.OTEL_SERVICE_NAME,
     resourceAttributes: e.OTEL_RESOURCE_ATTRIBUTES,
     sampler: e.OTEL_TRACES_SAMPLER,

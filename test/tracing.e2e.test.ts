@@ -116,3 +116,42 @@ describe('one trace follows an alert from the trigger to the webhook', () => {
     }
   });
 });
+
+describe("traces in OpenTelemetry's default protocol, OTLP/HTTP protobuf", () => {
+  let app: TestApp;
+  let collector: OtlpReceiver;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    collector = await startOtlpReceiver();
+    receiver = await startWebhookReceiver();
+    app = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '200' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await receiver?.stop();
+    await collector?.stop();
+  });
+
+  it('exports protobuf when no protocol is set, carrying the trace the webhook names', async () => {
+    const owner = await signUp(app.http);
+    const team = await app.http.post('/teams', { name: 'Traced in protobuf' }, { token: owner.token });
+    const teamId = team.body.id as string;
+    const flow = await app.http.post(
+      `/teams/${teamId}/flows`,
+      { name: 'traced', nodes: [{ name: 'hook', delaySeconds: 0, target: { type: 'webhook', url: `${receiver.url}/protobuf` } }] },
+      { token: owner.token },
+    );
+    expect((await app.http.post(`/teams/${teamId}/alerts`, { flowId: flow.body.id, summary: 'disk full' }, { token: owner.token })).status).toBe(201);
+
+    const page = await waitFor('the webhook', () => receiver.requests.find((request) => request.path === '/protobuf'));
+    const [, traceId] = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(String(page.headers.traceparent)) ?? [];
+    expect(traceId).toBeDefined();
+    // Protobuf carries a trace id as its 16 raw bytes and a span name as its UTF-8 text.
+    const traceIdBytes = Buffer.from(traceId!, 'hex');
+    await waitFor('the send span of that trace in a protobuf export', () =>
+      collector.protobufExports.some((bytes) => bytes.includes(traceIdBytes) && bytes.includes(Buffer.from('send webhook'))),
+    );
+    expect(collector.rawExports).toEqual([]);
+  });
+});

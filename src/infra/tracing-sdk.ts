@@ -1,7 +1,8 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { parseKeyPairsIntoRecord, type W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -34,7 +35,7 @@ function samplerOf(settings: TracingSettings): Sampler {
 }
 
 /**
- * The SDK, loaded only when traces are exported: an OTLP/HTTP JSON exporter behind a batching processor, the
+ * The SDK, loaded only when traces are exported: an OTLP/HTTP exporter (protobuf or JSON) behind a batching processor, the
  * configured sampler, AsyncLocalStorage context and W3C trace context, registered as the process's globals.
  */
 export function startTracerProvider(settings: TracingSettings, propagator: W3CTraceContextPropagator): TracerProvider {
@@ -42,7 +43,8 @@ export function startTracerProvider(settings: TracingSettings, propagator: W3CTr
     ...parseKeyPairsIntoRecord(settings.resourceAttributes),
     [ATTR_SERVICE_NAME]: settings.serviceName,
   });
-  const exporter = new OTLPTraceExporter({ url: settings.tracesUrl });
+  const exporter =
+    settings.protocol === 'http/json' ? new OtlpJsonExporter({ url: settings.tracesUrl }) : new OtlpProtobufExporter({ url: settings.tracesUrl });
   const provider = new TracerProvider({
     resource,
     sampler: samplerOf(settings),

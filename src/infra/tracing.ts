@@ -10,14 +10,17 @@ import {
   SpanStatusCode,
   trace,
   TraceFlags,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Logger } from './logger.js';
 
 /** The OTLP/HTTP export as the standard OTEL_* variables describe it; null: no SDK, the API's no-op tracer. */
 export interface TracingSettings {
-  /** Where spans are POSTed (OTLP/HTTP JSON): OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
   tracesUrl: string;
+  /** OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, http/protobuf unless set. */
+  protocol: 'http/protobuf' | 'http/json';
   serviceName: string;
   /** OTEL_RESOURCE_ATTRIBUTES as given (key=value,...). */
   resourceAttributes: string | undefined;
@@ -39,11 +42,10 @@ export const SpanAttribute = {
   channel: 'alertops.channel',
 } as const;
 
-const tracer = trace.getTracer('alertops');
 const traceContext = new W3CTraceContextPropagator();
 
 /** The running SDK: how to flush and stop it. */
-interface TracerProviderHandle {
+interface TracerProviderHandle extends TracerProvider {
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -88,7 +90,8 @@ export async function startTracing(settings: TracingSettings | null, logger: Log
 
 async function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, parent: Context, work: (span: Span) => Promise<T>): Promise<T> {
   if (!provider) return work(noSpan);
-  return tracer.startActiveSpan(name, { kind, attributes }, parent, async (span) => {
+  // From the provider itself: a tracer taken from the global API once would stay bound to the first provider of the process.
+  return provider.getTracer('alertops').startActiveSpan(name, { kind, attributes }, parent, async (span) => {
     try {
       return await work(span);
     } catch (error) {

@@ -20,6 +20,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Every export body as received, to search for what must never leave the process. */
   rawExports: string[];
+  /** Exports in OTLP/HTTP protobuf (OpenTelemetry's default protocol), kept as bytes. */
+  protobufExports: Buffer[];
   stop(): Promise<void>;
 }
 
@@ -33,15 +35,23 @@ const valueOf = (value: AnyValue | undefined): unknown => {
 const attributesOf = (attributes: { key: string; value: AnyValue }[] | undefined) =>
   Object.fromEntries((attributes ?? []).map(({ key, value }) => [key, valueOf(value)]));
 
-/** A collector stand-in on loopback: accepts OTLP/HTTP JSON trace exports and keeps their spans. */
+/** A collector stand-in on loopback: accepts OTLP/HTTP trace exports, keeping the spans of JSON ones and the bytes of protobuf ones. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const rawExports: string[] = [];
+  const protobufExports: Buffer[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      const text = bytes.toString('utf8');
+      if (request.url === '/v1/traces' && request.headers['content-type'] === 'application/x-protobuf') {
+        protobufExports.push(bytes);
+        // An empty ExportTraceServiceResponse: no partial success to report.
+        response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       if (request.url !== '/v1/traces' || !/json/.test(request.headers['content-type'] ?? '')) {
         response.writeHead(415).end();
         return;
@@ -78,6 +88,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     rawExports,
+    protobufExports,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
