@@ -4,6 +4,9 @@
  * even while one team's targets hang until their timeout. A team whose line is full is refused (the caller sends
  * the work round again later) rather than held, so one team's backlog never fills what the broker will hand out.
  */
+/** How long work refused because its team's line is full stays away: bounds for FairDispatcher.deferralMs. */
+export const DELIVERY_DEFERRAL = { minMs: 1000, maxMs: 15_000 } as const;
+
 export class FairDispatcher {
   private readonly lines = new Map<string, (() => Promise<void>)[]>();
   private readonly inFlight = new Map<string, number>();
@@ -53,6 +56,11 @@ export class FairDispatcher {
     const typical = Math.max(this.typicalMs.get(team) ?? 0, now - oldest);
     const turnsAhead = Math.ceil(((this.lines.get(team)?.length ?? 0) + 1) / this.options.perTeamInFlight);
     return turnsAhead * typical;
+  }
+
+  /** How long refused work of `team` should stay away: its expected wait, within the given bounds. */
+  deferralMs(team: string, bounds: { minMs: number; maxMs: number }): number {
+    return Math.min(bounds.maxMs, Math.max(bounds.minMs, this.expectedWaitMs(team)));
   }
 
   private dispatch(): void {

@@ -59,7 +59,7 @@ export interface NotifierOptions {
    * Where work refused for now (its team's line is full) goes to come back later: after about as long as the team's
    * line takes to move, within these bounds, so a team whose targets hang does not churn its backlog every second.
    */
-  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'>; minDelayMs: number; maxDelayMs: number };
+  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'>; minMs: number; maxMs: number };
   /** Per-destination circuit breaker for webhooks; one per process by default. */
   circuitBreaker?: CircuitBreaker;
   /** Wait before handing a message back after an infrastructure error; grows with consecutive errors. */
@@ -168,8 +168,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     try {
       if (!options.deferral) throw new Error('no way to defer delivery work');
       const { alertId, deliveryId, teamId } = work;
-      const { minDelayMs, maxDelayMs } = options.deferral;
-      const delayMs = Math.min(maxDelayMs, Math.max(minDelayMs, dispatcher.expectedWaitMs(work.teamId ?? 'unknown')));
+      const delayMs = dispatcher.deferralMs(work.teamId ?? 'unknown', options.deferral);
       const dueAt = new Date(clock().getTime() + delayMs).toISOString();
       await options.deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
       log.debug({ ...work, delayMs }, "the team's line is full; delivery work deferred");

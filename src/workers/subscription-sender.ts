@@ -8,7 +8,7 @@ import { pause } from '../infra/pause.js';
 import type { Pool } from '../infra/postgres.js';
 import { type QueueConsumer, type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { postSignedWebhook } from './channels/webhook.js';
-import { FairDispatcher } from './fair-dispatcher.js';
+import { DELIVERY_DEFERRAL, FairDispatcher } from './fair-dispatcher.js';
 import { SUBSCRIPTION_DELIVERIES } from './subscription-reactor.js';
 
 export interface SubscriptionSenderOptions {
@@ -242,7 +242,7 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
     const turn = dispatcher.offer(work.teamId, () => runLine(work, message));
     if (turn !== false) return turn;
     try {
-      const delayMs = Math.min(15_000, Math.max(1000, dispatcher.expectedWaitMs(work.teamId)));
+      const delayMs = dispatcher.deferralMs(work.teamId, DELIVERY_DEFERRAL);
       await defer(work, new Date(clock().getTime() + delayMs));
       message.ack();
     } catch (error) {
