@@ -1,12 +1,12 @@
+/** How long work refused because its team's line is full stays away: bounds for FairDispatcher.deferralMs. */
+export const DELIVERY_DEFERRAL = { minMs: 1000, maxMs: 15_000 } as const;
+
 /**
  * Shares a fixed number of senders among teams: each team's work waits in its own line, a free sender takes the
  * next team in turn, and no team may hold more than `perTeamInFlight` senders, so the rest stay free for the others
  * even while one team's targets hang until their timeout. A team whose line is full is refused (the caller sends
  * the work round again later) rather than held, so one team's backlog never fills what the broker will hand out.
  */
-/** How long work refused because its team's line is full stays away: bounds for FairDispatcher.deferralMs. */
-export const DELIVERY_DEFERRAL = { minMs: 1000, maxMs: 15_000 } as const;
-
 export class FairDispatcher {
   private readonly lines = new Map<string, (() => Promise<void>)[]>();
   private readonly inFlight = new Map<string, number>();
