@@ -5,6 +5,21 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './suppo
 import { waitFor } from './support/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
+/** A new account's team, a one-step flow paging `url` after `delaySeconds`, and one alert triggered on it. */
+async function triggerWebhookAlert(app: TestApp, url: string, delaySeconds: number) {
+  const owner = await signUp(app.http);
+  const team = await app.http.post('/teams', { name: 'Traced' }, { token: owner.token });
+  const teamId = team.body.id as string;
+  const flow = await app.http.post(
+    `/teams/${teamId}/flows`,
+    { name: 'traced', nodes: [{ name: 'hook', delaySeconds, target: { type: 'webhook', url } }] },
+    { token: owner.token },
+  );
+  const trigger = await app.http.post(`/teams/${teamId}/alerts`, { flowId: flow.body.id, summary: 'disk full' }, { token: owner.token });
+  expect(trigger.status).toBe(201);
+  return { owner, teamId, alertId: trigger.body.id as string };
+}
+
 describe('one trace follows an alert from the trigger to the webhook', () => {
   let app: TestApp;
   let collector: OtlpReceiver;
@@ -27,18 +42,8 @@ describe('one trace follows an alert from the trigger to the webhook', () => {
   });
 
   it('spans the trigger request, the append, the relay publish, the delay cascade, the fire, the attempt and the send, whose traceparent the webhook carries', async () => {
-    const owner = await signUp(app.http);
-    const team = await app.http.post('/teams', { name: 'Traced' }, { token: owner.token });
-    const teamId = team.body.id as string;
     // Two seconds: the timer waits a second in the cascade's first level and is dead-lettered out of it.
-    const flow = await app.http.post(
-      `/teams/${teamId}/flows`,
-      { name: 'traced', nodes: [{ name: 'hook', delaySeconds: 2, target: { type: 'webhook', url: `${receiver.url}/traced` } }] },
-      { token: owner.token },
-    );
-    const trigger = await app.http.post(`/teams/${teamId}/alerts`, { flowId: flow.body.id, summary: 'disk full' }, { token: owner.token });
-    expect(trigger.status).toBe(201);
-    const alertId = trigger.body.id as string;
+    const { owner, teamId, alertId } = await triggerWebhookAlert(app, `${receiver.url}/traced`, 2);
 
     const page = await waitFor('the webhook', () => receiver.requests.find((request) => request.path === '/traced'));
     const traceparent = String(page.headers.traceparent);
@@ -134,15 +139,7 @@ describe("traces in OpenTelemetry's default protocol, OTLP/HTTP protobuf", () =>
   });
 
   it('exports protobuf when no protocol is set, carrying the trace the webhook names', async () => {
-    const owner = await signUp(app.http);
-    const team = await app.http.post('/teams', { name: 'Traced in protobuf' }, { token: owner.token });
-    const teamId = team.body.id as string;
-    const flow = await app.http.post(
-      `/teams/${teamId}/flows`,
-      { name: 'traced', nodes: [{ name: 'hook', delaySeconds: 0, target: { type: 'webhook', url: `${receiver.url}/protobuf` } }] },
-      { token: owner.token },
-    );
-    expect((await app.http.post(`/teams/${teamId}/alerts`, { flowId: flow.body.id, summary: 'disk full' }, { token: owner.token })).status).toBe(201);
+    await triggerWebhookAlert(app, `${receiver.url}/protobuf`, 0);
 
     const page = await waitFor('the webhook', () => receiver.requests.find((request) => request.path === '/protobuf'));
     const [, traceId] = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(String(page.headers.traceparent)) ?? [];
