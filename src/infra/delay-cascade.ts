@@ -147,6 +147,7 @@ export async function deleteDelayCascade(connection: AmqpConnection, names: Brok
     await channel.deleteExchange(names.timersDueExchange);
     await channel.deleteQueue(names.deliveriesQueue);
     await channel.deleteQueue(names.subscriptionDeliveriesQueue);
+    await channel.deleteQueue(streamProbeQueue(names));
   } finally {
     await channel.close().catch(() => undefined);
   }
@@ -168,18 +169,18 @@ function assertBrokerVersion(connection: AmqpConnection): void {
 /**
  * RabbitMQ 3.10 silently falls back to at-most-once dead-lettering (a lost timer on any hiccup) when the
  * stream_queue feature flag is disabled, and no AMQP reply reveals the fallback. Declaring a stream fails
- * exactly when that flag is off, so a throwaway stream is the probe.
+ * exactly when that flag is off, so an empty stream is the probe. It is kept, not deleted: processes of one
+ * deployment start side by side, and one deleting the probe while another declares it leaves the broker's
+ * stream coordinator unavailable for its 30 s timeout.
  */
 async function assertStreamQueuesEnabled(connection: AmqpConnection, names: BrokerNames): Promise<void> {
-  const probe = `${names.delayExchange}.capability-probe`;
   const channel = await connection.createChannel();
   let closedBy: Error | null = null;
   channel.on('error', (error: Error) => {
     closedBy = error;
   });
   try {
-    await channel.assertQueue(probe, { durable: true, arguments: { 'x-queue-type': 'stream' } });
-    await channel.deleteQueue(probe);
+    await channel.assertQueue(streamProbeQueue(names), { durable: true, arguments: { 'x-queue-type': 'stream' } });
   } catch (error) {
     // Only the broker refusing the stream (a channel error) says the flag is off. A connection that went away
     // mid-probe (a broker still booting closes it with INTERNAL_ERROR) says nothing about the broker's features.
@@ -191,6 +192,10 @@ async function assertStreamQueuesEnabled(connection: AmqpConnection, names: Brok
   } finally {
     await channel.close().catch(() => undefined);
   }
+}
+
+function streamProbeQueue(names: BrokerNames): string {
+  return `${names.delayExchange}.capability-probe`;
 }
 
 function describeBrokerError(error: Error): string {
