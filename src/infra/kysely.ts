@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import { isLostConnection, type Pool } from './postgres.js';
+import type { PoolClient } from 'pg';
+import { isLostConnection, lostConnectionTries, type Pool, retryOnLostConnections } from './postgres.js';
 
 export function createKysely<Database>(pool: Pool): Kysely<Database> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: retryingStatements(pool) }) });
@@ -7,24 +8,28 @@ export function createKysely<Database>(pool: Pool): Kysely<Database> {
 
 /**
  * Kysely checks a client out per statement (the read-model queries here never open a transaction): a statement whose
- * connection was terminated under it is sent once more on a fresh one, as pooled queries are (see createPool).
+ * connection was terminated under it is sent again on another, as pooled queries are (see createPool).
  */
 function retryingStatements(pool: Pool): PostgresPool {
+  const tries = lostConnectionTries(pool);
   return {
     async connect() {
-      let client = await pool.connect();
+      let client: PoolClient | null = await pool.connect();
       return {
-        async query(sql: string, parameters: readonly unknown[]) {
-          try {
-            return await client.query(sql, parameters as unknown[]);
-          } catch (error) {
-            if (!isLostConnection(error)) throw error;
-            client.release(error as Error);
-            client = await pool.connect();
-            return client.query(sql, parameters as unknown[]);
-          }
-        },
-        release: () => client.release(),
+        query: (sql: string, parameters: readonly unknown[]) =>
+          retryOnLostConnections(tries, async () => {
+            client ??= await pool.connect();
+            try {
+              return await client.query(sql, parameters as unknown[]);
+            } catch (error) {
+              if (isLostConnection(error)) {
+                client.release(error as Error);
+                client = null;
+              }
+              throw error;
+            }
+          }),
+        release: () => client?.release(),
       } as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),

@@ -34,18 +34,34 @@ export function isLostConnection(error: unknown): boolean {
 }
 
 /**
- * A pooled query whose connection was terminated under it (a backend killed between queries, a database restart)
- * is sent once more on a fresh connection: the terminated backend's transaction was rolled back, so the statement
- * either never ran or left nothing. Callers see the second answer instead of an error they could do nothing about.
+ * Runs `statement` again while it fails because its connection was terminated under it, up to `tries` times in all.
+ * A termination (a database restart, pg_terminate_backend of every backend) kills every idle connection of a pool at
+ * once, and the pool learns that each is dead only when it hands it out; so a statement may meet several dead
+ * connections before a fresh one. A terminated backend's transaction was rolled back: the statement never ran or
+ * left nothing.
  */
+export async function retryOnLostConnections<T>(tries: number, statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (!isLostConnection(error) || attempt >= tries) throw error;
+    }
+  }
+}
+
+/** Enough tries to get past every connection a pool can hold, dead at once, to a fresh one. */
+export function lostConnectionTries(pool: pg.Pool): number {
+  return (pool.options.max ?? 10) + 1;
+}
+
+/** Pooled queries are sent again when their connection was terminated under them (see retryOnLostConnections). */
 function retryOnLostConnection(pool: pg.Pool): void {
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  const tries = lostConnectionTries(pool);
   (pool as { query: unknown }).query = (...args: unknown[]) => {
     if (typeof args.at(-1) === 'function') return query(...args);
-    return query(...args).catch((error: unknown) => {
-      if (!isLostConnection(error)) throw error;
-      return query(...args);
-    });
+    return retryOnLostConnections(tries, () => query(...args));
   };
 }
 
