@@ -13,7 +13,8 @@ import { inCurrentTrace, SpanAttribute, SpanKind, traced } from '../infra/tracin
 import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
 import { CircuitBreaker } from './channels/circuit-breaker.js';
-import { FairDispatcher } from './fair-dispatcher.js';
+import { DELIVERY_DEFERRAL, FairDispatcher } from './fair-dispatcher.js';
+import { offerOrDefer } from './offer-or-defer.js';
 import { DeliveryWork, parseMessage } from '../infra/broker-messages.js';
 
 /** The two commands around a send: persist the attempt, then record what became of it. */
@@ -163,20 +164,23 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       message.nack(false);
       return;
     }
-    const turn = dispatcher.offer(work.teamId ?? 'unknown', inCurrentTrace(() => deliverAndSettle(work, message)));
-    if (turn !== false) return turn;
-    try {
-      if (!options.deferral) throw new Error('no way to defer delivery work');
-      const { alertId, deliveryId, teamId } = work;
-      const delayMs = dispatcher.deferralMs(work.teamId ?? 'unknown', options.deferral);
-      const dueAt = new Date(clock().getTime() + delayMs).toISOString();
-      await options.deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
-      log.debug({ ...work, delayMs }, "the team's line is full; delivery work deferred");
-      message.ack();
-    } catch (error) {
-      log.warn({ err: error, ...work }, 'could not defer delivery work; returning it to the queue');
-      if (await pause(backoff.initial, message.closed)) message.nack(true);
-    }
+    const { deferral } = options;
+    await offerOrDefer(
+      dispatcher,
+      message,
+      {
+        team: work.teamId ?? 'unknown',
+        run: inCurrentTrace(() => deliverAndSettle(work, message)),
+        defer: async (delayMs) => {
+          if (!deferral) throw new Error('no way to defer delivery work');
+          const { alertId, deliveryId, teamId } = work;
+          const dueAt = new Date(clock().getTime() + delayMs).toISOString();
+          await deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
+        },
+        context: { ...work },
+      },
+      { bounds: deferral ?? DELIVERY_DEFERRAL, retryMs: backoff.initial, logger: log },
+    );
   }
 
   async function deliverAndSettle(work: DeliveryWork, message: ReceivedMessage): Promise<void> {

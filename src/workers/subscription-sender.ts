@@ -9,6 +9,7 @@ import type { Pool } from '../infra/postgres.js';
 import { type QueueConsumer, type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { postSignedWebhook } from './channels/webhook.js';
 import { DELIVERY_DEFERRAL, FairDispatcher } from './fair-dispatcher.js';
+import { offerOrDefer } from './offer-or-defer.js';
 import { SUBSCRIPTION_DELIVERIES } from './subscription-reactor.js';
 
 export interface SubscriptionSenderOptions {
@@ -239,16 +240,17 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
       message.nack(false);
       return;
     }
-    const turn = dispatcher.offer(work.teamId, () => runLine(work, message));
-    if (turn !== false) return turn;
-    try {
-      const delayMs = dispatcher.deferralMs(work.teamId, DELIVERY_DEFERRAL);
-      await defer(work, new Date(clock().getTime() + delayMs));
-      message.ack();
-    } catch (error) {
-      log.warn({ err: error, ...work }, 'could not defer subscription work; returning it to the queue');
-      if (await pause(250, message.closed)) message.nack(true);
-    }
+    await offerOrDefer(
+      dispatcher,
+      message,
+      {
+        team: work.teamId,
+        run: () => runLine(work, message),
+        defer: (delayMs) => defer(work, new Date(clock().getTime() + delayMs)),
+        context: { ...work },
+      },
+      { bounds: DELIVERY_DEFERRAL, retryMs: 250, logger: log },
+    );
   }
 
   return startQueueConsumer({

@@ -51,7 +51,7 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
     await cluster?.stopAll();
     console.log(`chaos seed ${seed}; service logs in ${cluster?.logDirectory}`);
     await deleteBrokerPrefix(inject('amqpUrl'), amqpPrefix).catch(() => undefined);
-    await database?.drop();
+    if (process.env.CHAOS_KEEP_DATABASE) console.log(`kept ${database?.url}`); else await database?.drop();
     await targets?.stop();
   });
 
