@@ -94,7 +94,7 @@ describe('incident report', () => {
     expect(report.lifecycle.map((change) => change.change)).toEqual(['exhausted', 'acknowledged', 'resolved']);
   });
 
-  it('reads snoozes and their end, acknowledgement timeouts and resends by their type name', () => {
+  it('reads snoozes and their end, acknowledgement timeouts and resends', () => {
     const base = reportEvents(alertHistory(alertId, teamId, run.slice(0, 4)));
     const next = base.length;
     const later: ReportEvent[] = [

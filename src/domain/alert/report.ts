@@ -118,16 +118,6 @@ type Page = z.infer<typeof Page>;
 type Step = z.infer<typeof Step>;
 type Attempt = z.infer<typeof Attempt>;
 
-/**
- * Events of other features (notes, snoozes and their end, acknowledgement timeouts, resends), read by their type name whether or not
- * the catalog this code was built with has them; one whose shape does not match is in the timeline only.
- */
-const noteAdded = z.object({ noteId: z.string(), text: z.string(), by: z.string(), at: Timestamp });
-const snoozed = z.object({ by: z.string(), at: Timestamp, until: Timestamp });
-const acknowledgementTimedOut = z.object({ at: Timestamp });
-const snoozeEnded = z.object({ at: Timestamp });
-const resendRequested = z.object({ deliveryId: z.uuid(), by: z.string(), at: Timestamp });
-
 const USER_ACTOR = /^user:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -194,8 +184,6 @@ export function incidentReport(
   };
 
   for (const event of events.slice(1)) {
-    // By name whether or not the catalog this code was built with knows the type.
-    if (readOtherFeature(event)) continue;
     const alertEvent = known(event);
     if (!alertEvent) continue;
     switch (alertEvent.type) {
@@ -306,40 +294,28 @@ export function incidentReport(
       case 'AlertEscalatedManually':
         change(alertEvent.data.at, 'escalated', alertEvent.data.by);
         break;
-    }
-  }
-
-  /** Whether the event is one of the other features' this report reads by name. */
-  function readOtherFeature(event: ReportEvent): boolean {
-    if (event.type === 'AlertNoteAdded') {
-      const note = noteAdded.safeParse(event.data);
-      if (note.success) notes.push({ noteId: note.data.noteId, text: note.data.text, by: actor(note.data.by), at: note.data.at });
-    } else if (event.type === 'AlertSnoozed') {
-      const snooze = snoozed.safeParse(event.data);
-      if (snooze.success) {
+      case 'AlertSnoozed':
         status = 'acknowledged';
         nextStep = null;
-        change(snooze.data.at, 'snoozed', snooze.data.by, snooze.data.until);
-      }
-    } else if (event.type === 'SnoozeEnded') {
-      const ended = snoozeEnded.safeParse(event.data);
-      if (ended.success) {
+        change(alertEvent.data.at, 'snoozed', alertEvent.data.by, alertEvent.data.until);
+        break;
+      case 'SnoozeEnded':
         status = 'triggered';
-        change(ended.data.at, 'snooze_ended', null);
-      }
-    } else if (event.type === 'AcknowledgementTimedOut') {
-      const timedOut = acknowledgementTimedOut.safeParse(event.data);
-      if (timedOut.success) {
+        change(alertEvent.data.at, 'snooze_ended', null);
+        break;
+      case 'AcknowledgementTimedOut':
         status = 'triggered';
-        change(timedOut.data.at, 'acknowledgement_timed_out', null);
+        change(alertEvent.data.at, 'acknowledgement_timed_out', null);
+        break;
+      case 'AlertNoteAdded': {
+        const { noteId, text, by, at } = alertEvent.data;
+        notes.push({ noteId, text, by: actor(by), at });
+        break;
       }
-    } else if (event.type === 'NotificationResendRequested') {
-      const resend = resendRequested.safeParse(event.data);
-      if (resend.success) pages.get(resend.data.deliveryId)?.resends.push({ by: actor(resend.data.by), at: resend.data.at });
-    } else {
-      return false;
+      case 'NotificationResendRequested':
+        pages.get(alertEvent.data.deliveryId)?.resends.push({ by: actor(alertEvent.data.by), at: alertEvent.data.at });
+        break;
     }
-    return true;
   }
 
   return {
