@@ -29,6 +29,8 @@ import {
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const alertCount = Number(process.env.CHAOS_ALERTS ?? 240);
 const triggerWindowMs = Number(process.env.CHAOS_WINDOW_MS ?? 30_000);
+/** How long before a fault struck and after its effect ended a step's page counts as the fault's doing. */
+const FAULT_MARGIN_MS = 5000;
 
 describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side by side, killed, cut off from broker and database', () => {
   const amqpPrefix = uniqueName('alertops_chaos').toLowerCase();
@@ -192,8 +194,9 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
     expect(settled, 'the engine settled with everything delivered').toBe(true);
     // A step due while a fault was doing its work (the broker away, a killed process's work being taken over, its
     // connections cut) waits for recovery, by design: the sweeper's grace and a replacement's start-up come first.
+    // So does one due a few seconds before a fault struck: on this loaded machine its send may not have begun yet.
     // Every other step is held to the bounds; those are held to the faults' length plus the same worst case.
-    const duringFault = ({ dueAt }: { dueAt: number }) => faultWindows.some(({ from, to }) => dueAt >= from - 1000 && dueAt <= to + 5000);
+    const duringFault = ({ dueAt }: { dueAt: number }) => faultWindows.some(({ from, to }) => dueAt >= from - FAULT_MARGIN_MS && dueAt <= to + FAULT_MARGIN_MS);
     const awayFromFaults = analysis.firstPageLags.filter((lag) => !duringFault(lag)).map(({ lagMs }) => lagMs);
     console.log(`lag of first pages due away from the faults: ${JSON.stringify(lagFigures(awayFromFaults))} (${awayFromFaults.length} steps)`);
     expect(lagBeyondBounds(awayFromFaults), 'lag from due time to first page, steps due away from the faults').toEqual([]);
