@@ -8,8 +8,8 @@ describe('sender liveness', () => {
   let database: TestDatabase;
   const logger = createLogger('silent');
   const senders: SenderLiveness[] = [];
-  const sender = async () => {
-    const created = new SenderLiveness(database.pool, database.url, logger, 60_000);
+  const sender = async (staleAfterMs = 200) => {
+    const created = new SenderLiveness(database.pool, database.url, logger, 60_000, staleAfterMs);
     senders.push(created);
     await created.start();
     return created;
@@ -23,7 +23,7 @@ describe('sender liveness', () => {
     await database?.drop();
   });
 
-  it('a running sender is never taken for stopped; one whose process or connection is gone is, at the next refresh', async () => {
+  it('a running sender is never taken for stopped; one whose process is gone is, once its last mark of life is stale', async () => {
     const observer = await sender();
     const running = await sender();
     const crashed = await sender();
@@ -57,5 +57,25 @@ describe('sender liveness', () => {
     expect(await dropped.refresh()).not.toContain(dropped.senderId);
     // Its refresh registered it again: the others see it alive.
     expect(await observer.refresh()).not.toContain(dropped.senderId);
+  });
+
+  it('a live sender whose connection was cut takes its lock again by itself and is not taken for stopped meanwhile', async () => {
+    const observer = await sender();
+    const cut = await sender(3000);
+    const lockHolder = async () =>
+      (await database.pool.query<{ pid: number }>(`select pid from pg_locks where locktype = 'advisory' and granted and objid = hashtext($1)::oid`, [cut.senderId]))
+        .rows[0]?.pid;
+    const before = await lockHolder();
+    await database.pool.query('select pg_terminate_backend($1)', [before]);
+    await waitFor('the lock to be free', async () => (await lockHolder()) !== before);
+
+    expect(await observer.refresh()).not.toContain(cut.senderId);
+    // Without a refresh of its own: the lost connection alone makes it take the lock again.
+    const after = await waitFor('the cut sender to hold its lock again', async () => {
+      const pid = await lockHolder();
+      return pid !== undefined && pid !== before && pid;
+    });
+    expect(after).not.toBe(before);
+    expect(await observer.refresh()).not.toContain(cut.senderId);
   });
 });
