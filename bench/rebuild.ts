@@ -89,6 +89,11 @@ async function seedLog(pool: Pool): Promise<number> {
   return alerts * perAlert;
 }
 
+async function countLoggedEvents(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ count: string }>('select count(*) as count from events');
+  return Number(rows[0]!.count);
+}
+
 async function logHead(pool: Pool): Promise<LogPosition> {
   const { rows } = await pool.query<{ transaction_id: string; global_position: string }>(
     'select transaction_id::text as transaction_id, global_position from events order by transaction_id desc, global_position desc limit 1',
@@ -98,9 +103,11 @@ async function logHead(pool: Pool): Promise<LogPosition> {
 }
 
 async function main(): Promise<void> {
+  // BENCH_REBUILD_DATABASE: a database an earlier run kept (BENCH_KEEP_DATABASE=true), used as it is, seed and all.
+  const reused = process.env.BENCH_REBUILD_DATABASE;
   const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/alertops');
   base.pathname = `/alertops_bench_rebuild_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const databaseUrl = base.toString();
+  const databaseUrl = reused ?? base.toString();
   const log = (line: string) => process.stdout.write(`${line}\n`);
   await ensureDatabaseExists(databaseUrl);
   const pool = createPool(databaseUrl, { max: WRITERS + 4, applicationName: 'alertops-bench' });
@@ -109,9 +116,9 @@ async function main(): Promise<void> {
     await migrate(pool);
     const { rows: version } = await pool.query<{ server_version: string }>('show server_version');
     const seedStarted = performance.now();
-    const events = await seedLog(pool);
+    const events = reused ? await countLoggedEvents(pool) : await seedLog(pool);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    log(`seeded ${events} events in ${seedSeconds.toFixed(1)} s`);
+    log(reused ? `reusing ${events} events in ${reused}` : `seeded ${events} events in ${seedSeconds.toFixed(1)} s`);
     const { rows: logged } = await pool.query<{ count: string }>('select count(*) as count from events');
     if (Number(logged[0]!.count) !== events) throw new Error(`the log holds ${logged[0]!.count} events, ${events} were appended`);
     const expectedAlerts = events / 8;
@@ -121,9 +128,17 @@ async function main(): Promise<void> {
         throw new Error(`after the ${stage} the alerts read model holds ${counted[0]!.alerts} alerts, the log ${expectedAlerts}`);
       }
     };
-    rows.push(`| seed: alert lifecycles appended, ${WRITERS} writers, 8 events per append | ${events.toLocaleString('en')} | ${seedSeconds.toFixed(1)} | ${Math.round(events / seedSeconds).toLocaleString('en')} |`);
+    if (!reused) {
+      rows.push(`| seed: alert lifecycles appended, ${WRITERS} writers, 8 events per append | ${events.toLocaleString('en')} | ${seedSeconds.toFixed(1)} | ${Math.round(events / seedSeconds).toLocaleString('en')} |`);
+    }
     await pool.query('vacuum analyze events');
 
+    if (reused) {
+      // The kept database's read models and checkpoint are from the earlier run: the catch-up starts from nothing.
+      const tables = readModelProjections.flatMap((projection) => Object.keys(projection.keys));
+      await pool.query(`truncate ${tables.join(', ')}`);
+      await pool.query('delete from subscription_checkpoints where subscription_name = $1', [READ_MODELS]);
+    }
     const deps = { pool, eventStore: new PostgresEventStore(pool), catalog: createCatalog() };
     const head = await logHead(pool);
     const runner = new SubscriptionRunner(readModelSubscription(readModelProjections), {
@@ -181,7 +196,7 @@ async function main(): Promise<void> {
     log(`wrote ${output}`);
   } finally {
     await pool.end();
-    if (process.env.BENCH_KEEP_DATABASE === 'true') log(`kept ${databaseUrl}`);
+    if (reused || process.env.BENCH_KEEP_DATABASE === 'true') log(`kept ${databaseUrl}`);
     else await dropDatabase(databaseUrl);
   }
 }
