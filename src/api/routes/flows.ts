@@ -13,13 +13,13 @@ import {
 import { FlowAckTimeout, FlowName, FlowRepeat } from '../../domain/flow/events.js';
 import { FlowNode, FlowNodeInput } from '../../domain/flow/node.js';
 import { Timestamp } from '../../domain/schemas.js';
-import type { Actor, LogPosition } from '../../eventstore/types.js';
+import type { LogPosition } from '../../eventstore/types.js';
 import { webhookTargetsFor } from '../redaction.js';
 import { etag } from '../if-match.js';
 import { notFoundProblem } from '../problem.js';
 import { routeGroup, type RouteResult } from '../routing.js';
+import { type EditCaller, versionedEdit, type VersionedEditSpec } from '../versioned-edit.js';
 import { FlowKeyParams, FlowParams, NodeParams, TeamParams } from '../schemas.js';
-import type { ApiServices } from '../services.js';
 
 const route = routeGroup({ tag: 'flows' });
 
@@ -35,7 +35,6 @@ const AddNodeBody = z.strictObject({ ...FlowNodeInput.shape, after: z.uuid().nul
 const UpdateNodeBody = FlowNodeInput.partial();
 const MoveNodeBody = z.strictObject({ after: z.uuid().nullable() });
 
-const Version = z.object({ version: z.int() });
 const IdAndVersion = z.object({ id: z.uuid(), version: z.int() });
 const FlowSummary = z.object({ id: z.uuid(), name: z.string(), version: z.int(), nodeCount: z.int() });
 const FlowDetail = z.object({
@@ -60,47 +59,20 @@ function flowChanged(
 
 
 /** Who edits which flow, and the version they last saw: what every edit of an existing flow names. */
-interface FlowEdit {
+interface FlowEdit extends EditCaller {
   teamId: string;
   flowId: string;
-  actor: Actor;
-  expectedVersion: number | undefined;
 }
 
-interface FlowEditSpec<Params, Body, Change extends FlowChange> {
-  summary: string;
-  /** Integration keys are the flow's too, and take more than the right to edit it. */
-  permission?: 'integrations:manage';
-  params: z.ZodType<Params>;
-  body?: z.ZodType<Body>;
-  status?: 201;
-  command(request: { params: Params; body: Body; services: ApiServices }, edit: FlowEdit): Promise<Change>;
-  /** The id the answer carries beside the version: of the flow or the node changed, or of the node added. */
-  names?(params: Params, change: Change): string;
-}
-
-/**
- * A change to an existing flow: authorized from the team's stream, honouring If-Match, answering the flow's new
- * version in the body and the ETag.
- */
+/** A change to an existing flow (see versionedEdit); integration keys are the flow's too, and take more than the right to edit it. */
 function flowEditRoute<Params extends z.infer<typeof FlowParams>, Body = undefined, Change extends FlowChange = FlowChange>(
   method: 'post' | 'patch' | 'delete',
   path: string,
-  spec: FlowEditSpec<Params, Body, Change>,
+  spec: VersionedEditSpec<Params, Body, FlowEdit, Change> & { permission?: 'integrations:manage' },
 ) {
-  const { command, names, permission = 'flows:write', status = 200, ...declaration } = spec;
-  return route(method, path, {
-    ...declaration,
-    permission: { team: permission, source: 'stream' },
-    versioned: { resource: 'flow', ifMatch: true },
-    responses: { [status]: names ? IdAndVersion : Version },
-    async handler({ params, body, actor, services, expectedVersion }) {
-      const edit = { teamId: params.teamId, flowId: params.flowId, actor, expectedVersion };
-      const change = await command({ params, body, services }, edit);
-      const answer = names ? { id: names(params, change), version: change.version } : { version: change.version };
-      return flowChanged(status, answer, change);
-    },
-  });
+  const { permission = 'flows:write', ...edit } = spec;
+  const flowOf = (params: Params, caller: EditCaller): FlowEdit => ({ teamId: params.teamId, flowId: params.flowId, ...caller });
+  return route(method, path, versionedEdit('flow', permission, flowOf, edit));
 }
 
 const createFlowRoute = route('post', '/teams/:teamId/flows', {

@@ -9,11 +9,11 @@ import {
 } from '../../commands/schedules.js';
 import { OverrideInput, Rotation, ScheduleInput, SchedulePatch, type ScheduleDefinition } from '../../domain/schedule/definition.js';
 import { MAX_SHIFT_RANGE_DAYS, onCallAt, shiftsBetween } from '../../domain/schedule/on-call.js';
-import type { Actor } from '../../eventstore/types.js';
 import type { ApiServices } from '../services.js';
 import { etag } from '../if-match.js';
 import { badRequest, notFoundProblem } from '../problem.js';
-import { routeGroup, type RouteResult } from '../routing.js';
+import { routeGroup } from '../routing.js';
+import { type EditCaller, versionedEdit, type VersionedEditSpec } from '../versioned-edit.js';
 import { TeamParams } from '../schemas.js';
 
 const Instant = z.iso.datetime({ offset: true });
@@ -37,46 +37,25 @@ const DEFAULT_SHIFT_RANGE_DAYS = 7;
 const LISTED_OVERRIDES = 500;
 
 /** Who edits which schedule, when, and the version they last saw: what every edit of an existing schedule names. */
-interface ScheduleEdit {
+interface ScheduleEdit extends EditCaller {
   teamId: string;
   scheduleId: string;
-  actor: Actor;
   now: Date;
-  expectedVersion: number | undefined;
 }
 
-interface ScheduleEditSpec<Params, Body, Change extends ScheduleChange> {
-  summary: string;
-  params: z.ZodType<Params>;
-  body?: z.ZodType<Body>;
-  status?: 201;
-  command(request: { params: Params; body: Body; services: ApiServices }, edit: ScheduleEdit): Promise<Change>;
-  /** The id the answer carries beside the version: of the schedule or the override changed, or of the one added. */
-  names(params: Params, change: Change): string;
-}
-
-/** A change to an existing schedule: authorized from the team's stream, honouring If-Match, answering its new version. */
+/** A change to an existing schedule (see versionedEdit). */
 function scheduleEditRoute<Params extends z.infer<typeof ScheduleParams>, Body = undefined, Change extends ScheduleChange = ScheduleChange>(
   method: 'post' | 'patch' | 'delete',
   path: string,
-  spec: ScheduleEditSpec<Params, Body, Change>,
+  spec: VersionedEditSpec<Params, Body, ScheduleEdit, Change>,
 ) {
-  const { command, names, status = 200, ...declaration } = spec;
-  return route(method, path, {
-    ...declaration,
-    permission: WRITE,
-    versioned: { resource: 'schedule', ifMatch: true },
-    responses: { [status]: IdAndVersion },
-    async handler({ params, body, actor, services, expectedVersion }) {
-      const edit = { teamId: params.teamId, scheduleId: params.scheduleId, actor, now: services.clock(), expectedVersion };
-      const change = await command({ params, body, services }, edit);
-      return changed(change, status, { id: names(params, change) });
-    },
+  const scheduleOf = (params: Params, caller: EditCaller, services: ApiServices): ScheduleEdit => ({
+    teamId: params.teamId,
+    scheduleId: params.scheduleId,
+    now: services.clock(),
+    ...caller,
   });
-}
-
-function changed(change: ScheduleChange, status: number, body: Record<string, unknown>): RouteResult {
-  return { status, body: { ...body, version: change.version }, headers: etag(change.version), position: change.position };
+  return route(method, path, versionedEdit('schedule', WRITE.team, scheduleOf, spec));
 }
 
 /** The schedule as the read model has it, with the overrides that end after `from`; null when not the team's. */
