@@ -7,7 +7,6 @@ import type { ApiServices } from './api/services.js';
 import { createCatalog } from './catalog.js';
 import { StreamStateCache } from './commands/handle-command.js';
 import type { Config } from './config.js';
-import { EventStoreDbEventStore } from './eventstore/esdb.js';
 import { InMemoryEventStore } from './eventstore/memory.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
 import { type EventStore, EventStoreUnavailableError } from './eventstore/types.js';
@@ -63,7 +62,7 @@ export class StartupError extends Error {
 
 /** The event store the configuration names (PostgreSQL by default), once it has answered: an unreachable one stops start-up. */
 export async function openEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool, logger: Logger): Promise<EventStore> {
-  const eventStore = createEventStore(config, pool, logger);
+  const eventStore = await createEventStore(config, pool, logger);
   try {
     await eventStore.checkHealth();
     return eventStore;
@@ -74,18 +73,21 @@ export async function openEventStore(config: Pick<Config, 'eventStore' | 'esdbUr
   }
 }
 
-function createEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool, logger: Logger): EventStore {
+async function createEventStore(config: Pick<Config, 'eventStore' | 'esdbUrl'>, pool: Pool, logger: Logger): Promise<EventStore> {
   switch (config.eventStore) {
     case 'postgres':
       return new PostgresEventStore(pool);
     case 'memory':
       return new InMemoryEventStore();
-    case 'esdb':
+    case 'esdb': {
+      // Loaded only here: the EventStoreDB client and gRPC are a good part of a process's start-up otherwise.
+      const { EventStoreDbEventStore } = await import('./eventstore/esdb.js');
       try {
         return EventStoreDbEventStore.connect(config.esdbUrl!, { logger });
       } catch (error) {
         throw new StartupError(`cannot use ESDB_URL ${redactUrl(config.esdbUrl!)}: ${(error as Error).message}`);
       }
+    }
   }
 }
 
