@@ -35,11 +35,18 @@ export async function rebuildReadModels(
   const tables = projections.flatMap((projection) => Object.keys(projection.keys));
   const batchSize = options.batchSize ?? 5000;
   const subscription = readModelSubscription(projections, { name: 'rebuild', tableName: besideLive });
-  await withTransaction(deps.pool, async (client) => {
-    for (const table of tables) {
+  // Tables beside the live ones start with their primary keys alone (the batches' upserts need them); the other
+  // indexes and constraints are built once the bulk of the log is in, which is far cheaper than keeping them up.
+  const layouts = await withTransaction(deps.pool, async (client) => {
+    const described: TableLayout[] = [];
+    for (const [index, table] of tables.entries()) {
+      const layout = await tableLayout(client, table, `rebuild_${index}`);
       await client.query(`drop table if exists ${quoteIdentifier(besideLive(table))}`);
-      await client.query(`create table ${quoteIdentifier(besideLive(table))} (like ${quoteIdentifier(table)} including all)`);
+      await client.query(`create table ${quoteIdentifier(besideLive(table))} (like ${quoteIdentifier(table)} including all excluding indexes)`);
+      if (layout.primaryKey) await client.query(layout.primaryKey.build);
+      described.push(layout);
     }
+    return described;
   });
   try {
     const total = await deps.eventStore.countEvents({ after: START_OF_LOG, until: await liveCheckpoint(deps.pool, live) });
@@ -66,6 +73,9 @@ export async function rebuildReadModels(
         page = deps.eventStore.readAll({ after: position, maxCount: batchSize, until });
       }
     }
+    for (const layout of layouts) {
+      for (const { build } of layout.later) await deps.pool.query(build);
+    }
     await withTransaction(deps.pool, async (client) => {
       await client.query(`lock table ${tables.map(quoteIdentifier).join(', ')} in access exclusive mode`);
       const until = await liveCheckpoint(client, live, { lock: true });
@@ -75,9 +85,10 @@ export async function rebuildReadModels(
         progress.replayed += applied.events;
         if (applied.events === 0) break;
       }
-      for (const table of tables) {
+      for (const { table, primaryKey, later } of layouts) {
         await client.query(`drop table ${quoteIdentifier(table)}`);
         await client.query(`alter table ${quoteIdentifier(besideLive(table))} rename to ${quoteIdentifier(table)}`);
+        for (const { rename } of [...(primaryKey ? [primaryKey] : []), ...later]) await client.query(rename);
       }
     });
     options.onProgress?.(progress);
@@ -88,6 +99,59 @@ export async function rebuildReadModels(
     }).catch(() => undefined);
     throw error;
   }
+}
+
+/** A statement that builds an index or constraint on the table beside a live one under a name of its own, and one that gives it the live one's name once the live table is gone. */
+interface IndexStatements {
+  build: string;
+  rename: string;
+}
+
+/** What a live table has beyond its columns: its primary key, and every other index and unique or exclusion constraint. */
+interface TableLayout {
+  table: string;
+  primaryKey: IndexStatements | null;
+  later: IndexStatements[];
+}
+
+async function tableLayout(client: PoolClient, table: string, namePrefix: string): Promise<TableLayout> {
+  const target = quoteIdentifier(besideLive(table));
+  const { rows: constraints } = await client.query<{ name: string; kind: string; definition: string; index: string | null }>(
+    `select c.conname as name, c.contype as kind, pg_get_constraintdef(c.oid) as definition, i.relname as index
+       from pg_constraint c left join pg_class i on i.oid = c.conindid
+      where c.conrelid = to_regclass($1) and c.contype in ('p', 'u', 'x')
+      order by c.conname`,
+    [quoteIdentifier(table)],
+  );
+  const { rows: indexes } = await client.query<{ name: string; definition: string }>(
+    `select c.relname as name, pg_get_indexdef(i.indexrelid) as definition
+       from pg_index i join pg_class c on c.oid = i.indexrelid
+      where i.indrelid = to_regclass($1) and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)
+      order by c.relname`,
+    [quoteIdentifier(table)],
+  );
+  const later: IndexStatements[] = [];
+  let primaryKey: IndexStatements | null = null;
+  let named = 0;
+  for (const constraint of constraints) {
+    const temporary = quoteIdentifier(`${namePrefix}_${named++}`);
+    const statements = {
+      build: `alter table ${target} add constraint ${temporary} ${constraint.definition}`,
+      rename: `alter table ${quoteIdentifier(table)} rename constraint ${temporary} to ${quoteIdentifier(constraint.name)}`,
+    };
+    if (constraint.kind === 'p') primaryKey = statements;
+    else later.push(statements);
+  }
+  for (const index of indexes) {
+    const temporary = quoteIdentifier(`${namePrefix}_${named++}`);
+    const shape = /^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .*)$/s.exec(index.definition);
+    if (!shape) throw new Error(`cannot rebuild index ${index.name} of ${table}: ${index.definition}`);
+    later.push({
+      build: `create ${shape[1] ?? ''}index ${temporary} on ${target} ${shape[2]}`,
+      rename: `alter index ${temporary} rename to ${quoteIdentifier(index.name)}`,
+    });
+  }
+  return { table, primaryKey, later };
 }
 
 /** Applies the log after `after`, up to and including `until`, in one batch; every such event has committed. */

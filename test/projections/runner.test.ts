@@ -94,6 +94,17 @@ describe('subscription runner', () => {
     return { balances: balances.rows, entries: entries.rows };
   }
 
+  /** Every index of the ledger's tables, with its definition and the constraint it backs. */
+  async function ledgerLayout() {
+    const { rows } = await database.pool.query<{ name: string; definition: string; constraint: string | null }>(
+      `select c.relname as name, pg_get_indexdef(i.indexrelid) as definition, k.conname as constraint
+         from pg_index i join pg_class c on c.oid = i.indexrelid left join pg_constraint k on k.conindid = i.indexrelid
+        where i.indrelid in ('ledger_balances'::regclass, 'ledger_entries'::regclass)
+        order by c.relname`,
+    );
+    return rows;
+  }
+
   async function totals(): Promise<{ total: number; deposits: number; entries: number; entryTotal: number }> {
     const { rows } = await database.pool.query<{ total: string | null; deposits: string | null; entries: string; entry_total: string | null }>(
       `select (select sum(balance) from ledger_balances) as total, (select sum(deposits) from ledger_balances) as deposits,
@@ -123,7 +134,9 @@ describe('subscription runner', () => {
     store = new PostgresEventStore(database.pool);
     await database.pool.query(`
       create table ledger_balances (account_id text primary key, balance bigint not null, deposits integer not null, last_position text not null);
-      create table ledger_entries (event_id uuid primary key, account_id text not null, amount integer not null, recorded_at timestamptz not null);
+      create table ledger_entries (event_id uuid primary key, account_id text not null, amount integer not null, recorded_at timestamptz not null,
+                                   constraint ledger_entries_once_per_time unique (event_id, recorded_at));
+      create index ledger_entries_by_account on ledger_entries (account_id, recorded_at desc) where amount > 0;
     `);
     progress = new ProjectionProgress(database.pool, database.url, ['ledger'], 20);
   });
@@ -152,12 +165,19 @@ describe('subscription runner', () => {
     await Promise.all(runners.splice(0).map((running) => running.stop()));
     const [before] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
 
+    const layoutBefore = await ledgerLayout();
+    expect(layoutBefore.map(({ name }) => name)).toEqual([
+      'ledger_balances_pkey', 'ledger_entries_by_account', 'ledger_entries_once_per_time', 'ledger_entries_pkey',
+    ]);
+
     const rebuilt = await rebuildReadModels({ pool: database.pool, eventStore: store, catalog }, [ledgerProjection], {
       subscription: 'ledger',
       batchSize: 7,
     });
     expect(rebuilt.replayed).toBe(rebuilt.total);
     expect(await ledger()).toEqual(first);
+    // Built after the bulk of the log went in, under names of their own, then given the live ones' names.
+    expect(await ledgerLayout()).toEqual(layoutBefore);
     const [after] = await projectionStatus({ pool: database.pool, eventStore: store }, ['ledger']);
     expect(after!.checkpoint).toEqual(before!.checkpoint);
     const { rows } = await database.pool.query(`select 1 from pg_tables where tablename like 'ledger%rebuild'`);
