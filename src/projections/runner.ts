@@ -86,6 +86,8 @@ export class SubscriptionRunner {
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
   private checkpoint: LogPosition = START_OF_LOG;
+  /** The page after a position, being read while the batch before it is applied. */
+  private readAhead: { after: LogPosition; page: Promise<RecordedEvent[]> } | null = null;
   /** Waiting out a failure: wake-ups and a lost connection must not cut the backoff short. */
   private backingOff = false;
   private active = false;
@@ -170,7 +172,8 @@ export class SubscriptionRunner {
 
   private async processBatch(): Promise<number> {
     const client = this.connectedClient();
-    const recorded = await this.options.eventStore.readAll({ after: this.checkpoint, maxCount: this.options.batchSize ?? 500 });
+    const batchSize = this.options.batchSize ?? 500;
+    const recorded = await this.readPage(this.checkpoint, batchSize);
     if (recorded.length === 0) {
       // A rebuild moves the checkpoint back while this runner idles at the head; having nothing to write,
       // it would never fail the compare-and-set that tells it so.
@@ -180,6 +183,8 @@ export class SubscriptionRunner {
       return 1;
     }
     const next = recorded.at(-1)!.position;
+    // A full page means the log goes on: its next page is read while this one is applied (on another connection).
+    if (recorded.length === batchSize) this.prefetch(next, batchSize);
     await client.query('begin');
     try {
       await applyPage(readModelTransaction(client), this.subscription, recorded, this.options.catalog);
@@ -203,6 +208,24 @@ export class SubscriptionRunner {
     }
     this.checkpoint = next;
     return recorded.length;
+  }
+
+  /** The page after `after`: the one read ahead if it starts there, else read now. */
+  private async readPage(after: LogPosition, maxCount: number): Promise<RecordedEvent[]> {
+    const ahead = this.readAhead;
+    this.readAhead = null;
+    if (ahead && comparePositions(ahead.after, after) === 0) {
+      const page = await ahead.page.catch(() => null);
+      if (page) return page;
+    }
+    return this.options.eventStore.readAll({ after, maxCount });
+  }
+
+  private prefetch(after: LogPosition, maxCount: number): void {
+    const page = this.options.eventStore.readAll({ after, maxCount });
+    // A failed read ahead is read again when it is needed; its error belongs to that read.
+    page.catch(() => undefined);
+    this.readAhead = { after, page };
   }
 
   private async connect(): Promise<void> {
