@@ -55,6 +55,22 @@ describe('fair dispatcher', () => {
     expect(dispatcher.offer('a', async () => undefined)).not.toBe(false);
   });
 
+  it("a team alone may queue up to its lone line; once another team offers work, the ordinary line applies", async () => {
+    const dispatcher = new FairDispatcher({ concurrency: 1, perTeamInFlight: 1, perTeamWaiting: 2, perTeamWaitingAlone: 5, othersActiveMs: 60_000 });
+    const hang = gate();
+    const running = dispatcher.offer('a', () => hang.opened);
+    const waiting = Array.from({ length: 5 }, () => dispatcher.offer('a', async () => undefined));
+    expect(waiting.every((offer) => offer !== false)).toBe(true);
+    expect(dispatcher.offer('a', async () => undefined)).toBe(false);
+
+    const others = dispatcher.offer('b', async () => undefined);
+    expect(others).not.toBe(false);
+    // With b about, a's line is the ordinary one: full at 2, and a's 5 already waiting stay.
+    expect(dispatcher.offer('a', async () => undefined)).toBe(false);
+    hang.open();
+    await Promise.all([running, ...waiting, others]);
+  });
+
   it('a single team may use every sender but the share kept for others', async () => {
     const dispatcher = new FairDispatcher({ concurrency: 8, perTeamInFlight: 6, perTeamWaiting: 100 });
     const hang = gate();

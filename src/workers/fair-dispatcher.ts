@@ -16,6 +16,8 @@ export class FairDispatcher {
   private readonly typicalMs = new Map<string, number>();
   /** Teams with work waiting, in the order their turn comes. */
   private readonly turns: string[] = [];
+  /** When each team last offered work, kept while it is recent. */
+  private readonly lastOfferAt = new Map<string, number>();
   private running = 0;
 
   constructor(
@@ -25,13 +27,22 @@ export class FairDispatcher {
       perTeamInFlight: number;
       /** Work a team may have waiting for a sender before more is refused. */
       perTeamWaiting: number;
+      /**
+       * Work a team may have waiting while no other team has offered any for `othersActiveMs`: a lone team's burst
+       * waits here rather than going round again, and the ordinary line applies as soon as another team shows up.
+       */
+      perTeamWaitingAlone?: number;
+      othersActiveMs?: number;
     },
   ) {}
 
   /** Runs `work` when a sender is free and its team's turn comes; false (and nothing runs) when the team's line is full. */
   offer(team: string, work: () => Promise<void>): Promise<void> | false {
+    const now = Date.now();
     const line = this.lines.get(team) ?? [];
-    if (line.length >= this.options.perTeamWaiting) return false;
+    const limit = this.othersActive(team, now) ? this.options.perTeamWaiting : Math.max(this.options.perTeamWaiting, this.options.perTeamWaitingAlone ?? 0);
+    this.lastOfferAt.set(team, now);
+    if (line.length >= limit) return false;
     return new Promise<void>((resolve) => {
       line.push(() => work().finally(resolve));
       if (line.length === 1) {
@@ -40,6 +51,17 @@ export class FairDispatcher {
       }
       this.dispatch();
     });
+  }
+
+  /** Whether a team other than `team` has offered work lately (forgetting those that have not). */
+  private othersActive(team: string, now: number): boolean {
+    const since = now - (this.options.othersActiveMs ?? 10_000);
+    let active = false;
+    for (const [other, at] of this.lastOfferAt) {
+      if (at < since) this.lastOfferAt.delete(other);
+      else if (other !== team) active = true;
+    }
+    return active;
   }
 
   inFlightOf(team: string): number {

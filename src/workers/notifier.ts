@@ -55,7 +55,7 @@ export interface NotifierOptions {
   liveness?: Pick<SenderLiveness, 'senderId' | 'stoppedSenders'>;
   clock?: () => Date;
   /** How this process shares its senders among teams (see FairDispatcher). */
-  fairness?: { concurrency: number; perTeamInFlight: number; perTeamWaiting: number };
+  fairness?: ConstructorParameters<typeof FairDispatcher>[0];
   /**
    * Where work refused for now (its team's line is full) goes to come back later: after about as long as the team's
    * line takes to move, within these bounds, so a team whose targets hang does not churn its backlog every second.
@@ -69,8 +69,11 @@ export interface NotifierOptions {
 
 const RECORD_TRIES = 5;
 
-/** 32 senders; one team may hold 24 of them, and have 32 more deliveries waiting in this process. */
-export const DEFAULT_FAIRNESS = { concurrency: 32, perTeamInFlight: 24, perTeamWaiting: 32 } as const;
+/**
+ * 32 senders; one team may hold 24 of them, and have 32 more deliveries waiting in this process, or 256 while no
+ * other team has sent any for 10 s (a lone team's burst waits here instead of going round the delay cascade).
+ */
+export const DEFAULT_FAIRNESS = { concurrency: 32, perTeamInFlight: 24, perTeamWaiting: 32, perTeamWaitingAlone: 256, othersActiveMs: 10_000 } as const;
 
 export interface Notifier {
   stop(): Promise<void>;
@@ -212,7 +215,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     broker: options.broker,
     queue: names.deliveriesQueue,
     // Room beyond the senders, so work of other teams reaches this process while one team's line is full.
-    prefetch: fairness.concurrency + 2 * fairness.perTeamWaiting,
+    // Room for a lone team's line and, beside it, for other teams' work once they show up.
+    prefetch: fairness.concurrency + Math.max(fairness.perTeamWaiting, fairness.perTeamWaitingAlone ?? 0) + 2 * fairness.perTeamWaiting,
     logger: log,
     prepare: (channel) => declareDeliveriesQueue(channel, names),
     handle,
