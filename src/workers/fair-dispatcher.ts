@@ -16,8 +16,8 @@ export class FairDispatcher {
   private readonly typicalMs = new Map<string, number>();
   /** Teams with work waiting, in the order their turn comes. */
   private readonly turns: string[] = [];
-  /** When each team last offered work, kept while it is recent. */
-  private readonly lastOfferAt = new Map<string, number>();
+  /** The last two teams to offer work, most recent first, and when: the latest other team is always among them. */
+  private recentOffers: { team: string; at: number }[] = [];
   private running = 0;
 
   constructor(
@@ -41,7 +41,7 @@ export class FairDispatcher {
     const now = Date.now();
     const line = this.lines.get(team) ?? [];
     const limit = this.othersActive(team, now) ? this.options.perTeamWaiting : Math.max(this.options.perTeamWaiting, this.options.perTeamWaitingAlone ?? 0);
-    this.lastOfferAt.set(team, now);
+    this.recentOffers = [{ team, at: now }, ...this.recentOffers.filter((offer) => offer.team !== team)].slice(0, 2);
     if (line.length >= limit) return false;
     return new Promise<void>((resolve) => {
       line.push(() => work().finally(resolve));
@@ -53,15 +53,10 @@ export class FairDispatcher {
     });
   }
 
-  /** Whether a team other than `team` has offered work lately (forgetting those that have not). */
+  /** Whether a team other than `team` has offered work within `othersActiveMs`. */
   private othersActive(team: string, now: number): boolean {
-    const since = now - (this.options.othersActiveMs ?? 10_000);
-    let active = false;
-    for (const [other, at] of this.lastOfferAt) {
-      if (at < since) this.lastOfferAt.delete(other);
-      else if (other !== team) active = true;
-    }
-    return active;
+    const other = this.recentOffers.find((offer) => offer.team !== team);
+    return other !== undefined && other.at >= now - (this.options.othersActiveMs ?? 10_000);
   }
 
   inFlightOf(team: string): number {
