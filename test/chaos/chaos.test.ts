@@ -30,7 +30,7 @@ const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31
 const alertCount = Number(process.env.CHAOS_ALERTS ?? 240);
 const triggerWindowMs = Number(process.env.CHAOS_WINDOW_MS ?? 30_000);
 /** How long before a fault struck and after its effect ended a step's page counts as the fault's doing. */
-const FAULT_MARGIN_MS = { before: 2000, after: 5000 };
+const FAULT_MARGIN_MS = { before: 3000, after: 5000 };
 
 describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side by side, killed, cut off from broker and database', () => {
   const amqpPrefix = uniqueName('alertops_chaos').toLowerCase();
@@ -97,11 +97,11 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
     });
 
     // Faults at seeded moments within the window, one at a time: a replacement process must find the broker up.
-    // None in the first 6 s: the steps due then are the ones held to the bounds whatever the seed.
+    // None in the first 7 s: the steps due then are the ones held to the bounds whatever the seed.
     const faults = [
-      { at: random.between(6_000, 27_000), kind: 'database' as const },
-      { at: random.between(6_000, 27_000), kind: 'database' as const },
-      { at: random.between(6_000, 18_000), kind: 'kill' as const },
+      { at: random.between(7_000, 27_000), kind: 'database' as const },
+      { at: random.between(7_000, 27_000), kind: 'database' as const },
+      { at: random.between(7_000, 18_000), kind: 'kill' as const },
       { at: random.between(14_000, 27_000), kind: 'kill' as const },
       { at: random.between(8_000, 24_000), kind: 'broker' as const, downMs: random.between(2_000, 5_000) },
     ].sort((a, b) => a.at - b.at);
@@ -195,11 +195,15 @@ describe.skipIf(!brokerRestartsAvailable())('chaos: two service processes side b
     expect(settled, 'the engine settled with everything delivered').toBe(true);
     // A step due while a fault was doing its work (the broker away, a killed process's work being taken over, its
     // connections cut) waits for recovery, by design: the sweeper's grace and a replacement's start-up come first.
-    // So does one due shortly before a fault struck: on this loaded machine its send may not have begun yet.
+    // So does one due up to 3 s before a fault struck: on this loaded machine a page takes up to about 2.5 s
+    // (p99 of the steps due away from faults over fifteen runs), so its send may not have begun yet.
     // Every other step is held to the bounds; those are held to the faults' length plus the same worst case.
     const duringFault = ({ dueAt }: { dueAt: number }) => faultWindows.some(({ from, to }) => dueAt >= from - FAULT_MARGIN_MS.before && dueAt <= to + FAULT_MARGIN_MS.after);
-    const awayFromFaults = analysis.firstPageLags.filter((lag) => !duringFault(lag)).map(({ lagMs }) => lagMs);
+    const quietSteps = analysis.firstPageLags.filter((lag) => !duringFault(lag));
+    const awayFromFaults = quietSteps.map(({ lagMs }) => lagMs);
     console.log(`lag of first pages due away from the faults: ${JSON.stringify(lagFigures(awayFromFaults))} (${awayFromFaults.length} steps)`);
+    const slowest = [...quietSteps].sort((a, b) => b.lagMs - a.lagMs).slice(0, 3);
+    console.log(`slowest of them: ${slowest.map(({ key, dueAt, lagMs }) => `${key} due at ${inSeconds(dueAt - startedAt)}, first page ${inSeconds(lagMs)} later`).join('; ')}`);
     expect(lagBeyondBounds(awayFromFaults), 'lag from due time to first page, steps due away from the faults').toEqual([]);
     const faultsMs = faultWindows.reduce((sum, { from, to }) => sum + (to - from), 0);
     expect(Math.max(...analysis.lagToFirstPageMs), 'lag of any first page').toBeLessThanOrEqual(faultsMs + LAG_BOUNDS_MS.max);

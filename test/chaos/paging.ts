@@ -223,7 +223,7 @@ export interface DeliveryAnalysis {
   idsPerAlertStep: Map<string, number>;
   lagToFirstPageMs: number[];
   /** Each step's due time with the lag of its first page, for judging pages by when they fell due. */
-  firstPageLags: { dueAt: number; lagMs: number }[];
+  firstPageLags: { key: string; dueAt: number; lagMs: number }[];
   lagToDeliveryMs: number[];
 }
 
@@ -325,7 +325,7 @@ export async function analyseDeliveries(
     idsPerAlertStep: new Map([...idsPerAlertStep].map(([key, ids]) => [key, ids.size])),
     lagToFirstPageMs: lagsTo(firstPageAt),
     firstPageLags: [...expected].flatMap((key) =>
-      firstPageAt.has(key) && dueAt.has(key) ? [{ dueAt: dueAt.get(key)!, lagMs: firstPageAt.get(key)! - dueAt.get(key)! }] : [],
+      firstPageAt.has(key) && dueAt.has(key) ? [{ key, dueAt: dueAt.get(key)!, lagMs: firstPageAt.get(key)! - dueAt.get(key)! }] : [],
     ),
     lagToDeliveryMs: lagsTo(firstDeliveredAt),
   };
