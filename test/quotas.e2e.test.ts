@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUpWithTeam, type TeamOwner } from './support/accounts.js';
+import { waitFor } from './support/wait.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 describe('per-team trigger quotas', () => {
@@ -26,6 +27,8 @@ describe('per-team trigger quotas', () => {
     const noisy = await signUpWithTeam(app.http, 'Noisy');
     const quiet = await signUpWithTeam(app.http, 'Quiet');
     const [noisyFlow, quietFlow] = [await flowOf(noisy), await flowOf(quiet)];
+    // The quota counts per calendar minute: a burst that straddles two minutes is counted in both.
+    await waitFor('a minute with 10 s left for the burst', () => Date.now() % 60_000 < 50_000, { timeoutMs: 15_000, intervalMs: 100 });
     const answers = await Promise.all(Array.from({ length: 9 }, (_, index) => trigger(noisy, noisyFlow, `storm ${index}`)));
     expect(answers.filter((answer) => answer.status === 202)).toHaveLength(5);
     const refused = answers.filter((answer) => answer.status === 429);
