@@ -29,7 +29,6 @@ import { createNotificationChannels } from './workers/channels/index.js';
 import { startEscalationWorkers } from './workers/index.js';
 import { brokerNames } from './infra/broker-messages.js';
 import { eventSourcedAttempts, startNotifier } from './workers/notifier.js';
-import { DELIVERY_DEFERRAL } from './workers/fair-dispatcher.js';
 import { startSubscriptionWorkers } from './workers/subscriptions.js';
 import { ProjectionProgress } from './projections/progress.js';
 import { READ_MODELS, readModelSubscription } from './projections/read-model-subscription.js';
@@ -216,7 +215,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger,
         metrics,
         liveness,
-        deferral: { publisher: escalation.publisher, ...DELIVERY_DEFERRAL },
+        deferral: { publisher: escalation.publisher },
         clock: services.clock,
       });
       stops.push(() => notifier.stop());

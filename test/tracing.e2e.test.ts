@@ -17,33 +17,32 @@ async function triggerWebhookAlert(app: TestApp, url: string, delaySeconds: numb
   );
   const trigger = await app.http.post(`/teams/${teamId}/alerts`, { flowId: flow.body.id, summary: 'disk full' }, { token: owner.token });
   expect(trigger.status).toBe(201);
-  return { owner, teamId, alertId: trigger.body.id as string };
+  return { teamId, alertId: trigger.body.id as string };
+}
+
+/** For the describe block it is called in: a local OTLP collector, a webhook receiver and the service exporting to it. */
+function tracedService(env: Record<string, string>) {
+  const service = {} as { app: TestApp; collector: OtlpReceiver; receiver: WebhookReceiver };
+  beforeAll(async () => {
+    service.collector = await startOtlpReceiver();
+    service.receiver = await startWebhookReceiver();
+    service.app = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: service.collector.url, OTEL_BSP_SCHEDULE_DELAY: '200', ...env });
+  });
+  afterAll(async () => {
+    await service.app?.stop();
+    await service.receiver?.stop();
+    await service.collector?.stop();
+  });
+  return service;
 }
 
 describe('one trace follows an alert from the trigger to the webhook', () => {
-  let app: TestApp;
-  let collector: OtlpReceiver;
-  let receiver: WebhookReceiver;
-
-  beforeAll(async () => {
-    collector = await startOtlpReceiver();
-    receiver = await startWebhookReceiver();
-    app = await startTestApp({
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_SERVICE_NAME: 'alertops-under-test',
-      OTEL_BSP_SCHEDULE_DELAY: '200',
-    });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await receiver?.stop();
-    await collector?.stop();
-  });
+  const service = tracedService({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'alertops-under-test' });
 
   it('spans the trigger request, the append, the relay publish, the delay cascade, the fire, the attempt and the send, whose traceparent the webhook carries', async () => {
+    const { app, collector, receiver } = service;
     // Two seconds: the timer waits a second in the cascade's first level and is dead-lettered out of it.
-    const { owner, teamId, alertId } = await triggerWebhookAlert(app, `${receiver.url}/traced`, 2);
+    const { teamId, alertId } = await triggerWebhookAlert(app, `${receiver.url}/traced`, 2);
 
     const page = await waitFor('the webhook', () => receiver.requests.find((request) => request.path === '/traced'));
     const traceparent = String(page.headers.traceparent);
@@ -100,6 +99,7 @@ describe('one trace follows an alert from the trigger to the webhook', () => {
   });
 
   it('exports no token, password or secret', async () => {
+    const { app, collector, receiver } = service;
     const owner = await signUp(app.http);
     const team = await app.http.post('/teams', { name: 'Secretive' }, { token: owner.token });
     const flow = await app.http.post(
@@ -123,22 +123,10 @@ describe('one trace follows an alert from the trigger to the webhook', () => {
 });
 
 describe("traces in OpenTelemetry's default protocol, OTLP/HTTP protobuf", () => {
-  let app: TestApp;
-  let collector: OtlpReceiver;
-  let receiver: WebhookReceiver;
-
-  beforeAll(async () => {
-    collector = await startOtlpReceiver();
-    receiver = await startWebhookReceiver();
-    app = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '200' });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await receiver?.stop();
-    await collector?.stop();
-  });
+  const service = tracedService({});
 
   it('exports protobuf when no protocol is set, carrying the trace the webhook names', async () => {
+    const { app, collector, receiver } = service;
     await triggerWebhookAlert(app, `${receiver.url}/protobuf`, 0);
 
     const page = await waitFor('the webhook', () => receiver.requests.find((request) => request.path === '/protobuf'));

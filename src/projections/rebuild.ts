@@ -116,9 +116,9 @@ interface TableLayout {
 
 async function tableLayout(client: PoolClient, table: string, namePrefix: string): Promise<TableLayout> {
   const target = quoteIdentifier(besideLive(table));
-  const { rows: constraints } = await client.query<{ name: string; kind: string; definition: string; index: string | null }>(
-    `select c.conname as name, c.contype as kind, pg_get_constraintdef(c.oid) as definition, i.relname as index
-       from pg_constraint c left join pg_class i on i.oid = c.conindid
+  const { rows: constraints } = await client.query<{ name: string; kind: string; definition: string }>(
+    `select c.conname as name, c.contype as kind, pg_get_constraintdef(c.oid) as definition
+       from pg_constraint c
       where c.conrelid = to_regclass($1) and c.contype in ('p', 'u', 'x')
       order by c.conname`,
     [quoteIdentifier(table)],

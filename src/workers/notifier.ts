@@ -13,7 +13,7 @@ import { inCurrentTrace, SpanAttribute, SpanKind, traced } from '../infra/tracin
 import { type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { type ChannelName, channelFor, type NotificationChannel } from './channels/channel.js';
 import { CircuitBreaker } from './channels/circuit-breaker.js';
-import { DELIVERY_DEFERRAL, FairDispatcher } from './fair-dispatcher.js';
+import { FairDispatcher } from './fair-dispatcher.js';
 import { offerOrDefer } from './offer-or-defer.js';
 import { DeliveryWork, parseMessage } from '../infra/broker-messages.js';
 
@@ -58,9 +58,9 @@ export interface NotifierOptions {
   fairness?: ConstructorParameters<typeof FairDispatcher>[0];
   /**
    * Where work refused for now (its team's line is full) goes to come back later: after about as long as the team's
-   * line takes to move, within these bounds, so a team whose targets hang does not churn its backlog every second.
+   * line takes to move, within DELIVERY_DEFERRAL, so a team whose targets hang does not churn its backlog every second.
    */
-  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'>; minMs: number; maxMs: number };
+  deferral?: { publisher: Pick<EscalationPublisher, 'publishTimers'> };
   /** Per-destination circuit breaker for webhooks; one per process by default. */
   circuitBreaker?: CircuitBreaker;
   /** Wait before handing a message back after an infrastructure error; grows with consecutive errors. */
@@ -180,9 +180,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
           const dueAt = new Date(clock().getTime() + delayMs).toISOString();
           await deferral.publisher.publishTimers([{ kind: 'delivery', alertId, deliveryId, ...(teamId ? { teamId } : {}), dueAt }]);
         },
-        context: { ...work },
+        context: work,
       },
-      { bounds: deferral ?? DELIVERY_DEFERRAL, retryMs: backoff.initial, logger: log },
+      { retryMs: backoff.initial, logger: log },
     );
   }
 
@@ -214,8 +214,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     name: 'notifier',
     broker: options.broker,
     queue: names.deliveriesQueue,
-    // Room beyond the senders, so work of other teams reaches this process while one team's line is full.
-    // Room for a lone team's line and, beside it, for other teams' work once they show up.
+    // Room beyond the senders for a lone team's line and, beside it, for other teams' work once they show up.
     prefetch: fairness.concurrency + Math.max(fairness.perTeamWaiting, fairness.perTeamWaitingAlone ?? 0) + 2 * fairness.perTeamWaiting,
     logger: log,
     prepare: (channel) => declareDeliveriesQueue(channel, names),

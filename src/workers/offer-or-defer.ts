@@ -1,7 +1,7 @@
 import type { Logger } from '../infra/logger.js';
 import { pause } from '../infra/pause.js';
 import type { ReceivedMessage } from '../infra/queue-consumer.js';
-import type { FairDispatcher } from './fair-dispatcher.js';
+import { DELIVERY_DEFERRAL, type FairDispatcher } from './fair-dispatcher.js';
 
 export interface OfferedWork {
   team: string;
@@ -15,19 +15,19 @@ export interface OfferedWork {
 
 /**
  * Gives a message's work to its team's line. When the line is full the work goes round the delay cascade for about
- * as long as the line takes to move (within `bounds`) and the message is acked; when that fails, the message goes
+ * as long as the line takes to move (within DELIVERY_DEFERRAL) and the message is acked; when that fails, the message goes
  * back to the queue after `retryMs`.
  */
 export async function offerOrDefer(
   dispatcher: FairDispatcher,
   message: ReceivedMessage,
   work: OfferedWork,
-  options: { bounds: { minMs: number; maxMs: number }; retryMs: number; logger: Logger },
+  options: { retryMs: number; logger: Logger },
 ): Promise<void> {
   const turn = dispatcher.offer(work.team, work.run);
   if (turn !== false) return turn;
   try {
-    const delayMs = dispatcher.deferralMs(work.team, options.bounds);
+    const delayMs = dispatcher.deferralMs(work.team, DELIVERY_DEFERRAL);
     await work.defer(delayMs);
     options.logger.debug({ ...work.context, delayMs }, "the team's line is full; work deferred");
     message.ack();

@@ -8,7 +8,7 @@ import { pause } from '../infra/pause.js';
 import type { Pool } from '../infra/postgres.js';
 import { type QueueConsumer, type ReceivedMessage, startQueueConsumer } from '../infra/queue-consumer.js';
 import { postSignedWebhook } from './channels/webhook.js';
-import { DELIVERY_DEFERRAL, FairDispatcher } from './fair-dispatcher.js';
+import { FairDispatcher } from './fair-dispatcher.js';
 import { offerOrDefer } from './offer-or-defer.js';
 import { SUBSCRIPTION_DELIVERIES } from './subscription-reactor.js';
 
@@ -247,9 +247,9 @@ export async function startSubscriptionSender(options: SubscriptionSenderOptions
         team: work.teamId,
         run: () => runLine(work, message),
         defer: (delayMs) => defer(work, new Date(clock().getTime() + delayMs)),
-        context: { ...work },
+        context: work,
       },
-      { bounds: DELIVERY_DEFERRAL, retryMs: 250, logger: log },
+      { retryMs: 250, logger: log },
     );
   }
 
